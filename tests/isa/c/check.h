@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define OPQ(x) ({ __typeof__(x) opq_v_ = (x); __asm__ volatile("" : "+m"(opq_v_)); opq_v_; })
+#define OPQ(x) ({ __auto_type opq_v_ = (x); __asm__ volatile("" : "+m"(opq_v_)); opq_v_; })
 
 static int check_count_;
 static int check_failures_;
