@@ -358,6 +358,14 @@ test_ ## n: \
         fsflags a1, x0; li t2, flags; bne a1, t2, fail; \
         li t2, result; bne a0, t2, fail;
 
+/* exact conversions (fcvt.d.w / fcvt.d.wu take no rounding mode) */
+#define TEST_INT_FP_OP_D_EXACT(n, inst, flags, result, val) \
+test_ ## n: \
+        li TESTNUM, n; li a0, val; fsflags x0; \
+        inst f13, a0; fmv.x.d a0, f13; \
+        fsflags a1, x0; li t2, flags; bne a1, t2, fail; \
+        li t2, result; bne a0, t2, fail;
+
 /* FP flag bits */
 #define FFLAG_NX 0x01
 #define FFLAG_UF 0x02
