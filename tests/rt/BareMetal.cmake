@@ -10,7 +10,7 @@
 # ${CMAKE_CURRENT_BINARY_DIR}/<name>.elf (name defaults to <target>) and sets
 # <target>_ELF in the caller's scope plus the target property VESSEL_ELF.
 # The project's own compilers are not involved.
-include_guard(GLOBAL)
+include_guard(DIRECTORY)
 
 find_program(VESSEL_RISCV_CC riscv64-unknown-elf-gcc REQUIRED)
 

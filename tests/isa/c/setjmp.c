@@ -8,13 +8,12 @@
 static jmp_buf env_main, env_inner;
 static int depth_reached;
 
-static __attribute__((noinline)) void dive(int depth, int target) {
+static __attribute__((noinline)) int dive(int depth, int target) {
     volatile char pad[64];
     pad[0] = (char)depth;
     depth_reached = depth;
-    if (depth == target) longjmp(env_main, depth);
-    dive(depth + 1, target);
-    pad[1] = 0; /* not a tail call */
+    if (depth >= target) longjmp(env_main, depth);
+    return dive(depth + 1, target) + pad[0]; /* not a tail call */
 }
 
 static __attribute__((noinline)) void jump_zero(void) { longjmp(env_main, 0); }
