@@ -39,6 +39,8 @@ _start:
         csrwi fcsr, 0
         la t0, trap_save
         csrw mscratch, t0
+        la t0, s_trap_save
+        csrw sscratch, t0
         la sp, _stack_top_bss
         /* zero the FP registers */
         fmv.d.x f0, zero
@@ -117,8 +119,17 @@ trap_entry:
         sd t1, 8(sp)
         sd t2, 16(sp)
         sd t3, 24(sp)
-        la t1, trap_info
         csrr t0, mcause
+        /* GOTO_M: ecall with a7 = GOTO_M_MAGIC, target in a0 (not recorded) */
+        li t3, GOTO_M_MAGIC
+        bne a7, t3, 1f
+        li t3, CAUSE_USER_ECALL
+        beq t0, t3, goto_m
+        li t3, CAUSE_SUPERVISOR_ECALL
+        beq t0, t3, goto_m
+        li t3, CAUSE_MACHINE_ECALL
+        beq t0, t3, goto_m
+1:      la t1, trap_info
         sd t0, TI_CAUSE(t1)
         csrr t2, mtval
         sd t2, TI_TVAL(t1)
@@ -134,16 +145,7 @@ trap_entry:
         beq t2, t3, fail_m
         la t3, pass_probe
         beq t2, t3, pass_m
-        /* GOTO_M: ecall with a7 = GOTO_M_MAGIC, target in a0 */
-        li t3, GOTO_M_MAGIC
-        bne a7, t3, 1f
-        li t3, CAUSE_USER_ECALL
-        beq t0, t3, goto_m
-        li t3, CAUSE_SUPERVISOR_ECALL
-        beq t0, t3, goto_m
-        li t3, CAUSE_MACHINE_ECALL
-        beq t0, t3, goto_m
-1:      ld t2, TI_ARMED(t1)
+        ld t2, TI_ARMED(t1)
         beqz t2, unexpected_trap
         li t3, 2
         beq t2, t3, expected_trap
@@ -185,6 +187,7 @@ expected_trap:
         mret
 
 goto_m:
+        li a7, 0                        /* consume the magic */
         csrw mepc, a0
         li t3, MSTATUS_MPP
         csrs mstatus, t3
@@ -209,6 +212,55 @@ unexpected_trap:
         li a0, '\n'
         call uart_putc
         j fail_m
+
+/* ------------------------------------------------------------------ */
+/* S-mode trap handler (tests install it with `csrw stvec`): records    */
+/* scause/sepc/stval/sstatus in s_trap_info and resumes at             */
+/* S_RESUME if set (one-shot), else after the trapping instruction     */
+/* (exceptions; identity-mapped code) or at sepc (interrupts, whose     */
+/* sie bit is cleared).                                                 */
+
+        .align 6
+        .globl s_trap_entry
+s_trap_entry:
+        csrrw sp, sscratch, sp
+        sd t0, 0(sp)
+        sd t1, 8(sp)
+        sd t2, 16(sp)
+        la t1, s_trap_info
+        csrr t0, scause
+        sd t0, S_CAUSE(t1)
+        csrr t2, stval
+        sd t2, S_TVAL(t1)
+        csrr t2, sstatus
+        sd t2, S_STATUS(t1)
+        ld t2, S_COUNT(t1)
+        addi t2, t2, 1
+        sd t2, S_COUNT(t1)
+        csrr t2, sepc
+        sd t2, S_EPC(t1)
+        bgez t0, 1f
+        li t2, 1                        /* interrupt: mask it in sie */
+        sll t2, t2, t0
+        csrc sie, t2
+        csrr t2, sepc
+        j 2f
+1:      lhu t0, 0(t2)                   /* exception: skip the instruction */
+        andi t0, t0, 3
+        addi t2, t2, 2
+        xori t0, t0, 3
+        bnez t0, 2f
+        addi t2, t2, 2
+2:      ld t0, S_RESUME(t1)
+        beqz t0, 3f
+        mv t2, t0
+        sd zero, S_RESUME(t1)
+3:      csrw sepc, t2
+        ld t0, 0(sp)
+        ld t1, 8(sp)
+        ld t2, 16(sp)
+        csrrw sp, sscratch, sp
+        sret
 
 /* ------------------------------------------------------------------ */
 /* pass / fail                                                         */
@@ -332,6 +384,8 @@ msg_pass:       .string "PASS\n"
         .align 3
         .globl trap_info
 trap_info:      .fill 16, 8, 0
+        .globl s_trap_info
+s_trap_info:    .fill 8, 8, 0
         .globl boot_args
 boot_args:      .dword 0, 0
 dec_buf:        .fill 32, 1, 0
@@ -339,6 +393,7 @@ dec_buf:        .fill 32, 1, 0
         .bss
         .align 4
 trap_save:      .fill 32, 8, 0
+s_trap_save:    .fill 32, 8, 0
         .align 12
         .fill 16384, 1, 0
         .globl _stack_top_bss

@@ -38,6 +38,14 @@
 #define TI_MSTATUS      56
 #define TI_COUNT        64
 
+/* s_trap_info layout (crt.S, S-mode handler s_trap_entry) */
+#define S_CAUSE         0
+#define S_EPC           8
+#define S_TVAL          16
+#define S_STATUS        24
+#define S_COUNT         32
+#define S_RESUME        40      /* 0 = default, else resume address (one-shot) */
+
 #define GOTO_M_MAGIC    0x6d6d
 
 /* CSR bits */
@@ -253,6 +261,18 @@ test_ ## n: \
 #define CHECK_NO_TRAP \
         la t0, trap_info; ld t1, TI_ARMED(t0); beqz t1, fail; sd zero, TI_ARMED(t0);
 
+/* Reset the S-mode handler's record and point stvec at it. */
+#define S_TRAP_RESET \
+        la t0, s_trap_info; sd zero, S_COUNT(t0); li t1, -1; sd t1, S_CAUSE(t0); \
+        sd zero, S_TVAL(t0); sd zero, S_EPC(t0); sd zero, S_RESUME(t0); \
+        la t1, s_trap_entry; csrw stvec, t1;
+
+/* Fail unless the S-mode handler saw exactly `count` traps, the last with
+   this cause. */
+#define CHECK_S_TRAP(count, cause) \
+        la t0, s_trap_info; ld t1, S_COUNT(t0); li t2, count; bne t1, t2, fail; \
+        ld t1, S_CAUSE(t0); li t2, cause; bne t1, t2, fail;
+
 /* The privilege mode the last trap came from (mstatus.MPP at trap). */
 #define LOAD_TRAP_MPP(reg) \
         la reg, trap_info; ld reg, TI_MSTATUS(reg); srli reg, reg, 11; andi reg, reg, 3;
@@ -263,7 +283,7 @@ test_ ## n: \
         li t0, ((mode) << 11); csrs mstatus, t0; \
         la t0, label; csrw mepc, t0; mret;
 
-/* Return to M-mode at `label` from any mode (clobbers a0, a7). */
+/* Return to M-mode at `label` from any mode (clobbers a0; a7 = 0 after). */
 #define GOTO_M(label) \
         li a7, GOTO_M_MAGIC; la a0, label; ecall;
 
