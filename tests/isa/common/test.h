@@ -257,6 +257,19 @@ test_ ## n: \
         la t0, trap_info; ld t1, TI_ARMED(t0); bnez t1, fail; \
         ld t1, TI_CAUSE(t0); li t2, cause; bne t1, t2, fail;
 
+/* Spin (bounded, ~10M iterations) until the armed trap has been taken,
+   e.g. an interrupt; fails on timeout.  Clobbers t0, t1, t6. */
+#define WAIT_TRAP \
+        li t6, 10000000; \
+    76: la t0, trap_info; ld t1, TI_ARMED(t0); beqz t1, 75f; \
+        addi t6, t6, -1; bnez t6, 76b; j fail; \
+    75: ;
+
+/* Clear mstatus.MIE and MPIE (e.g. after returning to M-mode from a
+   lower mode, where mret may have set MIE from MPIE). */
+#define M_IRQ_OFF \
+        csrci mstatus, MSTATUS_MIE; li t0, MSTATUS_MPIE; csrc mstatus, t0;
+
 /* Fail if the armed trap was taken (and disarm). */
 #define CHECK_NO_TRAP \
         la t0, trap_info; ld t1, TI_ARMED(t0); beqz t1, fail; sd zero, TI_ARMED(t0);
