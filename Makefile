@@ -1,0 +1,65 @@
+# The two commands of the README: `make run` and `make test`.
+# Each does all set-up on a fresh Debian 12 machine (scripts/setup is idempotent).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := -G Ninja
+
+.PHONY: all setup build guest run test unit-asan fuzz fuzz-smoke bench format tidy clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The default Linux guest (kernel + busybox initramfs), cached in ~/.cache/vessel.
+guest: setup
+	@scripts/build-guest
+
+# Boots the default guest to an interactive shell (Ctrl-a x quits).
+run: build guest
+	$(BUILD)/vessel run $(ARGS)
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DVESSEL_SANITIZE=ON -DVESSEL_GUEST_TESTS=OFF
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+unit-asan: setup $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^unit\.'
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DVESSEL_FUZZ=ON
+
+FUZZ_SECONDS ?= 60
+# Runs every libFuzzer target for FUZZ_SECONDS each.
+fuzz: setup $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The whole suite: unit, ISA, integration tests; the unit tests again under
+# ASan+UBSan; each fuzz target briefly.
+test: build guest
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) unit-asan
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+bench: build guest
+	bench/cpu.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+tidy: $(BUILD)/build.ninja
+	clang-tidy -p $(BUILD) $$(git ls-files 'src/*.cpp')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,39 @@
+#include "engine/riscv/code_cache.hpp"
+
+namespace vessel::rv {
+
+CodeCache::CodeCache(GuestMemory& memory) : memory_(memory), pages_(memory.pages()) {
+  memory_.set_code_write_hook([this](uint64_t page_gpa) { invalidate(page_gpa); });
+}
+
+void CodeCache::reset(DecodedPage& page) {
+  for (auto& insn : page.insns) insn = DecodedInsn{};
+  page.insns[DecodedPage::kSlots].op = Op::PAGE_END;
+  page.insns[DecodedPage::kSlots + 1].op = Op::PAGE_END;
+  page.decoded = 0;
+}
+
+DecodedPage* CodeCache::page(uint64_t gpa) {
+  auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
+  if (!slot) {
+    slot = std::make_unique<DecodedPage>();
+    reset(*slot);
+  }
+  return slot.get();
+}
+
+bool CodeCache::mark_code(uint64_t gpa) {
+  uint8_t& flags = memory_.page_flags(gpa);
+  if ((flags & GuestMemory::kPageCode) != 0) return false;
+  flags |= GuestMemory::kPageCode;
+  ++epoch_;
+  return true;
+}
+
+void CodeCache::invalidate(uint64_t gpa) {
+  memory_.page_flags(gpa) &= static_cast<uint8_t>(~GuestMemory::kPageCode);
+  auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
+  if (slot && slot->decoded != 0) reset(*slot);
+}
+
+}  // namespace vessel::rv

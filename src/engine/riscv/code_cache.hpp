@@ -1,0 +1,52 @@
+// Decoded instructions, cached per guest-physical page and shared by all harts.
+//
+// Each 4 KiB RAM page that holds executed code gets an array with one slot per
+// 2-byte offset (RVC instructions may start at any even address), filled on
+// first execution. Two sentinel slots past the end send execution that runs
+// off the page back to the fetch path. A write to the page (by a hart, or by
+// a device through GuestMemory::write) resets every slot, which is how
+// self-modifying code and fence.i stay correct.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/riscv/decoded_insn.hpp"
+#include "memory/guest_memory.hpp"
+
+namespace vessel::rv {
+
+struct DecodedPage {
+  static constexpr unsigned kSlots = 4096 / 2;
+  DecodedInsn insns[kSlots + 2];  // + PAGE_END sentinels
+  uint32_t decoded = 0;           // slots filled since the last reset
+};
+
+class CodeCache {
+ public:
+  explicit CodeCache(GuestMemory& memory);
+
+  // The decoded page for the RAM page holding `gpa` (allocated on demand).
+  DecodedPage* page(uint64_t gpa);
+
+  // Marks the page as holding code. Returns true if it was not marked before,
+  // in which case every hart must drop fast write-TLB entries (the epoch
+  // changes so harts not running now notice at their next slice).
+  bool mark_code(uint64_t gpa);
+
+  // Drops every decoded instruction of the page holding `gpa`.
+  void invalidate(uint64_t gpa);
+
+  // Bumped whenever a page becomes a code page.
+  uint64_t epoch() const { return epoch_; }
+
+ private:
+  static void reset(DecodedPage& page);
+
+  GuestMemory& memory_;
+  std::vector<std::unique_ptr<DecodedPage>> pages_;
+  uint64_t epoch_ = 0;
+};
+
+}  // namespace vessel::rv

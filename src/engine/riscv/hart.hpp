@@ -1,0 +1,176 @@
+// One RISC-V hart (RV64IMAFDC + Zicsr/Zifencei/Zicntr + Zba/Zbb/Zbs) with the
+// machine, supervisor and user privilege levels, Sv39/Sv48 paging and a
+// software TLB. It runs guest code with the interpreter in interpreter.cpp.
+//
+// A hart knows guest memory, the MMIO bus, its interrupt pins and the guest
+// clock; it does not know which devices exist (see DESIGN.md).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "devices/bus.hpp"
+#include "devices/irq.hpp"
+#include "engine/riscv/code_cache.hpp"
+#include "engine/riscv/csr_numbers.hpp"
+#include "engine/riscv/fpu.hpp"
+#include "memory/guest_memory.hpp"
+#include "platform/guest_clock.hpp"
+
+namespace vessel::rv {
+
+enum class Priv : uint8_t { kUser = 0, kSupervisor = 1, kMachine = 3 };
+
+enum class Access : uint8_t { kFetch, kLoad, kStore };
+
+// A software TLB entry: host address = guest virtual address + addend.
+// `vpage` is the page-aligned virtual address, or kInvalid.
+struct TlbEntry {
+  static constexpr uint64_t kInvalid = ~uint64_t{0};
+  uint64_t vpage = kInvalid;
+  uint64_t addend = 0;
+};
+
+struct FetchTlbEntry {
+  uint64_t vpage = TlbEntry::kInvalid;
+  DecodedPage* page = nullptr;
+  const uint8_t* host = nullptr;  // host address of the page's first byte
+  uint64_t gpa = 0;               // guest-physical address of the page
+};
+
+inline constexpr unsigned kTlbEntries = 256;
+
+// One translation context's TLB (see Hart::tlbs_).
+struct Tlb {
+  TlbEntry read[kTlbEntries];
+  TlbEntry write[kTlbEntries];
+  FetchTlbEntry fetch[kTlbEntries];
+};
+
+// Why run() returned before its budget ran out.
+enum class StopReason : uint8_t { kBudget, kWfi, kRequested };
+
+class Hart {
+ public:
+  Hart(unsigned id, GuestMemory& memory, Bus& bus, CodeCache& code, const GuestClock& clock,
+       HartIrqPins& pins);
+  Hart(const Hart&) = delete;
+  Hart& operator=(const Hart&) = delete;
+
+  // Resets architectural state and starts at `pc` in `priv`.
+  void reset(uint64_t pc, Priv priv = Priv::kMachine);
+
+  // Executes up to `budget` instructions. Returns how many retired; `stop`
+  // says why it returned. Takes pending interrupts first.
+  uint64_t run(uint64_t budget, StopReason& stop);
+
+  // Ends the current run() at the next instruction boundary that leaves the
+  // fast path (MMIO side effects call it so the machine can react).
+  void request_stop() { stop_requested_ = true; }
+
+  // True while the hart sits in WFI with no interrupt to wake it.
+  bool waiting() const { return wfi_; }
+  // An interrupt is pending and enabled in mie (the WFI wake-up condition,
+  // which ignores the global enable bits).
+  bool wake_pending() const { return (pending_interrupts() & mie_) != 0; }
+
+  // Drops the LR reservation (the scheduler calls it when switching harts).
+  void clear_reservation() { reservation_ = kNoReservation; }
+
+  // For a VMM-provided SBI: the hart runs a supervisor kernel with no M-mode
+  // firmware. Delegates every delegable exception and interrupt to S-mode,
+  // lets S and U read the counters, and enters S-mode at `pc` with a0, a1 set
+  // as the Linux boot protocol and SBI HSM hart_start define.
+  void enter_supervisor(uint64_t pc, uint64_t a0, uint64_t a1);
+  // Sets sip.SSIP (an SBI IPI).
+  void raise_supervisor_software_interrupt() { mip_ |= irq::kSsip; }
+  // Drops all cached translations (SBI remote fences).
+  void flush_translations() { flush_tlbs(); }
+
+  // Called on ECALL from S-mode when set: an SBI implemented by the VMM.
+  // Returns true if handled (the hart then continues after the ecall).
+  std::function<bool(Hart&)> sbi_handler;
+
+  // Architectural state, public for the SBI, loaders, snapshots and tests.
+  unsigned id() const { return id_; }
+  uint64_t pc = 0;
+  uint64_t x[33] = {};  // x[32] is the write sink for rd = x0
+  FpState fp;
+  Priv priv() const { return priv_; }
+  uint64_t instret() const { return instret_; }
+
+  uint64_t read_csr_raw(uint16_t number);  // for tests and debugging; no permission checks
+
+  // Translates a guest virtual address as the current mode would for
+  // `access`, without side effects on the TLB. Returns false on a fault.
+  bool translate_debug(uint64_t va, Access access, uint64_t& pa);
+
+ private:
+  static constexpr uint64_t kNoReservation = ~uint64_t{0};
+
+  // Traps and interrupts (trap.cpp)
+  void raise(uint64_t cause, uint64_t tval) {
+    trap_cause_ = cause;
+    trap_tval_ = tval;
+  }
+  void take_trap(uint64_t epc);
+  bool take_interrupt();
+  uint64_t pending_interrupts() const { return (mip_ | pins_.level) & irq::kAll; }
+  void do_mret();
+  void do_sret();
+
+  // CSRs (csr.cpp). Return false and raise illegal instruction on a fault.
+  bool csr_read(uint16_t number, uint64_t& value);
+  bool csr_write(uint16_t number, uint64_t value);
+  bool csr_accessible(uint16_t number, bool write) const;
+  uint64_t read_mstatus() const;
+  void write_mstatus(uint64_t value);
+
+  // Translation and memory access (mmu.cpp)
+  bool translate(uint64_t va, Access access, Priv eff, uint64_t& pa);
+  Priv data_priv() const;
+  void select_tlbs();
+  void flush_tlbs();
+  void flush_write_tlbs();
+  bool fill_fetch(uint64_t va, FetchTlbEntry*& entry);
+  bool load_slow(uint64_t va, unsigned size, uint64_t& value);
+  bool store_slow(uint64_t va, unsigned size, uint64_t value);
+  uint8_t* amo_address(uint64_t va, unsigned size, bool for_lr, uint64_t& pa);
+  bool load_phys(uint64_t pa, unsigned size, uint64_t& value, uint64_t va);
+  bool store_phys(uint64_t pa, unsigned size, uint64_t value, uint64_t va);
+
+  unsigned id_;
+  GuestMemory& memory_;
+  Bus& bus_;
+  CodeCache& code_;
+  const GuestClock& clock_;
+  HartIrqPins& pins_;
+
+  Priv priv_ = Priv::kMachine;
+  uint64_t instret_ = 0;
+  bool wfi_ = false;
+  bool stop_requested_ = false;
+  uint64_t reservation_ = kNoReservation;
+  uint64_t code_epoch_ = 0;
+
+  uint64_t trap_cause_ = 0;
+  uint64_t trap_tval_ = 0;
+
+  // CSR state
+  uint64_t mstatus_ = 0;
+  uint64_t medeleg_ = 0, mideleg_ = 0, mie_ = 0, mip_ = 0;
+  uint64_t mtvec_ = 0, mscratch_ = 0, mepc_ = 0, mcause_ = 0, mtval_ = 0;
+  uint64_t mcounteren_ = 0, menvcfg_ = 0, mcountinhibit_ = 0;
+  uint64_t stvec_ = 0, sscratch_ = 0, sepc_ = 0, scause_ = 0, stval_ = 0;
+  uint64_t scounteren_ = 0, senvcfg_ = 0, satp_ = 0;
+  uint64_t cycle_offset_ = 0, instret_offset_ = 0;  // mcycle/minstret writes
+  uint64_t pmpcfg_[8] = {}, pmpaddr_[64] = {};
+
+  // TLBs, one per translation context so U<->S switches keep their entries:
+  // 0 = M-mode (no translation), 1 = U, 2 = S with SUM=0, 3 = S with SUM=1.
+  Tlb tlbs_[4];
+  Tlb* fetch_tlb_ = &tlbs_[0];
+  Tlb* data_tlb_ = &tlbs_[0];
+};
+
+}  // namespace vessel::rv

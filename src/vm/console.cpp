@@ -1,0 +1,68 @@
+#include "vm/console.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace vessel {
+
+namespace {
+constexpr char kEscape = 0x01;  // Ctrl-a
+}
+
+Console::Console() {
+  if (isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &saved_) == 0) {
+    termios raw = saved_;
+    cfmakeraw(&raw);
+    raw.c_oflag |= OPOST | ONLCR;  // keep "\n" -> "\r\n" on output
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) raw_mode_ = true;
+  }
+}
+
+Console::~Console() {
+  flush();
+  if (raw_mode_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+}
+
+void Console::flush() {
+  size_t done = 0;
+  while (done < out_.size()) {
+    const ssize_t n = write(STDOUT_FILENO, out_.data() + done, out_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // stdout gone: drop output rather than stall the guest
+    done += static_cast<size_t>(n);
+  }
+  out_.clear();
+}
+
+void Console::read_available() {
+  pollfd pfd{STDIN_FILENO, POLLIN, 0};
+  if (poll(&pfd, 1, 0) <= 0 || (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
+  char buf[256];
+  const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+  if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+    input_open_ = false;
+    return;
+  }
+  for (ssize_t i = 0; i < n; ++i) {
+    const char c = buf[i];
+    if (!raw_mode_) {
+      pending_in_.push_back(c);
+    } else if (escape_) {
+      escape_ = false;
+      if (c == 'x' || c == 'X') {
+        quit_ = true;
+      } else {
+        pending_in_.push_back(c);  // Ctrl-a Ctrl-a, or Ctrl-a + anything else
+      }
+    } else if (c == kEscape) {
+      escape_ = true;
+    } else {
+      pending_in_.push_back(c);
+    }
+  }
+}
+
+}  // namespace vessel

@@ -1,0 +1,350 @@
+#include "vm/machine.hpp"
+
+#include <poll.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "base/error.hpp"
+#include "platform/fdt.hpp"
+#include "platform/virt_map.hpp"
+#include "vm/boot.hpp"
+#include "vm/elf_loader.hpp"
+#include "vm/sbi_glue.hpp"
+
+namespace vessel {
+
+namespace {
+
+constexpr uint64_t kSliceInstructions = 16384;
+constexpr uint64_t kInputPollNs = 1'000'000;  // check console input every millisecond of host time
+
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) {
+  g_signal.store(sig);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+std::string isa_string() {
+  return "rv64imafdc_zicsr_zifencei_zba_zbb_zbs";
+}
+
+}  // namespace
+
+Machine::Machine(const MachineConfig& config)
+    : config_(config),
+      clock_(config.deterministic ? GuestClock::Mode::kDeterministic : GuestClock::Mode::kHost,
+             &retired_) {
+  memory_ = std::make_unique<GuestMemory>(virt::kDramBase, config_.mem_size);
+  code_ = std::make_unique<rv::CodeCache>(*memory_);
+  std::vector<HartIrqPins*> pin_ptrs;
+  for (unsigned i = 0; i < config_.cpus; ++i) {
+    pins_.push_back(std::make_unique<HartIrqPins>());
+    pin_ptrs.push_back(pins_.back().get());
+  }
+  for (unsigned i = 0; i < config_.cpus; ++i) {
+    harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_, clock_, *pins_[i]));
+  }
+  running_.assign(config_.cpus, false);
+
+  clint_ = std::make_unique<Clint>(clock_, pin_ptrs);
+  plic_ = std::make_unique<Plic>(pin_ptrs);
+  uart_ = std::make_unique<Uart16550>(IrqLine(plic_.get(), virt::kUartIrq),
+                                      [this](uint8_t byte) { console_.put(byte); });
+  finisher_ = std::make_unique<SifiveTest>([this](FinisherEvent event) {
+    switch (event.kind) {
+      case FinisherEvent::Kind::kPass: finish(0); break;
+      case FinisherEvent::Kind::kReset: finish(0); break;
+      case FinisherEvent::Kind::kFail: finish(event.code == 0 ? 1 : event.code); break;
+    }
+  });
+  pvpanic_ = std::make_unique<Pvpanic>([this](PvpanicEvent event) {
+    if (event == PvpanicEvent::kPanicked) {
+      console_.flush();
+      spdlog::error("the guest kernel panicked");
+      finish(kExitGuestPanic);
+    }
+  });
+  bus_.map(virt::kTestBase, virt::kTestSize, finisher_.get(), "test");
+  bus_.map(virt::kClintBase, virt::kClintSize, clint_.get(), "clint");
+  bus_.map(virt::kPvpanicBase, virt::kPvpanicSize, pvpanic_.get(), "pvpanic");
+  bus_.map(virt::kPlicBase, virt::kPlicSize, plic_.get(), "plic");
+  bus_.map(virt::kUartBase, virt::kUartSize, uart_.get(), "uart");
+}
+
+Machine::~Machine() = default;
+
+void Machine::finish(int status) {
+  if (!exit_status_) exit_status_ = status;
+  for (auto& h : harts_) h->request_stop();
+}
+
+int Machine::console_get() {
+  int result = -1;
+  console_.pump_input([&](uint8_t byte) {
+    if (result >= 0) return false;
+    result = byte;
+    return true;
+  });
+  return result;
+}
+
+void Machine::start_hart(unsigned hart, uint64_t pc, uint64_t opaque) {
+  harts_[hart]->enter_supervisor(pc, hart, opaque);
+  harts_[hart]->sbi_handler = [this](rv::Hart& h) { return sbi_->handle_ecall(h); };
+  running_[hart] = true;
+}
+
+void Machine::stop_hart(unsigned hart) {
+  running_[hart] = false;
+  harts_[hart]->request_stop();
+}
+
+std::vector<uint8_t> Machine::device_tree(std::optional<uint64_t> initrd_start,
+                                          std::optional<uint64_t> initrd_end) {
+  BoardDescription board;
+  board.num_harts = config_.cpus;
+  board.isa = isa_string();
+  board.mmu_type = "riscv,sv48";
+  board.ram_base = memory_->base();
+  board.ram_size = memory_->size();
+  board.bootargs = config_.cmdline;
+  board.initrd_start = initrd_start;
+  board.initrd_end = initrd_end;
+  board.pvpanic = true;
+  return build_device_tree(board);
+}
+
+void Machine::load() {
+  if (!config_.kernel.empty()) {
+    boot_linux();
+    return;
+  }
+  if (config_.bios.empty()) fail("nothing to run: give --bios PROGRAM or --kernel IMAGE");
+  boot_bare_metal(read_file(config_.bios, "bios"));
+}
+
+// A bare-metal program or firmware alone: every hart starts at its entry in
+// M-mode with a0 = hart id and a1 = the device tree, as on QEMU's virt board.
+void Machine::boot_bare_metal(const std::vector<uint8_t>& image) {
+  uint64_t entry = memory_->base();
+  if (looks_like_elf(image)) {
+    const ElfProgram prog = load_elf(image, config_.bios, *memory_);
+    entry = prog.entry;
+    tohost_ = prog.tohost;
+    fromhost_ = prog.fromhost;
+    if (tohost_) {
+      if (!memory_->contains(*tohost_, 8)) fail("'{}': tohost is outside guest RAM", config_.bios);
+      memory_->page_flags(*tohost_) |= GuestMemory::kPageWatch;
+    }
+  } else {
+    load_raw(image, config_.bios, *memory_, memory_->base());
+  }
+  const std::vector<uint8_t> dtb = device_tree(std::nullopt, std::nullopt);
+  const uint64_t dtb_addr = place_device_tree(dtb, *memory_);
+  for (unsigned i = 0; i < harts_.size(); ++i) {
+    harts_[i]->reset(entry, rv::Priv::kMachine);
+    harts_[i]->x[10] = i;
+    harts_[i]->x[11] = dtb_addr;
+    running_[i] = true;
+  }
+}
+
+void Machine::boot_linux() {
+  const std::vector<uint8_t> kernel = read_file(config_.kernel, "kernel");
+  std::vector<uint8_t> initrd;
+  if (!config_.initrd.empty()) initrd = read_file(config_.initrd, "initrd");
+  const LinuxImage image = parse_linux_image(kernel, config_.kernel);
+
+  LinuxLayout layout = plan_linux_layout(image, initrd.size(), *memory_);
+  std::optional<uint64_t> initrd_start, initrd_end;
+  if (!initrd.empty()) {
+    initrd_start = layout.initrd;
+    initrd_end = layout.initrd + initrd.size();
+  }
+  // The device tree's size depends on its contents; build it, then place it.
+  const std::vector<uint8_t> dtb = device_tree(initrd_start, initrd_end);
+  if (dtb.size() > layout.dtb_room) fail("device tree too large ({} bytes)", dtb.size());
+  memory_->write(layout.dtb, dtb);
+  memory_->write(layout.kernel, kernel);
+  if (!initrd.empty()) memory_->write(layout.initrd, initrd);
+
+  if (config_.bios.empty()) {
+    // vessel's own SBI: hart 0 enters the kernel in S-mode; the others wait
+    // for SBI HSM hart_start.
+    sbi_ = std::make_unique<SbiFirmware>(*this);
+    start_hart(0, layout.kernel, layout.dtb);
+    return;
+  }
+  // M-mode firmware (OpenSBI fw_dynamic or fw_jump) at the start of RAM;
+  // all harts enter it, it picks a boot hart and starts the kernel.
+  const std::vector<uint8_t> bios = read_file(config_.bios, "bios");
+  uint64_t entry = memory_->base();
+  if (looks_like_elf(bios)) {
+    entry = load_elf(bios, config_.bios, *memory_).entry;
+  } else {
+    load_raw(bios, config_.bios, *memory_, memory_->base());
+  }
+  const uint64_t info = write_fw_dynamic_info(*memory_, layout);
+  for (unsigned i = 0; i < harts_.size(); ++i) {
+    harts_[i]->reset(entry, rv::Priv::kMachine);
+    harts_[i]->x[10] = i;
+    harts_[i]->x[11] = layout.dtb;
+    harts_[i]->x[12] = info;
+    running_[i] = true;
+  }
+}
+
+void Machine::service_htif() {
+  if (!tohost_) return;
+  uint64_t cmd = 0;
+  memory_->read(*tohost_, {reinterpret_cast<uint8_t*>(&cmd), 8});
+  if (cmd == 0) return;
+  const uint64_t device = cmd >> 56;
+  const uint64_t command = (cmd >> 48) & 0xff;
+  const uint64_t payload = cmd & ((1ull << 48) - 1);
+  uint64_t response = 0;
+  if (device == 0 && command == 0 && (payload & 1) != 0) {
+    const uint64_t code = payload >> 1;
+    if (code != 0) {
+      console_.flush();
+      spdlog::error("guest reported failure: FAIL test {}", code);
+    }
+    finish(code == 0 ? 0 : static_cast<int>(std::clamp<uint64_t>(code, 1, 255)));
+  } else if (device == 1 && command == 1) {
+    console_.put(static_cast<uint8_t>(payload));
+    response = (device << 56) | (command << 48);
+  } else if (device == 1 && command == 0) {
+    const int ch = console_get();
+    response = (device << 56) | (command << 48) | static_cast<uint64_t>(ch < 0 ? 0 : ch + 1);
+  } else {
+    static RateLimit limit;
+    if (limit.allow()) spdlog::warn("unsupported HTIF request {:#x}", cmd);
+  }
+  const uint64_t zero = 0;
+  memory_->write(*tohost_, {reinterpret_cast<const uint8_t*>(&zero), 8});
+  if (fromhost_ && response != 0) {
+    memory_->write(*fromhost_, {reinterpret_cast<const uint8_t*>(&response), 8});
+  }
+}
+
+void Machine::service_devices() {
+  const uint64_t now = clock_.now();
+  clint_->update();
+  if (sbi_) sbi_->update_timers(now);
+  console_.pump_input([&](uint8_t byte) { return uart_->receive(byte); });
+  if (console_.quit_requested()) {
+    spdlog::info("quit requested from the console");
+    finish(0);
+  }
+}
+
+uint64_t Machine::next_wakeup_ticks() const {
+  uint64_t next = clint_->next_deadline();
+  if (sbi_) next = std::min(next, sbi_->next_deadline());
+  return next;
+}
+
+// Every hart waits for an interrupt: sleep until the next timer deadline or
+// console input, whichever comes first.
+void Machine::wait_for_interrupt() {
+  console_.flush();
+  const uint64_t deadline = next_wakeup_ticks();
+  if (clock_.mode() == GuestClock::Mode::kDeterministic) {
+    // Guest time does not pass while nothing executes: jump to the deadline.
+    if (deadline != UINT64_MAX) {
+      if (deadline > clock_.now()) clock_.set_now(deadline);
+      return;
+    }
+  }
+  int timeout_ms = 100;  // wake up regularly to notice signals and limits
+  if (deadline != UINT64_MAX && clock_.mode() == GuestClock::Mode::kHost) {
+    const uint64_t ns = clock_.host_ns_until(deadline);
+    timeout_ms = static_cast<int>(std::min<uint64_t>((ns + 999'999) / 1'000'000, 100));
+  }
+  pollfd pfd{console_.input_fd(), POLLIN, 0};
+  poll(&pfd, pfd.fd >= 0 ? 1 : 0, timeout_ms);
+}
+
+RunResult Machine::run() {
+  load();
+  install_signal_handlers();
+  const uint64_t start_ns = GuestClock::host_ns();
+  uint64_t last_poll_ns = start_ns;
+  const uint64_t timeout_ns =
+      config_.timeout_seconds > 0 ? static_cast<uint64_t>(config_.timeout_seconds * 1e9) : 0;
+
+  while (!exit_status_) {
+    bool ran = false;
+    for (unsigned i = 0; i < harts_.size() && !exit_status_; ++i) {
+      if (!running_[i]) continue;
+      rv::Hart& hart = *harts_[i];
+      if (hart.waiting() && !hart.wake_pending()) continue;
+      if (harts_.size() > 1) hart.clear_reservation();
+      uint64_t budget = kSliceInstructions;
+      if (config_.max_instructions != 0) {
+        budget = std::min(budget,
+                          config_.max_instructions - std::min(config_.max_instructions, retired_));
+      }
+      if (budget == 0) break;
+      rv::StopReason stop;
+      retired_ += hart.run(budget, stop);
+      ran = true;
+    }
+    service_htif();
+    const uint64_t now_ns = GuestClock::host_ns();
+    if (now_ns - last_poll_ns >= kInputPollNs || !ran) {
+      last_poll_ns = now_ns;
+      service_devices();
+      console_.flush();
+    } else {
+      clint_->update();
+      if (sbi_) sbi_->update_timers(clock_.now());
+    }
+    if (exit_status_) break;
+    if (const int sig = g_signal.load(); sig != 0) {
+      console_.flush();
+      spdlog::error("stopped by signal {}", sig);
+      exit_status_ = 128 + sig;
+      break;
+    }
+    if (config_.max_instructions != 0 && retired_ >= config_.max_instructions) {
+      console_.flush();
+      spdlog::error("stopped after {} instructions (--max-instructions)", retired_);
+      exit_status_ = kExitLimit;
+      break;
+    }
+    if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns) {
+      console_.flush();
+      spdlog::error("stopped after {} seconds (--timeout)", config_.timeout_seconds);
+      exit_status_ = kExitLimit;
+      break;
+    }
+    if (!ran) {
+      if (std::none_of(running_.begin(), running_.end(), [](bool r) { return r; })) {
+        console_.flush();
+        spdlog::error("every hart has stopped");
+        exit_status_ = 1;
+        break;
+      }
+      wait_for_interrupt();
+    }
+  }
+  console_.flush();
+  RunResult result;
+  result.status = *exit_status_;
+  result.instructions = retired_;
+  result.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
+  return result;
+}
+
+}  // namespace vessel

@@ -1,0 +1,100 @@
+// One VM on the virt board: guest memory, harts, devices, and the loop that
+// runs them.
+//
+// All harts run on the calling thread, round-robin in slices of a few
+// thousand instructions: simple, deterministic for a given input, and enough
+// for the 2-core hosts vessel targets today. Devices are serviced between
+// slices; when every hart waits for an interrupt the loop sleeps until the
+// next timer deadline or console input.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "devices/bus.hpp"
+#include "devices/irq.hpp"
+#include "devices/pvpanic.hpp"
+#include "devices/sifive_test.hpp"
+#include "devices/uart16550.hpp"
+#include "engine/riscv/code_cache.hpp"
+#include "engine/riscv/hart.hpp"
+#include "memory/guest_memory.hpp"
+#include "platform/clint.hpp"
+#include "platform/guest_clock.hpp"
+#include "platform/plic.hpp"
+#include "vm/console.hpp"
+#include "vm/machine_config.hpp"
+
+namespace vessel {
+
+class SbiFirmware;
+
+struct RunResult {
+  int status = 0;
+  uint64_t instructions = 0;
+  double seconds = 0;
+};
+
+class Machine {
+ public:
+  explicit Machine(const MachineConfig& config);
+  ~Machine();
+
+  // Loads the guest as configured (throws Error on bad input), then runs it
+  // until it powers off, fails, panics or hits a limit.
+  RunResult run();
+
+  // For tests: the parts, after construction.
+  GuestMemory& memory() { return *memory_; }
+  rv::Hart& hart(unsigned i) { return *harts_[i]; }
+  unsigned num_harts() const { return static_cast<unsigned>(harts_.size()); }
+  Clint& clint() { return *clint_; }
+  Plic& plic() { return *plic_; }
+
+  // Ends the run with `status` (the finisher, SBI system reset, HTIF).
+  void finish(int status);
+  // Starts / stops a hart (SBI HSM).
+  void start_hart(unsigned hart, uint64_t pc, uint64_t opaque);
+  void stop_hart(unsigned hart);
+  bool hart_running(unsigned hart) const { return running_[hart]; }
+  void console_put(uint8_t byte) { console_.put(byte); }
+  int console_get();
+  HartIrqPins& pins(unsigned hart) { return *pins_[hart]; }
+  uint64_t guest_time() const { return clock_.now(); }
+
+ private:
+  void load();
+  void boot_bare_metal(const std::vector<uint8_t>& image);
+  void boot_linux();
+  std::vector<uint8_t> device_tree(std::optional<uint64_t> initrd_start,
+                                   std::optional<uint64_t> initrd_end);
+  void service_htif();
+  void service_devices();
+  void wait_for_interrupt();
+  uint64_t next_wakeup_ticks() const;
+
+  MachineConfig config_;
+  uint64_t retired_ = 0;  // all harts; the deterministic clock reads it
+  GuestClock clock_;
+  std::unique_ptr<GuestMemory> memory_;
+  Bus bus_;
+  std::unique_ptr<rv::CodeCache> code_;
+  std::vector<std::unique_ptr<HartIrqPins>> pins_;
+  std::vector<std::unique_ptr<rv::Hart>> harts_;
+  std::vector<bool> running_;
+  std::unique_ptr<Clint> clint_;
+  std::unique_ptr<Plic> plic_;
+  std::unique_ptr<Uart16550> uart_;
+  std::unique_ptr<SifiveTest> finisher_;
+  std::unique_ptr<Pvpanic> pvpanic_;
+  std::unique_ptr<SbiFirmware> sbi_;
+  Console console_;
+
+  std::optional<uint64_t> tohost_;
+  std::optional<uint64_t> fromhost_;
+  std::optional<int> exit_status_;
+};
+
+}  // namespace vessel

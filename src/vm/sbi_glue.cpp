@@ -1,0 +1,92 @@
+#include "vm/sbi_glue.hpp"
+
+#include "vm/machine.hpp"
+
+namespace vessel {
+
+SbiFirmware::SbiFirmware(Machine& machine)
+    : machine_(machine), deadlines_(machine.num_harts(), UINT64_MAX) {}
+
+bool SbiFirmware::handle_ecall(rv::Hart& hart) {
+  SbiCall call;
+  call.ext = hart.x[17];
+  call.fid = hart.x[16];
+  for (unsigned i = 0; i < 6; ++i) call.arg[i] = hart.x[10 + i];
+  call.hart = hart.id();
+  const SbiRet ret = sbi_dispatch(call, *this);
+  if (ret.legacy) {
+    hart.x[10] = static_cast<uint64_t>(ret.error);
+  } else {
+    hart.x[10] = static_cast<uint64_t>(ret.error);
+    hart.x[11] = ret.value;
+  }
+  return true;
+}
+
+void SbiFirmware::update_timers(uint64_t now) {
+  for (unsigned h = 0; h < deadlines_.size(); ++h) {
+    machine_.pins(h).set(HartIrqPins::kStip, now >= deadlines_[h]);
+  }
+}
+
+uint64_t SbiFirmware::next_deadline() const {
+  uint64_t next = UINT64_MAX;
+  for (unsigned h = 0; h < deadlines_.size(); ++h) {
+    if (machine_.hart_running(h) && deadlines_[h] < next) next = deadlines_[h];
+  }
+  return next;
+}
+
+unsigned SbiFirmware::num_harts() const {
+  return machine_.num_harts();
+}
+
+void SbiFirmware::set_timer(unsigned hart, uint64_t deadline) {
+  deadlines_[hart] = deadline;
+  machine_.pins(hart).set(HartIrqPins::kStip, machine_.guest_time() >= deadline);
+}
+
+void SbiFirmware::send_ipi(unsigned hart) {
+  machine_.hart(hart).raise_supervisor_software_interrupt();
+}
+
+void SbiFirmware::remote_fence(unsigned hart) {
+  machine_.hart(hart).flush_translations();
+}
+
+HartState SbiFirmware::hart_state(unsigned hart) const {
+  return machine_.hart_running(hart) ? HartState::kStarted : HartState::kStopped;
+}
+
+void SbiFirmware::hart_start(unsigned hart, uint64_t start_addr, uint64_t opaque) {
+  deadlines_[hart] = UINT64_MAX;
+  machine_.start_hart(hart, start_addr, opaque);
+}
+
+void SbiFirmware::hart_stop(unsigned hart) {
+  machine_.stop_hart(hart);
+}
+
+void SbiFirmware::system_reset(uint32_t type, uint32_t reason) {
+  // Shutdown and both reboots end the run; a reason of "system failure" is
+  // reported as a failure.
+  machine_.finish(reason == 1 ? 1 : 0);
+}
+
+void SbiFirmware::console_write(uint8_t byte) {
+  machine_.console_put(byte);
+}
+
+int SbiFirmware::console_read() {
+  return machine_.console_get();
+}
+
+bool SbiFirmware::read_physical(uint64_t gpa, std::span<uint8_t> out) {
+  return machine_.memory().read(gpa, out);
+}
+
+bool SbiFirmware::write_physical(uint64_t gpa, std::span<const uint8_t> in) {
+  return machine_.memory().write(gpa, in);
+}
+
+}  // namespace vessel
