@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -97,7 +98,17 @@ void validate(const BoardDescription& b) {
     fail("device tree: initrd ends ({:#x}) before it starts ({:#x})", *b.initrd_end,
          *b.initrd_start);
   }
+  // Tree strings are C strings: a NUL would silently cut them short.
+  for (const auto& [what, text] : {std::pair<const char*, const std::string&>{"ISA", b.isa},
+                                   {"MMU type", b.mmu_type},
+                                   {"bootargs", b.bootargs}}) {
+    if (text.find('\0') != std::string::npos) fail("device tree: {} contains a NUL byte", what);
+  }
   for (const VirtioSlot& slot : b.virtio) {
+    const auto same_base = [&](const VirtioSlot& other) { return other.base == slot.base; };
+    if (std::count_if(b.virtio.begin(), b.virtio.end(), same_base) > 1) {
+      fail("device tree: two virtio-mmio devices at {:#x}", slot.base);
+    }
     if (slot.irq == 0 || slot.irq >= virt::kPlicSources) {
       fail("device tree: virtio-mmio at {:#x} uses IRQ {}, outside the PLIC's 1..{}", slot.base,
            slot.irq, virt::kPlicSources - 1);

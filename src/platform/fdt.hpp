@@ -41,7 +41,8 @@ struct BoardDescription {
 // firmware that edits it in place (OpenSBI grows it with fdt_open_into) needs
 // free memory after wherever the machine puts it. Throws vessel::Error for a
 // description that cannot be right (no harts, empty RAM, bad initrd range,
-// virtio IRQ outside the PLIC).
+// virtio IRQ outside the PLIC, two virtio devices at one address, a NUL in a
+// string, a tree over 64 KiB).
 std::vector<uint8_t> build_device_tree(const BoardDescription& board);
 
 }  // namespace vessel

@@ -241,6 +241,13 @@ TEST(Fdt, RejectsImpossibleBoards) {
                  b.virtio = {{virt::kVirtioBase, 96}};
                })),
                Error);
+  EXPECT_THROW(build_device_tree(with([](auto& b) {
+                 b.virtio = {{virt::kVirtioBase, 1}, {virt::kVirtioBase, 2}};
+               })),
+               Error);
+  EXPECT_THROW(build_device_tree(with([](auto& b) { b.bootargs = std::string("a\0b", 3); })),
+               Error);
+  EXPECT_THROW(build_device_tree(with([](auto& b) { b.isa = std::string(1, '\0'); })), Error);
   // Too big for the 64 KiB budget: an error, not a truncated blob.
   EXPECT_THROW(build_device_tree(with([](auto& b) { b.bootargs = std::string(70'000, 'a'); })),
                Error);
