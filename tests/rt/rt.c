@@ -86,7 +86,7 @@ void vrt_trap(struct vrt_trap_frame *frame) {
     vrt_exit(VRT_TRAP_EXIT_CODE);
 }
 
-int main();
+int main(int argc, char **argv);
 
 /* Called by crt0 after .bss/TLS setup and constructors. */
 __attribute__((noreturn)) void vrt_main(uint64_t hartid, uint64_t dtb) {
