@@ -96,10 +96,11 @@ uint64_t Hart::run(uint64_t budget, StopReason& stop) {
       goto out_of_budget;                       \
     goto* kLabels[static_cast<uint8_t>(d->op)]; \
   } while (0)
-#define NEXT()        \
-  do {                \
-    d += d->len >> 1; \
-    DISPATCH();       \
+// len is 2 or 4 bytes, i.e. 1 or 2 slots of 16 bytes: len * 8 bytes ahead.
+#define NEXT()                                                                           \
+  do {                                                                                   \
+    d = reinterpret_cast<DecodedInsn*>(reinterpret_cast<char*>(d) + size_t{d->len} * 8); \
+    DISPATCH();                                                                          \
   } while (0)
 // Continue at `pc`, set by the instruction: stay in the page if possible.
 #define JUMP_TO_PC()                          \
@@ -181,7 +182,8 @@ op_UNDECODED : {
   uint32_t raw = low;
   if (insn_length(low) == 4) {
     if (offset == 4094) {
-      d->op = Op::CROSS_PAGE;
+      d->op = Op::CROSS_PAGE;  // re-fetched every time: the other page is not tracked
+      ++fe->page->decoded;
       goto op_CROSS_PAGE;
     }
     uint16_t high;

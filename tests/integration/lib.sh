@@ -1,0 +1,46 @@
+# Helpers for the boot tests. Each test script sources this, runs vessel and
+# checks what a user would check; any failed check exits non-zero with a line
+# saying what was expected.
+set -u
+VESSEL=${1:?usage: test_X.sh path/to/vessel}
+CACHE=${VESSEL_CACHE:-$HOME/.cache/vessel}
+KERNEL=$CACHE/Image
+INITRD=$CACHE/initramfs.cpio.gz
+OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
+  echo "the default guest is missing in $CACHE: run 'make guest'" >&2
+  exit 1
+fi
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [ -f "$WORK/out" ]; then
+    echo "--- output (last 40 lines) ---" >&2
+    tail -n 40 "$WORK/out" >&2
+  fi
+  exit 1
+}
+
+# run_vessel ARGS...: runs vessel with stdin from /dev/null, output in $WORK/out,
+# status in $STATUS. A generous timeout keeps a hung guest from hanging CI.
+run_vessel() {
+  set +e
+  timeout 240 "$VESSEL" "$@" </dev/null >"$WORK/out" 2>&1
+  STATUS=$?
+  set -e
+}
+
+expect_status() {
+  [ "$STATUS" -eq "$1" ] || fail "expected exit status $1, got $STATUS"
+}
+
+expect_output() {
+  grep -q -- "$1" "$WORK/out" || fail "expected output matching '$1'"
+}
+
+guest_cmd() {
+  printf '%s' "$1" | base64 -w0
+}
