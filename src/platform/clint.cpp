@@ -16,7 +16,7 @@ bool aligned(uint64_t offset, unsigned size) {
 
 }  // namespace
 
-Clint::Clint(GuestClock& clock, std::vector<HartIrqPins*> harts) : clock_(clock) {
+Clint::Clint(GuestClock& clock, const std::vector<HartIrqPins*>& harts) : clock_(clock) {
   harts_.reserve(harts.size());
   for (HartIrqPins* pins : harts) harts_.push_back({pins});
   update();

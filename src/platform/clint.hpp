@@ -23,7 +23,7 @@ class Clint final : public MmioDevice {
   static constexpr uint64_t kMtime = 0xbff8;
 
   // One HartIrqPins per hart, indexed by hart id; all must outlive the CLINT.
-  Clint(GuestClock& clock, std::vector<HartIrqPins*> harts);
+  Clint(GuestClock& clock, const std::vector<HartIrqPins*>& harts);
 
   // msip takes 4-byte accesses, mtimecmp and mtime 4 or 8 (naturally
   // aligned); anything else faults, as QEMU's aclint does. Registers of harts

@@ -14,7 +14,7 @@
 namespace vessel {
 namespace {
 
-constexpr size_t kMaxBlobSize = 64 * 1024;
+constexpr size_t kMaxBlobSize = size_t{64} * 1024;
 
 // Fixed phandles: the tree is small and built in one pass, so every node
 // that is referenced gets a number known before the reference is written.
