@@ -28,26 +28,44 @@ TEST_BEGIN
         ld t1, TI_COUNT(t0)
         bnez t1, fail
         MTIMECMP_NEVER
-        /* 2: wakes on the software interrupt, with MIE = 1 the interrupt
-           is taken right after the wfi */
+        /* 2: with MIE = 1, a software interrupt raised just before the wfi
+           is taken (before or at the wfi); execution resumes after it */
         TEST_NUM(2)
         TRAP_RESET
         li t0, MIP_MSIP
         csrs mie, t0
-        EXPECT_TRAP_SKIP(INTR_CAUSE(IRQ_M_SOFT))
+        EXPECT_TRAP(INTR_CAUSE(IRQ_M_SOFT), 3f)
         csrsi mstatus, MSTATUS_MIE
         li t0, CLINT_MSIP
         li t1, 1
         sw t1, 0(t0)
-3:      wfi
-        WAIT_TRAP
-        csrci mstatus, MSTATUS_MIE
+        wfi
+3:      csrci mstatus, MSTATUS_MIE
         li t0, CLINT_MSIP
         sw zero, 0(t0)
         CHECK_TRAP_CAUSE(INTR_CAUSE(IRQ_M_SOFT))
-        /* 3: a timer interrupt wakes a wfi in S-mode (TW = 0) and traps
-           to M; mepc is after the wfi (or at it, if it is re-executed) */
+        /* 3: with MIE = 1, a timer interrupt arriving during the wfi wakes
+           it and is taken; mepc is after the wfi (or at it) */
         TEST_NUM(3)
+        TRAP_RESET
+        li t0, MIP_MTIP
+        csrs mie, t0
+        EXPECT_TRAP(INTR_CAUSE(IRQ_M_TIMER), 12f)
+        MTIMECMP_IN(1000)
+        csrsi mstatus, MSTATUS_MIE
+11:     wfi
+12:     csrci mstatus, MSTATUS_MIE
+        MTIMECMP_NEVER
+        CHECK_TRAP_CAUSE(INTR_CAUSE(IRQ_M_TIMER))
+        la t0, trap_info
+        ld t1, TI_EPC(t0)
+        la t2, 11b
+        bltu t1, t2, fail
+        la t2, 12b
+        bgtu t1, t2, fail
+        /* 4: a timer interrupt wakes a wfi in S-mode (TW = 0) and traps
+           to M; mepc is after the wfi (or at it, if it is re-executed) */
+        TEST_NUM(4)
         TRAP_RESET
         M_IRQ_OFF
         li t0, MIP_MTIP
@@ -62,8 +80,8 @@ TEST_BEGIN
         CHECK_TRAP_CAUSE(INTR_CAUSE(IRQ_M_TIMER))
         LOAD_TRAP_MPP(t1)
         CHECK_EQ(t1, PRV_S)
-        /* 4: S-mode wfi with TW = 1: illegal instruction */
-        TEST_NUM(4)
+        /* 5: S-mode wfi with TW = 1: illegal instruction */
+        TEST_NUM(5)
         TRAP_RESET
         li t0, MSTATUS_TW
         csrs mstatus, t0
@@ -79,8 +97,8 @@ TEST_BEGIN
         beqz t1, 8f
         CHECK_EQ(t1, 0x10500073)        /* the wfi encoding */
 8:
-        /* 5: U-mode wfi with TW = 1: illegal instruction */
-        TEST_NUM(5)
+        /* 6: U-mode wfi with TW = 1: illegal instruction */
+        TEST_NUM(6)
         TRAP_RESET
         EXPECT_TRAP_MODE(CAUSE_ILLEGAL_INSTRUCTION, 10f, PRV_M)
         MRET_TO(PRV_U, 9f)
@@ -89,9 +107,9 @@ TEST_BEGIN
 10:     CHECK_TRAP_CAUSE(CAUSE_ILLEGAL_INSTRUCTION)
         LOAD_TRAP_MPP(t1)
         CHECK_EQ(t1, PRV_U)
-        /* 6: M-mode wfi ignores TW */
+        /* 7: M-mode wfi ignores TW */
         M_IRQ_OFF
-        TEST_NUM(6)
+        TEST_NUM(7)
         TRAP_RESET
         li t0, MIP_MTIP
         csrs mie, t0
