@@ -16,7 +16,9 @@
  *   l2[5] 0x0140000000  1G URWX-> PA 0x80000000 (user alias)
  *   l0[0] RW  l0[1] R  l0[2] X (pg_xcode)  l0[3] W-only  l0[4] invalid
  *   l0[5] RW, A=0 D=0  l0[6] RW, A=1 D=0  l0[7] U RW  l0[8] RW (remapped)
- *   l0[9] non-leaf  l0[10] U X (pg_xcode)
+ *   l0[9] non-leaf  l0[10] U X (pg_xcode)  l0[11] X (pg_cross_a), l0[12] invalid
+ *   l0[13] X (pg_cross_a)  l0[14] X (pg_cross_b, not physically adjacent)
+ * Also: instructions crossing page boundaries; AMO/LR page faults.
  */
 #include "test.h"
 #include "vm.h"
@@ -66,6 +68,9 @@ TEST_BEGIN
         SET_PTE(l0, 8, pg_data, PTE_RW)
         SET_PTE(l0, 9, pg_data, PTE_V)                           /* non-leaf at level 0 */
         SET_PTE(l0, 10, pg_xcode, PTE_V | PTE_X | PTE_A | PTE_U)
+        SET_PTE(l0, 11, pg_cross_a, PTE_V | PTE_X | PTE_A)       /* l0[12] invalid */
+        SET_PTE(l0, 13, pg_cross_a, PTE_V | PTE_X | PTE_A)
+        SET_PTE(l0, 14, pg_cross_b, PTE_V | PTE_X | PTE_A)       /* not adjacent in PA */
         SET_SATP(SATP_SV39, l2)
 
         /* 1: satp reads back with mode Sv39 */
@@ -225,6 +230,39 @@ s_mode:
         sd zero, 8 * 8(t3)
         sfence.vma
         FAULT_LOAD(40, VA(8, 0))
+
+        /* 49: an instruction crossing from an executable page into an
+           invalid one: fetch page fault, mepc = its start, mtval = the
+           address of the faulting part (the second page) */
+        TEST_NUM(49)
+        EXPECT_TRAP(CAUSE_FETCH_PAGE_FAULT, 11f)
+        li s1, VA(11, 0xffe)
+        jalr ra, 0(s1)
+        j fail
+11:     li s2, VA(12, 0)
+        CHECK_TRAP_REG(CAUSE_FETCH_PAGE_FAULT, s2)
+        la t0, trap_info
+        ld t1, TI_EPC(t0)
+        bne t1, s1, fail
+        /* 50: an instruction split across two virtually adjacent pages
+           mapped to non-adjacent physical pages executes correctly */
+        TEST_CASE(50, a0, 0x123, li s1, VA(13, 0xffe); li a0, 0; jalr ra, 0(s1))
+        /* 51-53: AMOs / LR on faulting pages: AMO to a read-only page is a
+           store page fault, LR from an invalid page a load page fault */
+        TEST_NUM(51)
+        EXPECT_TRAP_SKIP(CAUSE_STORE_PAGE_FAULT)
+        li s1, VA(1, 0x40)
+        amoadd.d a0, a0, (s1)
+        CHECK_TRAP_REG(CAUSE_STORE_PAGE_FAULT, s1)
+        TEST_NUM(52)
+        EXPECT_TRAP_SKIP(CAUSE_STORE_PAGE_FAULT)
+        amoswap.w a0, a0, (s1)
+        CHECK_TRAP_REG(CAUSE_STORE_PAGE_FAULT, s1)
+        TEST_NUM(53)
+        EXPECT_TRAP_SKIP(CAUSE_LOAD_PAGE_FAULT)
+        li s1, VA(4, 0x40)
+        lr.d a0, (s1)
+        CHECK_TRAP_REG(CAUSE_LOAD_PAGE_FAULT, s1)
         GOTO_M(m_mode_1)
 
 m_mode_1:
@@ -347,6 +385,19 @@ u_code_bad:
 pg_xcode:
         li a0, 0x5a
         ret
+        .align 12
+
+        /* pg_cross_a ends with the low half of addi a0, x0, 0x123;
+           pg_cross_b (two pages further) starts with its high half, then ret */
+        .align 12
+pg_cross_a:
+        .fill 2047, 2, 0x0001           /* c.nop */
+        .half 0x0513
+        .align 12
+        .fill 2048, 2, 0x0001
+pg_cross_b:
+        .half 0x1230
+        .half 0x8082                    /* c.jr ra */
         .align 12
 
         .data
