@@ -41,11 +41,13 @@ class FuzzHost final : public SbiHost {
   int console_read() override { return reads++ % 3 == 0 ? -1 : 'a'; }
   bool read_physical(uint64_t gpa, std::span<uint8_t> out) override {
     if (!inside(gpa, out.size())) return false;
+    if (out.empty()) return true;
     std::memcpy(out.data(), ram.data() + (gpa - kBase), out.size());
     return true;
   }
   bool write_physical(uint64_t gpa, std::span<const uint8_t> in) override {
     if (!inside(gpa, in.size())) return false;
+    if (in.empty()) return true;
     std::memcpy(ram.data() + (gpa - kBase), in.data(), in.size());
     return true;
   }

@@ -13,11 +13,12 @@ check() {  # check EXPECTED_PATTERN ARGS...
 echo "not a kernel" > "$WORK/garbage"
 : > "$WORK/empty"
 check "cannot open kernel" run --kernel /nonexistent/Image
-check "not a RISC-V Linux Image" run --kernel "$WORK/garbage"
+check "RISC-V Linux Image" run --kernel "$WORK/garbage"
 check "cannot open initrd" run --kernel "$KERNEL" --initrd /nonexistent/initrd
 check "cannot open bios" run --bios /nonexistent/fw.bin
 check "too small" run --kernel "$KERNEL" --initrd "$INITRD" --mem 8M
-check "more than the host" run --mem 100000G
+check "more than the host" run --mem 900G
+check "larger than vessel supports" run --mem 100000G
 check "not a size" run --mem 12Q
 check "not a size" run --mem abc
 check "out of range" run --cpus 0

@@ -4,7 +4,7 @@ set -e
 source "$(dirname "$0")/lib.sh"
 run_vessel run --cpus 2 --mem 256M -- sh -c 'base64 /sys/firmware/fdt | tr -d "\n"; echo'
 expect_status 0
-grep -E '^[A-Za-z0-9+/=]{200,}' "$WORK/out" | tail -1 | base64 -d > "$WORK/guest.dtb" || fail "no device tree in output"
+tr -d '\r' < "$WORK/out" | grep -E '^[A-Za-z0-9+/=]{200,}$' | tail -1 | base64 -d > "$WORK/guest.dtb" || fail "no device tree in output"
 dtc -I dtb -O dts -o "$WORK/guest.dts" "$WORK/guest.dtb" 2> "$WORK/dtc.err" || fail "dtc rejected the tree: $(cat "$WORK/dtc.err")"
 grep -q 'cpu@1' "$WORK/guest.dts" || fail "no cpu@1 node"
 grep -q 'memory@80000000' "$WORK/guest.dts" || fail "no memory node"

@@ -16,7 +16,7 @@ wait_for() {  # wait_for PATTERN SECONDS
   fail "timed out waiting for '$1'"
 }
 wait_for 'vessel-init: ready' 120
-wait_for '# ' 60
+wait_for '~ #' 60
 tmux send-keys -t "$session" 'echo hi-$((6*7))' Enter
 wait_for 'hi-42' 30
 tmux send-keys -t "$session" 'poweroff -f' Enter
