@@ -37,9 +37,20 @@ void Console::flush() {
   out_.clear();
 }
 
+void Console::prepare(PollSet& set) {
+  poll_index_ = -1;
+  if (input_open_ && pending_in_.size() < kMaxPendingInput) {
+    poll_index_ = set.add(STDIN_FILENO, POLLIN);
+  }
+}
+
+void Console::dispatch(const PollSet& set) {
+  if (poll_index_ >= 0 && (set.revents(poll_index_) & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    read_available();
+  }
+}
+
 void Console::read_available() {
-  pollfd pfd{STDIN_FILENO, POLLIN, 0};
-  if (poll(&pfd, 1, 0) <= 0 || (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
   char buf[256];
   const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
   if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {

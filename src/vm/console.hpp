@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <string>
 
+#include "base/event_loop.hpp"
+
 namespace vessel {
 
-class Console {
+class Console final : public PollSource {
  public:
   Console();
   ~Console();
@@ -22,18 +24,21 @@ class Console {
   void put(uint8_t byte) { out_.push_back(static_cast<char>(byte)); }
   void flush();
 
-  // Reads whatever input is available without blocking and hands each guest
-  // byte to `sink`, which returns false when it has no room (the rest stays
-  // queued here). Returns false once the user asked to quit.
+  // Hands queued input to `sink` byte by byte; `sink` returns false when it
+  // has no room (the rest stays queued here). Input arrives through the
+  // event loop (prepare/dispatch).
   template <typename Sink>
-  bool pump_input(Sink&& sink);
+  void pump_input(Sink&& sink);
 
-  // The stdin file descriptor to wait on, or -1 after end of input.
-  int input_fd() const { return input_open_ ? 0 : -1; }
   bool quit_requested() const { return quit_; }
 
+  void prepare(PollSet& set) override;
+  void dispatch(const PollSet& set) override;
+
  private:
+  static constexpr size_t kMaxPendingInput = 64 * 1024;  // stop reading when the guest lags
   void read_available();
+  int poll_index_ = -1;
 
   std::string out_;
   std::string pending_in_;  // guest input not yet accepted by the device
@@ -45,12 +50,10 @@ class Console {
 };
 
 template <typename Sink>
-bool Console::pump_input(Sink&& sink) {
-  if (pending_in_.empty() && input_open_) read_available();
+void Console::pump_input(Sink&& sink) {
   size_t used = 0;
   while (used < pending_in_.size() && sink(static_cast<uint8_t>(pending_in_[used]))) ++used;
   pending_in_.erase(0, used);
-  return !quit_;
 }
 
 }  // namespace vessel

@@ -1,6 +1,5 @@
 #include "vm/machine.hpp"
 
-#include <poll.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -79,6 +78,7 @@ Machine::Machine(const MachineConfig& config)
   bus_.map(virt::kPvpanicBase, virt::kPvpanicSize, pvpanic_.get(), "pvpanic");
   bus_.map(virt::kPlicBase, virt::kPlicSize, plic_.get(), "plic");
   bus_.map(virt::kUartBase, virt::kUartSize, uart_.get(), "uart");
+  events_.add(&console_);
 }
 
 Machine::~Machine() = default;
@@ -237,7 +237,8 @@ void Machine::service_htif() {
   }
 }
 
-void Machine::service_devices() {
+void Machine::service_devices(int64_t wait_ms) {
+  events_.run_once(wait_ms);
   const uint64_t now = clock_.now();
   clint_->update();
   if (sbi_) sbi_->update_timers(now);
@@ -266,13 +267,12 @@ void Machine::wait_for_interrupt() {
       return;
     }
   }
-  int timeout_ms = 100;  // wake up regularly to notice signals and limits
+  int64_t timeout_ms = 100;  // wake up regularly to notice signals and limits
   if (deadline != UINT64_MAX && clock_.mode() == GuestClock::Mode::kHost) {
     const uint64_t ns = clock_.host_ns_until(deadline);
-    timeout_ms = static_cast<int>(std::min<uint64_t>((ns + 999'999) / 1'000'000, 100));
+    timeout_ms = static_cast<int64_t>(std::min<uint64_t>((ns + 999'999) / 1'000'000, 100));
   }
-  pollfd pfd{console_.input_fd(), POLLIN, 0};
-  poll(&pfd, pfd.fd >= 0 ? 1 : 0, timeout_ms);
+  service_devices(timeout_ms);
 }
 
 RunResult Machine::run() {
@@ -302,9 +302,9 @@ RunResult Machine::run() {
     }
     service_htif();
     const uint64_t now_ns = GuestClock::host_ns();
-    if (now_ns - last_poll_ns >= kInputPollNs || !ran) {
+    if (now_ns - last_poll_ns >= kInputPollNs) {
       last_poll_ns = now_ns;
-      service_devices();
+      service_devices(0);
       console_.flush();
     } else {
       clint_->update();

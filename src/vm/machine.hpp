@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/event_loop.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
 #include "devices/pvpanic.hpp"
@@ -71,7 +72,7 @@ class Machine {
   std::vector<uint8_t> device_tree(std::optional<uint64_t> initrd_start,
                                    std::optional<uint64_t> initrd_end);
   void service_htif();
-  void service_devices();
+  void service_devices(int64_t wait_ms);
   void wait_for_interrupt();
   uint64_t next_wakeup_ticks() const;
 
@@ -91,6 +92,7 @@ class Machine {
   std::unique_ptr<Pvpanic> pvpanic_;
   std::unique_ptr<SbiFirmware> sbi_;
   Console console_;
+  EventLoop events_;
 
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
