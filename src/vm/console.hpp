@@ -17,7 +17,7 @@ namespace vessel {
 class Console final : public PollSource {
  public:
   Console();
-  ~Console();
+  ~Console() override;
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
 
@@ -36,7 +36,7 @@ class Console final : public PollSource {
   void dispatch(const PollSet& set) override;
 
  private:
-  static constexpr size_t kMaxPendingInput = 64 * 1024;  // stop reading when the guest lags
+  static constexpr size_t kMaxPendingInput = size_t{64} * 1024;  // stop reading when the guest lags
   void read_available();
   int poll_index_ = -1;
 

@@ -61,8 +61,8 @@ Machine::Machine(const MachineConfig& config)
                                       [this](uint8_t byte) { console_.put(byte); });
   finisher_ = std::make_unique<SifiveTest>([this](FinisherEvent event) {
     switch (event.kind) {
-      case FinisherEvent::Kind::kPass: finish(0); break;
-      case FinisherEvent::Kind::kReset: finish(0); break;
+      case FinisherEvent::Kind::kPass:
+      case FinisherEvent::Kind::kReset: finish(0); break;  // reboot -f ends the run too
       case FinisherEvent::Kind::kFail: finish(event.code == 0 ? 1 : event.code); break;
     }
   });

@@ -519,18 +519,15 @@ DecodedInsn decode(uint32_t raw, unsigned page_offset) {
       break;
     case 0x73:
       if (f3 == 0) {
-        if (inst == 0x00000073)
-          d.op = Op::ECALL;
-        else if (inst == 0x00100073)
-          d.op = Op::EBREAK;
-        else if (inst == 0x30200073)
-          d.op = Op::MRET;
-        else if (inst == 0x10200073)
-          d.op = Op::SRET;
-        else if (inst == 0x10500073)
-          d.op = Op::WFI;
-        else if (f7 == 0x09 && rd == 0)
-          d.op = Op::SFENCE_VMA;
+        switch (inst) {
+          case 0x00000073: d.op = Op::ECALL; break;
+          case 0x00100073: d.op = Op::EBREAK; break;
+          case 0x30200073: d.op = Op::MRET; break;
+          case 0x10200073: d.op = Op::SRET; break;
+          case 0x10500073: d.op = Op::WFI; break;
+          default:
+            if (f7 == 0x09 && rd == 0) d.op = Op::SFENCE_VMA;
+        }
       } else if (f3 != 4) {
         static constexpr Op kOps[8] = {Op::ILLEGAL, Op::CSRRW,  Op::CSRRS,  Op::CSRRC,
                                        Op::ILLEGAL, Op::CSRRWI, Op::CSRRSI, Op::CSRRCI};
