@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -41,7 +42,8 @@ struct DescriptorChain {
   uint64_t writable_bytes() const;
 };
 
-// Sequential, bounds-checked access to a chain's readable part.
+// Sequential, bounds-checked access to a chain's readable part. Holds a
+// reference to `chain`, which must outlive the reader.
 class ChainReader {
  public:
   ChainReader(GuestMemory& memory, const DescriptorChain& chain);
@@ -64,7 +66,8 @@ class ChainReader {
   uint64_t remaining_ = 0;
 };
 
-// Sequential, bounds-checked access to a chain's writable part.
+// Sequential, bounds-checked access to a chain's writable part. Holds a
+// reference to `chain`, which must outlive the writer.
 class ChainWriter {
  public:
   ChainWriter(GuestMemory& memory, const DescriptorChain& chain);
@@ -74,6 +77,11 @@ class ChainWriter {
   bool write_obj(const T& value) {
     return write({reinterpret_cast<const uint8_t*>(&value), sizeof(T)}) == sizeof(T);
   }
+  // Host iovecs for up to `max_bytes`, advancing past them and counting them
+  // as written. Calls memory.notify_code_write() for every range handed out,
+  // so decoded guest code there is dropped; a caller whose writes land later
+  // (after guest code may have run again, e.g. io_uring) must call
+  // notify_code_write() again for those ranges when they complete.
   std::vector<iovec> take_iovecs(uint64_t max_bytes);
   uint64_t remaining() const { return remaining_; }
   uint64_t written() const { return written_; }  // the used length to report
@@ -123,6 +131,13 @@ class Virtqueue {
   bool should_notify();
   bool broken() const { return broken_; }
   const char* broken_reason() const { return broken_reason_; }
+  // Called once when the queue becomes broken (the transport sets
+  // DEVICE_NEEDS_RESET from here, whoever was popping).
+  void set_on_broken(std::function<void(const char*)> hook) { on_broken_ = std::move(hook); }
+
+  // Ring positions, for tests, fuzzers and state saving.
+  uint16_t last_avail() const { return last_avail_; }
+  uint16_t used_idx() const { return used_idx_; }
 
  private:
   bool walk(uint16_t head, DescriptorChain& chain);
@@ -141,6 +156,7 @@ class Virtqueue {
   uint16_t used_idx_ = 0;        // our copy of used->idx
   uint16_t signalled_used_ = 0;  // used idx at the last interrupt decision
   bool signalled_valid_ = false;
+  std::function<void(const char*)> on_broken_;
 };
 
 }  // namespace vessel::virtio
