@@ -55,15 +55,20 @@ inline uint64_t mulhsu(int64_t a, uint64_t b) {
   return static_cast<uint64_t>((static_cast<__int128>(a) * static_cast<__int128>(b)) >> 64);
 }
 
+// Handlers come in two entries, for 2- and 4-byte instructions.
+inline unsigned dispatch_index(const DecodedInsn& d) {
+  return (static_cast<unsigned>(d.op) << 1) | (d.len >> 2);
+}
+
 }  // namespace
 
 uint64_t Hart::run(uint64_t budget, StopReason& stop) {
   static const void* const kLabels[] = {
-#define VESSEL_RV_LABEL(name) &&op_##name,
+#define VESSEL_RV_LABEL(name) &&op_##name##_2, &&op_##name##_4,
       VESSEL_RV_OPS(VESSEL_RV_LABEL)
 #undef VESSEL_RV_LABEL
   };
-  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == static_cast<size_t>(Op::kCount));
+  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == 2 * static_cast<size_t>(Op::kCount));
 
   stop = StopReason::kBudget;
   stop_requested_ = false;
@@ -85,22 +90,25 @@ uint64_t Hart::run(uint64_t budget, StopReason& stop) {
   FetchTlbEntry* fe = nullptr;
   Tlb* dtlb = data_tlb_;
   DecodedInsn scratch[3];  // a 4-byte instruction that straddles two pages
+  unsigned step = 1;       // the current instruction's length in 2-byte slots
 
 #define PC_OF(p) (page_va + (static_cast<uint64_t>((p)-page_insns) << 1))
 #define SYNC_INSTRET()        \
   (instret_ = start_instret + \
               static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining - 1 - traps))
-#define DISPATCH()                              \
-  do {                                          \
-    if (--remaining < 0) [[unlikely]]           \
-      goto out_of_budget;                       \
-    goto* kLabels[static_cast<uint8_t>(d->op)]; \
+#define DISPATCH()                     \
+  do {                                 \
+    if (--remaining < 0) [[unlikely]]  \
+      goto out_of_budget;              \
+    goto* kLabels[dispatch_index(*d)]; \
   } while (0)
-// len is 2 or 4 bytes, i.e. 1 or 2 slots of 16 bytes: len * 8 bytes ahead.
-#define NEXT()                                                                           \
-  do {                                                                                   \
-    d = reinterpret_cast<DecodedInsn*>(reinterpret_cast<char*>(d) + size_t{d->len} * 8); \
-    DISPATCH();                                                                          \
+// The entry stub of each handler sets `step` (slots of 2 bytes) from the
+// instruction length, as a constant, so the next record's address does not
+// wait for a load of this one (the dependency chain that limits dispatch).
+#define NEXT()  \
+  do {          \
+    d += step;  \
+    DISPATCH(); \
   } while (0)
 // Continue at `pc`, set by the instruction: stay in the page if possible.
 #define JUMP_TO_PC()                          \
@@ -168,6 +176,15 @@ finish:
       start_instret + static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining - traps);
   return instret_ - start_instret;
 
+  // ---- Entry stubs: one per handler and instruction length ----
+#define VESSEL_RV_STUB(name) \
+  op_##name##_2 : step = 1;  \
+  goto op_##name;            \
+  op_##name##_4 : step = 2;  \
+  goto op_##name;
+  VESSEL_RV_OPS(VESSEL_RV_STUB)
+#undef VESSEL_RV_STUB
+
   // ---- Markers ----
 op_UNDECODED : {
   const unsigned offset = static_cast<unsigned>(d - page_insns) << 1;
@@ -192,7 +209,7 @@ op_UNDECODED : {
   }
   *d = decode(raw, offset);
   ++fe->page->decoded;
-  goto* kLabels[static_cast<uint8_t>(d->op)];
+  goto* kLabels[dispatch_index(*d)];
 }
 
 op_CROSS_PAGE : {
@@ -217,7 +234,7 @@ op_CROSS_PAGE : {
   page_va = pc;
   page_insns = scratch;
   d = scratch;
-  goto* kLabels[static_cast<uint8_t>(d->op)];
+  goto* kLabels[dispatch_index(*d)];
 }
 
 op_PAGE_END:
