@@ -21,3 +21,10 @@ tmux send-keys -t "$session" 'echo hi-$((6*7))' Enter
 wait_for 'hi-42' 30
 tmux send-keys -t "$session" 'poweroff -f' Enter
 wait_for 'vessel-exited-0' 60
+
+# Ctrl-a x quits vessel from the console, as in QEMU.
+tmux kill-session -t "$session" 2>/dev/null || true
+tmux new-session -d -s "$session" -x 120 -y 40 "$VESSEL run; echo vessel-exited-\$?; sleep 30"
+wait_for '~ #' 120
+tmux send-keys -t "$session" C-a x
+wait_for 'vessel-exited-0' 30
