@@ -36,6 +36,9 @@ void Hart::enter_supervisor(uint64_t start_pc, uint64_t a0, uint64_t a1) {
   medeleg_ = cause::kDelegable;
   mideleg_ = irq::kDelegable;
   mcounteren_ = 0x7;  // cycle, time, instret
+  // OpenSBI leaves scounteren = CY|TM|IR for the kernel, and Linux relies on
+  // it (the vDSO reads `time` from U-mode), so vessel's SBI does the same.
+  scounteren_ = 0x7;
   x[10] = a0;
   x[11] = a1;
   select_tlbs();
