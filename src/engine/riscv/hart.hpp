@@ -123,6 +123,13 @@ class Hart {
   bool csr_read(uint16_t number, uint64_t& value);
   bool csr_write(uint16_t number, uint64_t value);
   bool csr_accessible(uint16_t number, bool write) const;
+  // The value a CSRRS/CSRRC modifies: what was read, except that in mip only
+  // the software-writable SEIP bit takes part, not the PLIC's signal
+  // (privileged spec, "Machine Interrupt Registers").
+  uint64_t csr_rmw_base(uint16_t number, uint64_t read_value) const {
+    if (number != csr::kMip) return read_value;
+    return (read_value & ~irq::kSeip) | (mip_ & irq::kSeip);
+  }
   uint64_t read_mstatus() const;
   void write_mstatus(uint64_t value);
 

@@ -632,35 +632,36 @@ op_SFENCE_VMA:
   flush_tlbs();
   NEXT_VIA_REFETCH();
 
-#define CSR_OP(IS_WRITE, NEW_VALUE)                                  \
-  {                                                                  \
-    SYNC_INSTRET();                                                  \
-    const auto number = static_cast<uint16_t>(d->imm);               \
-    const bool write = (IS_WRITE);                                   \
-    if (!csr_accessible(number, write)) goto illegal;                \
-    uint64_t old = 0;                                                \
-    if (!csr_read(number, old)) goto illegal;                        \
-    if (write) {                                                     \
-      const uint64_t operand = (NEW_VALUE);                          \
-      if (!csr_write(number, operand)) goto illegal;                 \
-      XR(rd) = old;                                                  \
-      NEXT_VIA_REFETCH(); /* may change translation or interrupts */ \
-    }                                                                \
-    XR(rd) = old;                                                    \
-    NEXT();                                                          \
+#define CSR_OP(IS_WRITE, NEW_VALUE)                                     \
+  {                                                                     \
+    SYNC_INSTRET();                                                     \
+    const auto number = static_cast<uint16_t>(d->imm);                  \
+    const bool write = (IS_WRITE);                                      \
+    if (!csr_accessible(number, write)) goto illegal;                   \
+    uint64_t old = 0;                                                   \
+    if (!csr_read(number, old)) goto illegal;                           \
+    if (write) {                                                        \
+      [[maybe_unused]] const uint64_t base = csr_rmw_base(number, old); \
+      const uint64_t operand = (NEW_VALUE);                             \
+      if (!csr_write(number, operand)) goto illegal;                    \
+      XR(rd) = old;                                                     \
+      NEXT_VIA_REFETCH(); /* may change translation or interrupts */    \
+    }                                                                   \
+    XR(rd) = old;                                                       \
+    NEXT();                                                             \
   }
 op_CSRRW:
   CSR_OP(true, XR(rs1))
 op_CSRRS:
-  CSR_OP(d->rs1 != 0, old | XR(rs1))
+  CSR_OP(d->rs1 != 0, base | XR(rs1))
 op_CSRRC:
-  CSR_OP(d->rs1 != 0, old & ~XR(rs1))
+  CSR_OP(d->rs1 != 0, base & ~XR(rs1))
 op_CSRRWI:
   CSR_OP(true, static_cast<uint64_t>(d->rs1))
 op_CSRRSI:
-  CSR_OP(d->rs1 != 0, old | d->rs1)
+  CSR_OP(d->rs1 != 0, base | d->rs1)
 op_CSRRCI:
-  CSR_OP(d->rs1 != 0, old & ~static_cast<uint64_t>(d->rs1))
+  CSR_OP(d->rs1 != 0, base & ~static_cast<uint64_t>(d->rs1))
 
   // ---- F / D ----
 op_FLW:
