@@ -30,6 +30,7 @@ GuestMemory::~GuestMemory() {
 bool GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const {
   const uint8_t* src = host_ptr(gpa, out.size());
   if (src == nullptr) return false;
+  if (out.empty()) return true;
   std::memcpy(out.data(), src, out.size());
   return true;
 }
@@ -37,6 +38,7 @@ bool GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const {
 bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> in) {
   uint8_t* dst = host_ptr(gpa, in.size());
   if (dst == nullptr) return false;
+  if (in.empty()) return true;
   notify_code_write(gpa, in.size());
   std::memcpy(dst, in.data(), in.size());
   return true;

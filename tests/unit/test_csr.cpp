@@ -510,7 +510,7 @@ TEST_F(CsrTest, MachineInformationRegisters) {
   EXPECT_EQ(x(a3), 0u);
 }
 
-// BUG: mip.SEIP (and STIP) read as software bit OR pin level, and csr_write
+// Regression (fixed): mip.SEIP (and STIP) read as software bit OR pin level, and csr_write
 // stores whatever the read-modify-write computed, so CSRRS/CSRRC on mip
 // latch the interrupt controller's signal into the software-writable bit.
 // Privileged spec (mip, SEIP): "Only the software-writable SEIP bit
@@ -518,7 +518,7 @@ TEST_F(CsrTest, MachineInformationRegisters) {
 // instruction." Here M-mode clears SSIP with `csrrci x0, mip, 2` while the
 // PLIC drives SEIP; once the pin drops, mip must read 0, but vessel keeps
 // reading SEIP = 1 (a stuck external interrupt for S-mode).
-TEST_F(CsrTest, DISABLED_MipRmwDoesNotLatchPinLevels) {
+TEST_F(CsrTest, MipRmwDoesNotLatchPinLevels) {
   using namespace as;
   pins.level = irq::kSeip | irq::kStip;
   exec(Priv::kMachine, {csrrci(zero, csr::kMip, 2)});

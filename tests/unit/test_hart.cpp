@@ -560,7 +560,7 @@ TEST_F(HartTest, BudgetStopsAtExactInstruction) {
   EXPECT_EQ(hart.pc, kRam + 0x1004);
 }
 
-// BUG: Hart::run takes one more trap after the budget is used up. When the
+// Regression (fixed): Hart::run takes one more trap after the budget is used up. When the
 // last budgeted instruction leaves the page (jump, trap, CSR write...), the
 // refetch path still takes a pending interrupt or an instruction fetch fault
 // and only then sees `--remaining <= 0`: that trap costs the run nothing, so
@@ -569,7 +569,7 @@ TEST_F(HartTest, BudgetStopsAtExactInstruction) {
 // handler jalr back) retires 80 instructions in run(100), but 100 in fifty
 // run(2) calls, because every other slice ends with a free fetch fault.
 // Found by fuzz_hart's sliced-run check.
-TEST_F(HartTest, DISABLED_SlicedRunsMatchOneRunAcrossTraps) {
+TEST_F(HartTest, SlicedRunsMatchOneRunAcrossTraps) {
   using namespace as;
   put(kRam, {addi(a0, a0, 1), jalr(zero, t0, 0)});
   put(kRam + 0x100, {addi(a1, a1, 1), jalr(zero, t1, 0)});
@@ -903,14 +903,14 @@ TEST_F(HartInterruptTest, DelegatedInterruptsGoToSupervisor) {
   EXPECT_EQ(hart.pc, kRam + 0x1004);
 }
 
-// BUG: Hart::take_interrupt picks the interrupt by the fixed order
+// Regression (fixed): Hart::take_interrupt picks the interrupt by the fixed order
 // MEI, MSI, MTI, SEI, SSI, STI over the union of M-level and S-level
 // enabled interrupts, so a delegated SEI wins over a non-delegated SSI. The
 // privileged spec requires interrupts destined for a higher privilege mode to
 // be serviced first: in S-mode with mideleg = SEIP, mie = SSIP | SEIP,
 // sstatus.SIE = 1 and both pending, the trap must go to M-mode with
 // mcause = interrupt | 1; vessel traps to S-mode with scause = interrupt | 9.
-TEST_F(HartInterruptTest, DISABLED_HigherPrivilegeInterruptsFirst) {
+TEST_F(HartInterruptTest, HigherPrivilegeInterruptsFirst) {
   Setup s;
   s.mie = irq::kSsip | irq::kSeip;
   s.mideleg = irq::kSeip;
@@ -1088,13 +1088,13 @@ TEST_F(HartTest, StoreToWatchedPageEndsRun) {
   EXPECT_EQ(peek64(tohost), 1u);
 }
 
-// BUG: AMOs and SC to a watched page (GuestMemory::kPageWatch) set
+// Regression (fixed): AMOs and SC to a watched page (GuestMemory::kPageWatch) set
 // stop_requested_ in Hart::amo_address, but op_AMO_W/op_AMO_D/op_SC_*
 // continue with DISPATCH() instead of going through refetch, so the run does
 // not end after the storing instruction: here `amoswap.w` to tohost followed
 // by a tight in-page loop runs the whole budget (stop = kBudget, 1000
 // retired) instead of stopping with kRequested after 1 instruction.
-TEST_F(HartTest, DISABLED_AmoToWatchedPageEndsRun) {
+TEST_F(HartTest, AmoToWatchedPageEndsRun) {
   using namespace as;
   const uint64_t tohost = kRam + 0x20000;
   mem.page_flags(tohost) |= GuestMemory::kPageWatch;

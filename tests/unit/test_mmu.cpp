@@ -400,11 +400,11 @@ TEST_F(MmuTest, AccessedAndDirtyBitsSetByAccess) {
   EXPECT_EQ(csr(csr::kMcause), 0u);  // no fault on the way
 }
 
-// BUG: Hart::translate_debug ("without side effects") still runs the
+// Regression (fixed): Hart::translate_debug ("without side effects") still runs the
 // hardware A/D update of Hart::translate, so a debugger's query writes the
 // guest's page table: translate_debug(va, Access::kStore) on a PTE with
 // A = D = 0 leaves A and D set in guest memory (expected: PTE unchanged).
-TEST_F(MmuTest, DISABLED_TranslateDebugLeavesPtesUnchanged) {
+TEST_F(MmuTest, TranslateDebugLeavesPtesUnchanged) {
   use(kSatpSv39);
   const uint64_t leaf = map(0x20000000, kRam + 0x100000, V | R | W);
   enter(Priv::kSupervisor);

@@ -127,14 +127,16 @@ class Hart {
   // the software-writable SEIP bit takes part, not the PLIC's signal
   // (privileged spec, "Machine Interrupt Registers").
   uint64_t csr_rmw_base(uint16_t number, uint64_t read_value) const {
+    // STIP is treated the same way: vessel's own SBI drives it as a pin.
+    constexpr uint64_t kPinBits = irq::kSeip | irq::kStip;
     if (number != csr::kMip) return read_value;
-    return (read_value & ~irq::kSeip) | (mip_ & irq::kSeip);
+    return (read_value & ~kPinBits) | (mip_ & kPinBits);
   }
   uint64_t read_mstatus() const;
   void write_mstatus(uint64_t value);
 
   // Translation and memory access (mmu.cpp)
-  bool translate(uint64_t va, Access access, Priv eff, uint64_t& pa);
+  bool translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool update_ad = true);
   Priv data_priv() const;
   void select_tlbs();
   void flush_tlbs();

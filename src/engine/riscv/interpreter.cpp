@@ -124,12 +124,26 @@ uint64_t Hart::run(uint64_t budget, StopReason& stop) {
     pc = PC_OF(d) + d->len; \
     goto refetch;           \
   } while (0)
+// After an AMO or SC: the store may have reset this page's decoded slots
+// (so `len` was saved first) or hit a page the VMM watches (HTIF tohost).
+#define AFTER_ATOMIC_STORE(len)         \
+  do {                                  \
+    if (stop_requested_) [[unlikely]] { \
+      pc = PC_OF(d) + (len);            \
+      goto refetch;                     \
+    }                                   \
+    d += (len) >> 1;                    \
+    DISPATCH();                         \
+  } while (0)
 #define XR(field) xr[d->field]
 #define IMM static_cast<int64_t>(d->imm)
 
 refetch:
   // pc is authoritative here. Take interrupts, honour stop requests, and find
-  // the decoded page for pc.
+  // the decoded page for pc. A trap taken here costs one budget unit, and
+  // only while budget is left, so run(a) then run(b) equals run(a + b).
+  if (remaining <= 0) [[unlikely]]
+    goto finish;
   if (stop_requested_) [[unlikely]] {
     stop = StopReason::kRequested;
     goto finish;
@@ -137,7 +151,8 @@ refetch:
   if ((pending_interrupts() & mie_) != 0) [[unlikely]] {
     if (take_interrupt()) {
       ++traps;
-      if (--remaining <= 0) goto finish;
+      --remaining;
+      goto refetch;
     }
   }
   dtlb = data_tlb_;
@@ -146,7 +161,7 @@ refetch:
     if (!fill_fetch(pc, fe)) {
       take_trap(pc);
       ++traps;
-      if (--remaining <= 0) goto finish;
+      --remaining;
       goto refetch;
     }
   }
@@ -552,8 +567,7 @@ op_SC_D : {
     xr[rd] = 1;
   }
   reservation_ = kNoReservation;
-  d += len >> 1;  // the store may have reset this page's decoded slots
-  DISPATCH();
+  AFTER_ATOMIC_STORE(len);
 }
 op_AMO_W : {
   const uint8_t len = d->len;
@@ -568,8 +582,7 @@ op_AMO_W : {
   const uint32_t result = amo_compute<uint32_t>(amo, old, src);
   std::memcpy(p, &result, 4);
   xr[rd] = sext32(old);
-  d += len >> 1;
-  DISPATCH();
+  AFTER_ATOMIC_STORE(len);
 }
 op_AMO_D : {
   const uint8_t len = d->len;
@@ -584,8 +597,7 @@ op_AMO_D : {
   const uint64_t result = amo_compute<uint64_t>(amo, old, src);
   std::memcpy(p, &result, 8);
   xr[rd] = old;
-  d += len >> 1;
-  DISPATCH();
+  AFTER_ATOMIC_STORE(len);
 }
 
   // ---- System ----
@@ -840,6 +852,7 @@ op_BSETI:
 #undef JUMP_TO_PC
 #undef NEXT_VIA_REFETCH
 #undef XR
+#undef AFTER_ATOMIC_STORE
 #undef IMM
 #undef LOAD_OP
 #undef STORE_OP

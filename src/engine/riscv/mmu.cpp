@@ -65,7 +65,7 @@ void Hart::flush_write_tlbs() {
   }
 }
 
-bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa) {
+bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool update_ad) {
   const uint64_t mode = satp_ >> 60;
   if (eff == Priv::kMachine || mode == 0) {
     pa = va;
@@ -132,7 +132,7 @@ bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa) {
   }
   // Hardware A/D update (Svadu behaviour, as QEMU does).
   const uint64_t want = kPteA | (access == Access::kStore ? kPteD : 0);
-  if ((pte & want) != want) {
+  if (update_ad && (pte & want) != want) {
     pte |= want;
     std::memcpy(pte_host, &pte, 8);
   }
@@ -143,7 +143,8 @@ bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa) {
 
 bool Hart::translate_debug(uint64_t va, Access access, uint64_t& pa) {
   const uint64_t cause = trap_cause_, tval = trap_tval_;
-  const bool ok = translate(va, access, access == Access::kFetch ? priv_ : data_priv(), pa);
+  const bool ok = translate(va, access, access == Access::kFetch ? priv_ : data_priv(), pa,
+                            /*update_ad=*/false);
   trap_cause_ = cause;
   trap_tval_ = tval;
   return ok;

@@ -49,7 +49,8 @@ void Hart::take_trap(uint64_t epc) {
 }
 
 // Takes the highest-priority pending and enabled interrupt, if any
-// (order: MEI, MSI, MTI, SEI, SSI, STI). Returns true if one was taken.
+// (M-level first, then by MEI, MSI, MTI, SEI, SSI, STI). Returns true if one
+// was taken.
 bool Hart::take_interrupt() {
   const uint64_t pending = pending_interrupts() & mie_;
   if (pending == 0) return false;
@@ -61,6 +62,9 @@ bool Hart::take_interrupt() {
   if (priv_ < Priv::kMachine || mie) enabled |= m_pending;
   if (priv_ < Priv::kSupervisor || (priv_ == Priv::kSupervisor && sie)) enabled |= s_pending;
   if (enabled == 0) return false;
+  // Interrupts for M-mode come before those delegated to S-mode; within a
+  // level the spec's fixed order applies.
+  if ((enabled & m_pending) != 0) enabled &= m_pending;
   static constexpr unsigned kOrder[] = {11, 3, 7, 9, 1, 5};
   for (unsigned bit : kOrder) {
     if ((enabled >> bit) & 1) {
