@@ -44,6 +44,23 @@ uint64_t parse_mem(const std::string& text) {
   return *size;
 }
 
+vessel::DiskConfig parse_disk(const std::string& text) {
+  vessel::DiskConfig disk;
+  disk.path = text;
+  const auto comma = text.rfind(',');
+  if (comma != std::string::npos) {
+    const std::string option = text.substr(comma + 1);
+    if (option == "ro") {
+      disk.read_only = true;
+    } else if (option != "rw") {
+      fail("--disk {}: unknown option '{}' (use PATH or PATH,ro)", text, option);
+    }
+    disk.path = text.substr(0, comma);
+  }
+  if (disk.path.empty()) fail("--disk needs a file name");
+  return disk;
+}
+
 int run_command(const vessel::MachineConfig& config, bool stats) {
   vessel::Machine machine(config);
   const vessel::RunResult result = machine.run();
@@ -86,6 +103,20 @@ int main(int argc, char** argv) {
   run->add_flag("--deterministic", config.deterministic,
                 "Derive guest time from the instruction count instead of the host clock");
   run->add_flag("--stats", stats, "Print the instruction count and run time at exit");
+  std::vector<std::string> disks;
+  run->add_option("--disk", disks,
+                  "Raw disk image as virtio-blk: PATH or PATH,ro (repeatable: vda, vdb, ...)")
+      ->allow_extra_args(false);
+  run->add_option("--net", config.nets,
+                  "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT] | tap=NAME | none "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+  run->add_flag("--rng", config.rng, "Add a virtio-rng device fed by the host's getrandom()");
+  std::string console = "uart";
+  run->add_option("--console", console,
+                  "Where the terminal is attached: uart (ttyS0) or virtio (virtio-console)")
+      ->check(CLI::IsMember({"uart", "virtio"}))
+      ->capture_default_str();
   run->add_option(
       "command", guest_command,
       "Command to run in the default guest (after --); its exit status becomes vessel's");
@@ -110,12 +141,14 @@ int main(int argc, char** argv) {
     }
     if (config.timeout_seconds < 0) fail("--timeout must not be negative");
     config.mem_size = parse_mem(mem);
+    config.virtio_console = console == "virtio";
+    for (const std::string& disk : disks) config.disks.push_back(parse_disk(disk));
     if (config.kernel.empty() && config.bios.empty()) {
       // The default guest, optionally running one command.
       const vessel::DefaultGuest g = vessel::find_default_guest();
       config.kernel = g.kernel;
       config.initrd = g.initrd;
-      if (config.cmdline.empty()) config.cmdline = vessel::default_cmdline();
+      if (config.cmdline.empty()) config.cmdline = vessel::default_cmdline(config.virtio_console);
     } else if (!guest_command.empty() && config.kernel.empty()) {
       fail("a guest command needs a Linux guest, not a bare-metal --bios program");
     }

@@ -70,8 +70,10 @@ DefaultGuest find_default_guest() {
   return g;
 }
 
-std::string default_cmdline() {
-  return "console=ttyS0 quiet";
+std::string default_cmdline(bool virtio_console) {
+  // The default kernel also has the SBI console, which always takes hvc0,
+  // so virtio-console's port is hvc1.
+  return virtio_console ? "console=hvc1 quiet" : "console=ttyS0 quiet";
 }
 
 std::string encode_guest_command(const std::vector<std::string>& words) {

@@ -17,8 +17,9 @@ struct DefaultGuest {
 // if they are missing.
 DefaultGuest find_default_guest();
 
-// The kernel command line of the default guest, before any command.
-std::string default_cmdline();
+// The kernel command line of the default guest, before any command: its
+// console on the UART (ttyS0) or on virtio-console (hvc1; hvc0 is the SBI console).
+std::string default_cmdline(bool virtio_console = false);
 
 // Shell-quotes the words and encodes the command for the guest's init as
 // `vessel.cmd=BASE64` (see guest/init).

@@ -7,6 +7,10 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "devices/net/net_options.hpp"
+#include "devices/virtio/blk.hpp"
+#include "devices/virtio/net.hpp"
+#include "devices/virtio/rng.hpp"
 #include "platform/fdt.hpp"
 #include "platform/virt_map.hpp"
 #include "vm/boot.hpp"
@@ -79,6 +83,46 @@ Machine::Machine(const MachineConfig& config)
   bus_.map(virt::kPlicBase, virt::kPlicSize, plic_.get(), "plic");
   bus_.map(virt::kUartBase, virt::kUartSize, uart_.get(), "uart");
   events_.add(&console_);
+  add_virtio_devices();
+}
+
+// virtio-mmio slot i sits at virt::kVirtioBase + i * 0x1000 and interrupts on
+// PLIC source 1 + i, as on QEMU's virt board; the device tree lists exactly
+// the slots in use.
+void Machine::add_virtio(std::unique_ptr<virtio::VirtioDevice> device, PollSource* events) {
+  const unsigned slot = static_cast<unsigned>(virtio_.size());
+  if (slot >= virt::kVirtioSlots) fail("too many virtio devices (at most {})", virt::kVirtioSlots);
+  const uint64_t base = virt::kVirtioBase + slot * virt::kVirtioStride;
+  virtio_.push_back(std::make_unique<virtio::VirtioMmio>(
+      *memory_, IrqLine(plic_.get(), virt::kVirtioIrqBase + slot), std::move(device)));
+  bus_.map(base, virt::kVirtioStride, virtio_.back().get(), fmt::format("virtio{}", slot));
+  if (events != nullptr) events_.add(events);
+}
+
+void Machine::add_virtio_devices() {
+  for (const DiskConfig& disk : config_.disks) {
+    auto blk = std::make_unique<virtio::VirtioBlk>(disk.path, disk.read_only);
+    PollSource* events = blk.get();
+    add_virtio(std::move(blk), events);
+  }
+  for (const std::string& spec : config_.nets) {
+    const net::NetOptions options = net::parse_net_options(spec);
+    std::unique_ptr<net::NetBackend> backend = net::open_net_backend(options);
+    if (!backend) continue;  // --net none
+    auto device = options.mac ? std::make_unique<virtio::VirtioNet>(*backend, *options.mac)
+                              : std::make_unique<virtio::VirtioNet>(*backend);
+    events_.add(backend.get());
+    net_backends_.push_back(std::move(backend));
+    add_virtio(std::move(device), nullptr);
+  }
+  if (config_.rng) add_virtio(std::make_unique<virtio::Rng>(), nullptr);
+  if (config_.virtio_console) {
+    auto console = std::make_unique<virtio::Console>([this](std::span<const uint8_t> bytes) {
+      for (uint8_t b : bytes) console_.put(b);
+    });
+    virtio_console_ = console.get();
+    add_virtio(std::move(console), nullptr);
+  }
 }
 
 Machine::~Machine() = default;
@@ -121,6 +165,9 @@ std::vector<uint8_t> Machine::device_tree(std::optional<uint64_t> initrd_start,
   board.initrd_start = initrd_start;
   board.initrd_end = initrd_end;
   board.pvpanic = true;
+  for (unsigned i = 0; i < virtio_.size(); ++i) {
+    board.virtio.push_back({virt::kVirtioBase + i * virt::kVirtioStride, virt::kVirtioIrqBase + i});
+  }
   return build_device_tree(board);
 }
 
@@ -242,7 +289,11 @@ void Machine::service_devices(int64_t wait_ms) {
   const uint64_t now = clock_.now();
   clint_->update();
   if (sbi_) sbi_->update_timers(now);
-  console_.pump_input([&](uint8_t byte) { return uart_->receive(byte); });
+  if (virtio_console_ != nullptr) {
+    console_.pump_input([&](uint8_t byte) { return virtio_console_->receive({&byte, 1}); });
+  } else {
+    console_.pump_input([&](uint8_t byte) { return uart_->receive(byte); });
+  }
   if (console_.quit_requested()) {
     spdlog::info("quit requested from the console");
     finish(0);

@@ -16,9 +16,12 @@
 #include "base/event_loop.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
+#include "devices/net/net_backend.hpp"
 #include "devices/pvpanic.hpp"
 #include "devices/sifive_test.hpp"
 #include "devices/uart16550.hpp"
+#include "devices/virtio/console.hpp"
+#include "devices/virtio/mmio_transport.hpp"
 #include "engine/riscv/code_cache.hpp"
 #include "engine/riscv/hart.hpp"
 #include "memory/guest_memory.hpp"
@@ -71,6 +74,8 @@ class Machine {
   void boot_linux();
   std::vector<uint8_t> device_tree(std::optional<uint64_t> initrd_start,
                                    std::optional<uint64_t> initrd_end);
+  void add_virtio(std::unique_ptr<virtio::VirtioDevice> device, PollSource* events);
+  void add_virtio_devices();
   void service_htif();
   void service_devices(int64_t wait_ms);
   void wait_for_interrupt();
@@ -93,6 +98,10 @@ class Machine {
   std::unique_ptr<SbiFirmware> sbi_;
   Console console_;
   EventLoop events_;
+  // Network backends outlive the virtio-net devices that send through them.
+  std::vector<std::unique_ptr<net::NetBackend>> net_backends_;
+  std::vector<std::unique_ptr<virtio::VirtioMmio>> virtio_;
+  virtio::Console* virtio_console_ = nullptr;  // owned by its VirtioMmio
 
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
