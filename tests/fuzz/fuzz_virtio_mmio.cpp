@@ -1,11 +1,12 @@
 // Register access sequences against a fresh virtio-mmio transport with an
-// rng device per input, over guest memory the fuzzer also writes (rings,
-// descriptors), the way a hostile driver would drive it.
+// rng or console device per input, over guest memory the fuzzer also writes
+// (rings, descriptors), the way a hostile driver would drive it.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <vector>
 
+#include "devices/virtio/console.hpp"
 #include "devices/virtio/mmio_transport.hpp"
 #include "devices/virtio/rng.hpp"
 #include "mmio_ops.hpp"
@@ -41,15 +42,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Sink sink;
   uint64_t served = 0;
-  auto rng = std::make_unique<Rng>([&](std::span<uint8_t> out) {
-    std::fill(out.begin(), out.end(), 0x5a);
-    served += out.size();
-    return out.size();
-  });
-  VirtioMmio dev(mem, IrqLine(&sink, 1), std::move(rng));
+  size_t output = 0;
+  const bool is_console = in.ConsumeBool();
+  Console* console = nullptr;
+  std::unique_ptr<VirtioDevice> device;
+  if (is_console) {
+    auto c = std::make_unique<Console>([&](std::span<const uint8_t> b) { output += b.size(); });
+    console = c.get();
+    device = std::move(c);
+  } else {
+    device = std::make_unique<Rng>([&](std::span<uint8_t> out) {
+      std::fill(out.begin(), out.end(), 0x5a);
+      served += out.size();
+      return out.size();
+    });
+  }
+  VirtioMmio dev(mem, IrqLine(&sink, 1), std::move(device));
 
   if (in.ConsumeBool()) {
-    // Start from a driver that got as far as DRIVER_OK with one ring, so
+    // Start from a driver that got as far as DRIVER_OK with its rings, so
     // requests happen from the first ops on.
     const uint64_t features = in.ConsumeBool() ? kFVersion1 : VirtioMmio::kTransportFeatures;
     const uint32_t init[][2] = {
@@ -65,6 +76,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         {0x080, static_cast<uint32_t>(kRam)},
         {0x090, static_cast<uint32_t>(kRam + 0x1000)},
         {0x0a0, static_cast<uint32_t>(kRam + 0x2000)},
+        {0x044, 1},
+        {0x030, 1},
+        {0x038, 1u << in.ConsumeIntegralInRange<unsigned>(0, 6)},
+        {0x080, static_cast<uint32_t>(kRam + 0x3000)},
+        {0x090, static_cast<uint32_t>(kRam + 0x4000)},
+        {0x0a0, static_cast<uint32_t>(kRam + 0x5000)},
         {0x044, 1},
         {0x070, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk},
     };
@@ -83,6 +100,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         dev.device_error("fuzz");
       } else if (op.value % 16 == 1) {
         dev.config_changed();
+      } else if (op.value % 16 == 2 && console != nullptr) {
+        // Host input: a burst, sometimes more than the pending buffer holds.
+        const size_t room = console->rx_space();
+        const std::vector<uint8_t> bytes(
+            op.value >> 60 == 0 ? Console::kPendingMax + 1 : (op.value >> 8) % 300, 'k');
+        const bool taken = console->receive(bytes);
+        FUZZ_CHECK(taken == (bytes.size() <= room));
+        FUZZ_CHECK(console->rx_space() <= Console::kPendingMax);
+      } else if (op.value % 16 == 3 && console != nullptr) {
+        console->resize(static_cast<uint16_t>(op.value >> 16),
+                        static_cast<uint16_t>(op.value >> 32));
       } else {
         const uint64_t off = (op.value >> 8) % (kRamSize - 8);
         const uint64_t v = op.offset;
@@ -95,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (op.kind == MmioOp::Kind::kRead && op.size == 4) {
         if (op.offset == 0x000) FUZZ_CHECK(value == mmio::kMagic);
         if (op.offset == 0x004) FUZZ_CHECK(value == 2);
-        if (op.offset == 0x008) FUZZ_CHECK(value == kIdRng);
+        if (op.offset == 0x008) FUZZ_CHECK(value == (is_console ? kIdConsole : kIdRng));
         if (op.offset == 0x060) FUZZ_CHECK(value == dev.interrupt_status());
       }
       // Once DRIVER_OK is set, the configuration a device runs on is fixed.
@@ -112,12 +140,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK((dev.interrupt_status() & ~3u) == 0);
     FUZZ_CHECK(dev.irq_level() == (dev.interrupt_status() != 0));
     FUZZ_CHECK(dev.irq_level() == sink.level);
-    Virtqueue& q = dev.queue(0);
-    if (q.ready()) {
-      FUZZ_CHECK(mem.contains(q.desc_addr(), 16 * uint64_t{q.size()}));
-      FUZZ_CHECK(mem.contains(q.used_addr(), 6 + 8 * uint64_t{q.size()}));
+    for (unsigned i = 0; i < 2; ++i) {
+      Virtqueue& q = dev.queue(i);
+      if (q.ready()) {
+        FUZZ_CHECK(mem.contains(q.desc_addr(), 16 * uint64_t{q.size()}));
+        FUZZ_CHECK(mem.contains(q.used_addr(), 6 + 8 * uint64_t{q.size()}));
+      }
+      if (q.broken()) FUZZ_CHECK((status & kStatusNeedsReset) != 0);
     }
-    if (q.broken()) FUZZ_CHECK((status & kStatusNeedsReset) != 0);
   }
   return 0;
 }
