@@ -4,83 +4,18 @@
 // the floating-point CSRs. Every check runs real CSR instructions.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdint>
 #include <initializer_list>
 
-#include "devices/bus.hpp"
-#include "engine/riscv/code_cache.hpp"
-#include "engine/riscv/csr_numbers.hpp"
-#include "engine/riscv/hart.hpp"
-#include "memory/guest_memory.hpp"
-#include "platform/guest_clock.hpp"
+#include "hart_test_support.hpp"
 
 namespace vessel::rv {
 namespace {
 
-// ---- A minimal assembler (only what these tests run) ----
-namespace as {
-enum : uint32_t {
-  zero = 0,
-  t0 = 5,
-  t1 = 6,
-  t2 = 7,
-  s0 = 8,
-  s1 = 9,
-  a0 = 10,
-  a1 = 11,
-  a2 = 12,
-  a3 = 13,
-  a4 = 14,
-  a5 = 15,
-  t3 = 28,
-  t4 = 29,
-  t5 = 30,
-  t6 = 31
-};
-constexpr uint32_t I(int32_t imm, uint32_t rs1, uint32_t f3, uint32_t rd, uint32_t opc) {
-  return (static_cast<uint32_t>(imm) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc;
-}
-constexpr uint32_t csr_op(uint32_t f3, uint32_t rd, uint32_t csr, uint32_t rs1) {
-  return I(static_cast<int32_t>(csr), rs1, f3, rd, 0x73);
-}
-constexpr uint32_t csrrw(uint32_t rd, uint32_t csr, uint32_t rs1) {
-  return csr_op(1, rd, csr, rs1);
-}
-constexpr uint32_t csrrs(uint32_t rd, uint32_t csr, uint32_t rs1) {
-  return csr_op(2, rd, csr, rs1);
-}
-constexpr uint32_t csrrc(uint32_t rd, uint32_t csr, uint32_t rs1) {
-  return csr_op(3, rd, csr, rs1);
-}
-constexpr uint32_t csrrwi(uint32_t rd, uint32_t csr, uint32_t imm) {
-  return csr_op(5, rd, csr, imm);
-}
-constexpr uint32_t csrrsi(uint32_t rd, uint32_t csr, uint32_t imm) {
-  return csr_op(6, rd, csr, imm);
-}
-constexpr uint32_t csrrci(uint32_t rd, uint32_t csr, uint32_t imm) {
-  return csr_op(7, rd, csr, imm);
-}
-constexpr uint32_t csrr(uint32_t rd, uint32_t csr) {
-  return csrrs(rd, csr, zero);
-}
-constexpr uint32_t csrw(uint32_t csr, uint32_t rs1) {
-  return csrrw(zero, csr, rs1);
-}
-constexpr uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) {
-  return I(imm, rs1, 0, rd, 0x13);
-}
-constexpr uint32_t fadd_d(uint32_t rd, uint32_t rs1, uint32_t rs2) {
-  return (0x01u << 25) | (rs2 << 20) | (rs1 << 15) | (7u << 12) | (rd << 7) | 0x53;
-}
-constexpr uint32_t fld(uint32_t rd, uint32_t rs1, int32_t imm) {
-  return I(imm, rs1, 3, rd, 0x07);
-}
-constexpr uint32_t kMret = 0x30200073, kSret = 0x10200073, kWfi = 0x10500073, kEcall = 0x00000073;
-}  // namespace as
+namespace as = test::as;
+using test::kRam;
+using test::TestMachine;
 
-constexpr uint64_t kRam = 0x80000000;
 constexpr uint64_t kFs = mstatus::kFs;
 constexpr uint64_t kFsInitial = uint64_t{1} << mstatus::kFsShift;
 
@@ -93,21 +28,13 @@ struct Control {
   uint64_t mie = 0;
 };
 
-class CsrTest : public ::testing::Test {
+class CsrTest : public ::testing::Test, public TestMachine {
  protected:
+  CsrTest() : TestMachine(1 << 20) {}
+
   static constexpr uint64_t kMHandler = kRam + 0x3f00;  // a WFI
   static constexpr uint64_t kPrologue = kRam + 0x3e00;
   static constexpr uint64_t kCode = kRam + 0x1000;
-
-  void put(uint64_t addr, std::initializer_list<uint32_t> words) {
-    for (uint32_t w : words) {
-      const std::array<uint8_t, 4> b = {static_cast<uint8_t>(w), static_cast<uint8_t>(w >> 8),
-                                        static_cast<uint8_t>(w >> 16),
-                                        static_cast<uint8_t>(w >> 24)};
-      ASSERT_TRUE(mem.write(addr, b));
-      addr += 4;
-    }
-  }
 
   // Runs `code` (then an ecall) in `priv`, after an M-mode prologue that
   // installs `control`; every trap lands on a WFI in M-mode. `regs` are the
@@ -143,21 +70,12 @@ class CsrTest : public ::testing::Test {
     return hart.run(1000, stop);
   }
 
-  uint64_t csr(uint16_t n) { return hart.read_csr_raw(n); }
   uint64_t x(unsigned r) const { return hart.x[r]; }
   bool trapped() {
     return csr(csr::kMcause) != cause::kEcallU + static_cast<uint64_t>(priv_) ||
            csr(csr::kMepc) != end_;
   }
 
-  GuestMemory mem{kRam, 1 << 20};
-  Bus bus;
-  CodeCache code{mem};
-  uint64_t clock_source = 0;
-  GuestClock clock{GuestClock::Mode::kDeterministic, &clock_source};
-  HartIrqPins pins;
-  Hart hart{0, mem, bus, code, clock, pins};
-  StopReason stop = StopReason::kBudget;
   uint64_t end_ = 0;
   Priv priv_ = Priv::kMachine;
 };

@@ -4,84 +4,32 @@
 // and fetches that run().
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdint>
 #include <initializer_list>
 
-#include "devices/bus.hpp"
-#include "engine/riscv/code_cache.hpp"
-#include "engine/riscv/csr_numbers.hpp"
-#include "engine/riscv/hart.hpp"
-#include "memory/guest_memory.hpp"
-#include "platform/guest_clock.hpp"
+#include "hart_test_support.hpp"
 
 namespace vessel::rv {
 namespace {
 
-// ---- A minimal assembler (only what these tests run) ----
-namespace as {
-enum : uint32_t { zero = 0, ra = 1, t0 = 5, t1 = 6, s0 = 8, s1 = 9, a0 = 10, a1 = 11 };
-constexpr uint32_t I(int32_t imm, uint32_t rs1, uint32_t f3, uint32_t rd, uint32_t opc) {
-  return (static_cast<uint32_t>(imm) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc;
-}
-constexpr uint32_t S(int32_t imm, uint32_t rs2, uint32_t rs1, uint32_t f3, uint32_t opc) {
-  const auto u = static_cast<uint32_t>(imm);
-  return (((u >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((u & 0x1f) << 7) |
-         opc;
-}
-constexpr uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) {
-  return I(imm, rs1, 3, rd, 0x03);
-}
-constexpr uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) {
-  return S(imm, rs2, rs1, 3, 0x23);
-}
-constexpr uint32_t jalr(uint32_t rd, uint32_t rs1, int32_t imm) {
-  return I(imm, rs1, 0, rd, 0x67);
-}
-constexpr uint32_t csrw(uint32_t csr, uint32_t rs1) {
-  return I(static_cast<int32_t>(csr), rs1, 1, 0, 0x73);
-}
-constexpr uint32_t sfence_vma(uint32_t rs1, uint32_t rs2) {
-  return (0x09u << 25) | (rs2 << 20) | (rs1 << 15) | 0x73;
-}
-constexpr uint32_t kMret = 0x30200073, kWfi = 0x10500073;
-}  // namespace as
+namespace as = test::as;
+using test::kRam;
+using test::TestMachine;
 
 // PTE bits (privileged spec, "Sv32" PTE format, shared by Sv39/Sv48).
 constexpr uint64_t V = 1, R = 2, W = 4, X = 8, U = 16, G = 32, A = 64, D = 128;
 
-constexpr uint64_t kRam = 0x80000000;
 constexpr uint64_t kRamSize = 16 << 20;
 constexpr uint64_t kSatpSv39 = 8, kSatpSv48 = 9;
 
-class MmuTest : public ::testing::Test {
+class MmuTest : public ::testing::Test, public TestMachine {
  protected:
+  MmuTest() : TestMachine(kRamSize) {}
+
   static constexpr uint64_t kMHandler = kRam + 0x3f00;  // a WFI, M-mode (physical)
   static constexpr uint64_t kPrologue = kRam + 0x3e00;
   static constexpr uint64_t kCodePa = kRam + 0x1000;  // the translated code page
   static constexpr uint64_t kCodeVa = 0x10000000;
-
-  void write64(uint64_t addr, uint64_t v) {
-    std::array<uint8_t, 8> b{};
-    for (unsigned i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
-    ASSERT_TRUE(mem.write(addr, b));
-  }
-  uint64_t read64(uint64_t addr) {
-    std::array<uint8_t, 8> b{};
-    EXPECT_TRUE(mem.read(addr, b));
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; ++i) v |= uint64_t{b[i]} << (8 * i);
-    return v;
-  }
-  void put(uint64_t addr, std::initializer_list<uint32_t> words) {
-    for (uint32_t w : words) {
-      const std::array<uint8_t, 4> b = {static_cast<uint8_t>(w), static_cast<uint8_t>(w >> 8),
-                                        static_cast<uint8_t>(w >> 16),
-                                        static_cast<uint8_t>(w >> 24)};
-      ASSERT_TRUE(mem.write(addr, b));
-      addr += 4;
-    }
-  }
 
   // Starts a fresh page table for `mode` (Sv39 or Sv48).
   void use(uint64_t mode) {
@@ -144,18 +92,6 @@ class MmuTest : public ::testing::Test {
     return hart.translate_debug(va, access, pa) ? pa : kFault;
   }
   static constexpr uint64_t kFault = ~uint64_t{0};
-
-  uint64_t run(uint64_t budget) { return hart.run(budget, stop); }
-  uint64_t csr(uint16_t n) { return hart.read_csr_raw(n); }
-
-  GuestMemory mem{kRam, kRamSize};
-  Bus bus;
-  CodeCache code{mem};
-  uint64_t clock_source = 0;
-  GuestClock clock{GuestClock::Mode::kDeterministic, &clock_source};
-  HartIrqPins pins;
-  Hart hart{0, mem, bus, code, clock, pins};
-  StopReason stop = StopReason::kBudget;
 
   uint64_t mode_ = kSatpSv39;
   unsigned levels_ = 3;
