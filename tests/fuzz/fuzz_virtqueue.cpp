@@ -34,14 +34,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   spdlog::set_level(spdlog::level::off);
   FuzzedDataProvider in(data, size);
 
+  const auto max_size = in.ConsumeIntegralInRange<uint16_t>(0, 256);
   GuestMemory mem(kRam, kRamSize);
   // Guest memory image from the front of the input (integers come from the
-  // back), so the fuzzer writes descriptors and rings byte by byte.
-  const size_t image_len = in.ConsumeIntegralInRange<size_t>(0, kRamSize);
+  // back): at most half of it, so ops remain.
+  const size_t image_len =
+      std::min<size_t>(kRamSize, in.ConsumeIntegralInRange<size_t>(0, in.remaining_bytes() / 2));
   const std::vector<uint8_t> image = in.ConsumeBytes<uint8_t>(image_len);
   if (!image.empty()) mem.write(kRam, image);  // memcpy from an empty vector is UB
 
-  const auto max_size = in.ConsumeIntegralInRange<uint16_t>(0, 256);
   Virtqueue q(mem, max_size);
   int broken_calls = 0;
   q.set_on_broken([&](const char*) { ++broken_calls; });
@@ -51,9 +52,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     broken_calls = 0;
     q.set_size(in.ConsumeBool() ? uint16_t{1} << in.ConsumeIntegralInRange<unsigned>(0, 8)
                                 : in.ConsumeIntegral<uint16_t>());
-    q.set_desc_addr(pick_addr(in));
-    q.set_avail_addr(pick_addr(in));
-    q.set_used_addr(pick_addr(in));
+    if (in.ConsumeBool()) {
+      // The usual layout: three rings one page apart.
+      q.set_desc_addr(kRam);
+      q.set_avail_addr(kRam + 0x1000);
+      q.set_used_addr(kRam + 0x2000);
+    } else {
+      q.set_desc_addr(pick_addr(in));
+      q.set_avail_addr(pick_addr(in));
+      q.set_used_addr(pick_addr(in));
+    }
     q.set_event_idx(in.ConsumeBool());
     q.set_indirect(in.ConsumeBool());
     const bool ok = q.enable();
@@ -71,7 +79,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<DescriptorChain> held;  // chains popped but not yet returned
   unsigned steps = 0;
   while (in.remaining_bytes() > 0 && ++steps < 4096) {
-    switch (in.ConsumeIntegralInRange<unsigned>(0, 9)) {
+    switch (in.ConsumeIntegralInRange<unsigned>(0, 12)) {
+      case 10:
+      case 11: {
+        // The driver writes a descriptor, in the queue's table or in an
+        // indirect table at kRam + 0x3000.
+        const bool direct = in.ConsumeBool();
+        const uint64_t table = direct ? q.desc_addr() : kRam + 0x3000;
+        const uint64_t index =
+            in.ConsumeIntegralInRange<uint64_t>(0, direct ? q.size() : kRamSize / 16);
+        Descriptor d{};
+        d.addr = in.ConsumeBool() ? kRam + 0x3000 : pick_addr(in);
+        d.len = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint32_t>(0, 512)
+                                 : in.ConsumeIntegral<uint32_t>();
+        d.flags = in.ConsumeIntegralInRange<uint16_t>(0, 7);
+        d.next = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint16_t>(0, 16)
+                                  : in.ConsumeIntegral<uint16_t>();
+        mem.write(table + 16 * index, {reinterpret_cast<const uint8_t*>(&d), sizeof d});
+        break;
+      }
+      case 12:
+        if (q.ready()) {
+          // The driver makes a request available: ring entry, then idx.
+          uint16_t idx = 0;
+          mem.read(q.avail_addr() + 2, {reinterpret_cast<uint8_t*>(&idx), 2});
+          const uint16_t head = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint16_t>(0, 16)
+                                                 : in.ConsumeIntegral<uint16_t>();
+          mem.write(q.avail_addr() + 4 + 2 * uint64_t(idx % q.size()),
+                    {reinterpret_cast<const uint8_t*>(&head), 2});
+          ++idx;
+          mem.write(q.avail_addr() + 2, {reinterpret_cast<const uint8_t*>(&idx), 2});
+        }
+        break;
       case 0:
       case 1:
       case 2: {
