@@ -108,6 +108,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const bool taken = console->receive(bytes);
         FUZZ_CHECK(taken == (bytes.size() <= room));
         FUZZ_CHECK(console->rx_space() <= Console::kPendingMax);
+      } else if (op.value % 16 == 4 || op.value % 16 == 5) {
+        // The driver posts a one-descriptor buffer on queue 0 or 1 and
+        // publishes it (the usual way, so requests really flow).
+        Virtqueue& q = dev.queue(op.value % 16 - 4);
+        if (q.ready()) {
+          const auto i = static_cast<uint16_t>((op.value >> 8) % q.size());
+          const Descriptor d{kRam + 0x6000 + (op.value >> 20) % 0x1000,
+                             static_cast<uint32_t>((op.value >> 32) % 0x1400),
+                             static_cast<uint16_t>((op.value >> 48) & kDescWrite), 0};
+          mem.write(q.desc_addr() + 16 * uint64_t{i},
+                    {reinterpret_cast<const uint8_t*>(&d), sizeof d});
+          uint16_t idx = 0;
+          mem.read(q.avail_addr() + 2, {reinterpret_cast<uint8_t*>(&idx), 2});
+          mem.write(q.avail_addr() + 4 + 2 * uint64_t(idx % q.size()),
+                    {reinterpret_cast<const uint8_t*>(&i), 2});
+          ++idx;
+          mem.write(q.avail_addr() + 2, {reinterpret_cast<const uint8_t*>(&idx), 2});
+        }
       } else if (op.value % 16 == 3 && console != nullptr) {
         console->resize(static_cast<uint16_t>(op.value >> 16),
                         static_cast<uint16_t>(op.value >> 32));
