@@ -8,8 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "base/error.hpp"
 
@@ -54,10 +54,16 @@ void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& eh, 
 }  // namespace
 
 std::vector<uint8_t> read_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail("{} '{}' is a directory", what, path);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail("cannot open {} '{}': {}", what, path, std::strerror(errno));
-  std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("cannot read {} '{}'", what, path);
+  const std::streamoff size = in.tellg();
+  if (size < 0) fail("cannot read {} '{}'", what, path);
+  std::vector<uint8_t> data(static_cast<size_t>(size));
+  in.seekg(0);
+  // One read of the whole file: kernels and initrds are megabytes.
+  if (!in.read(reinterpret_cast<char*>(data.data()), size)) fail("cannot read {} '{}'", what, path);
   return data;
 }
 

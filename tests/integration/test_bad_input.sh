@@ -25,3 +25,4 @@ check "out of range" run --cpus 0
 check "out of range" run --cpus 9
 check "not an ELF\|not a RISC-V\|empty" run --bios "$WORK/empty"
 check "not a RISC-V program" run --bios /bin/true
+check "is a directory" run --kernel /tmp
