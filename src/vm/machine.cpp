@@ -67,7 +67,10 @@ Machine::Machine(const MachineConfig& config)
     switch (event.kind) {
       case FinisherEvent::Kind::kPass:
       case FinisherEvent::Kind::kReset: finish(0); break;  // reboot -f ends the run too
-      case FinisherEvent::Kind::kFail: finish(event.code == 0 ? 1 : event.code); break;
+      case FinisherEvent::Kind::kFail:
+        // An exit status holds 8 bits: a failure must never read as success.
+        finish(event.code == 0 ? 1 : std::min<int>(event.code, 255));
+        break;
     }
   });
   pvpanic_ = std::make_unique<Pvpanic>([this](PvpanicEvent event) {
