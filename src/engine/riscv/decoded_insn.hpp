@@ -11,27 +11,24 @@ namespace vessel::rv {
 
 // Every operation the interpreter executes. The first group are internal
 // markers, not instructions. F/D computational instructions share one op
-// (kFp) and carry an FpOp in `aux`.
-#define VESSEL_RV_OPS(X)                                                                           \
-  X(UNDECODED)                                                                                     \
-  X(PAGE_END)                                                                                      \
-  X(SCRATCH_END) X(CROSS_PAGE) X(ILLEGAL) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) X(BEQ) X(BNE) X(   \
-      BLT) X(BGE) X(BLTU) X(BGEU) X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW)   \
-      X(SD) X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) X(ADD) X(SUB)  \
-          X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) X(ADDIW) X(SLLIW) X(SRLIW)       \
-              X(SRAIW) X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) X(MUL) X(MULH) X(MULHSU) X(MULHU)   \
-                  X(DIV) X(DIVU) X(REM) X(REMU) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) X(LR_W)  \
-                      X(SC_W) X(LR_D) X(SC_D) X(AMO_W) X(AMO_D) X(FENCE) X(FENCE_I) X(ECALL)       \
-                          X(EBREAK) X(MRET) X(SRET) X(WFI) X(SFENCE_VMA) X(CSRRW) X(CSRRS)         \
-                              X(CSRRC) X(CSRRWI) X(CSRRSI) X(CSRRCI) X(FLW) X(FLD) X(FSW) X(FSD)   \
-                                  X(FP) X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(SH1ADD_UW)       \
-                                      X(SH2ADD_UW) X(SH3ADD_UW) X(SLLI_UW) X(ANDN) X(ORN) X(XNOR)  \
-                                          X(CLZ) X(CTZ) X(CPOP) X(CLZW) X(CTZW) X(CPOPW) X(MAX)    \
-                                              X(MAXU) X(MIN) X(MINU) X(SEXT_B) X(SEXT_H) X(ZEXT_H) \
-                                                  X(ROL) X(ROR) X(RORI) X(ROLW) X(RORW) X(RORIW)   \
-                                                      X(ORC_B) X(REV8) X(BCLR) X(BCLRI) X(BEXT)    \
-                                                          X(BEXTI) X(BINV) X(BINVI) X(BSET)        \
-                                                              X(BSETI) X(LI) X(MV)
+// (Op::FP) and carry an FpOp in `aux`.
+// clang-format off
+#define VESSEL_RV_OPS(X)                                                                                 \
+  X(UNDECODED) X(PAGE_END) X(SCRATCH_END) X(CROSS_PAGE) X(ILLEGAL) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \
+  X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) X(LB) X(LH) X(LW) X(LD)                                    \
+  X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) X(ADDI) X(SLTI) X(SLTIU)                                  \
+  X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) X(ADD) X(SUB) X(SLL) X(SLT)                             \
+  X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW)                          \
+  X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV)                       \
+  X(DIVU) X(REM) X(REMU) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) X(LR_W) X(SC_W)                       \
+  X(LR_D) X(SC_D) X(AMO_W) X(AMO_D) X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(MRET) X(SRET)               \
+  X(WFI) X(SFENCE_VMA) X(CSRRW) X(CSRRS) X(CSRRC) X(CSRRWI) X(CSRRSI) X(CSRRCI) X(FLW) X(FLD)            \
+  X(FSW) X(FSD) X(FP) X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)     \
+  X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(CLZ) X(CTZ) X(CPOP) X(CLZW) X(CTZW) X(CPOPW)                       \
+  X(MAX) X(MAXU) X(MIN) X(MINU) X(SEXT_B) X(SEXT_H) X(ZEXT_H) X(ROL) X(ROR) X(RORI)                      \
+  X(ROLW) X(RORW) X(RORIW) X(ORC_B) X(REV8) X(BCLR) X(BCLRI) X(BEXT) X(BEXTI) X(BINV)                    \
+  X(BINVI) X(BSET) X(BSETI) X(LI) X(MV)
+// clang-format on
 
 enum class Op : uint8_t {
 #define VESSEL_RV_ENUM(name) name,

@@ -20,18 +20,18 @@ struct FpState {
 
 // Ops by mnemonic; _S single, _D double. Operand roles follow the ISA:
 // f[rd] or x[rd] = op(f[rs1] or x[rs1], f[rs2], f[rs3]).
-#define VESSEL_FP_OPS(X)                                                                          \
-  X(FMADD_S)                                                                                      \
-  X(FMSUB_S)                                                                                      \
-  X(FNMSUB_S) X(FNMADD_S) X(FADD_S) X(FSUB_S) X(FMUL_S) X(FDIV_S) X(FSQRT_S) X(FSGNJ_S)           \
-      X(FSGNJN_S) X(FSGNJX_S) X(FMIN_S) X(FMAX_S) X(FCVT_W_S) X(FCVT_WU_S) X(FCVT_L_S)            \
-          X(FCVT_LU_S) X(FMV_X_W) X(FEQ_S) X(FLT_S) X(FLE_S) X(FCLASS_S) X(FCVT_S_W) X(FCVT_S_WU) \
-              X(FCVT_S_L) X(FCVT_S_LU) X(FMV_W_X) X(FMADD_D) X(FMSUB_D) X(FNMSUB_D) X(FNMADD_D)   \
-                  X(FADD_D) X(FSUB_D) X(FMUL_D) X(FDIV_D) X(FSQRT_D) X(FSGNJ_D) X(FSGNJN_D)       \
-                      X(FSGNJX_D) X(FMIN_D) X(FMAX_D) X(FCVT_W_D) X(FCVT_WU_D) X(FCVT_L_D)        \
-                          X(FCVT_LU_D) X(FMV_X_D) X(FEQ_D) X(FLT_D) X(FLE_D) X(FCLASS_D)          \
-                              X(FCVT_D_W) X(FCVT_D_WU) X(FCVT_D_L) X(FCVT_D_LU) X(FMV_D_X)        \
-                                  X(FCVT_S_D) X(FCVT_D_S)
+// clang-format off
+#define VESSEL_FP_OPS(X)                                                            \
+  X(FMADD_S) X(FMSUB_S) X(FNMSUB_S) X(FNMADD_S) X(FADD_S) X(FSUB_S) X(FMUL_S)       \
+  X(FDIV_S) X(FSQRT_S) X(FSGNJ_S) X(FSGNJN_S) X(FSGNJX_S) X(FMIN_S) X(FMAX_S)       \
+  X(FCVT_W_S) X(FCVT_WU_S) X(FCVT_L_S) X(FCVT_LU_S) X(FMV_X_W) X(FEQ_S) X(FLT_S)    \
+  X(FLE_S) X(FCLASS_S) X(FCVT_S_W) X(FCVT_S_WU) X(FCVT_S_L) X(FCVT_S_LU) X(FMV_W_X) \
+  X(FMADD_D) X(FMSUB_D) X(FNMSUB_D) X(FNMADD_D) X(FADD_D) X(FSUB_D) X(FMUL_D)       \
+  X(FDIV_D) X(FSQRT_D) X(FSGNJ_D) X(FSGNJN_D) X(FSGNJX_D) X(FMIN_D) X(FMAX_D)       \
+  X(FCVT_W_D) X(FCVT_WU_D) X(FCVT_L_D) X(FCVT_LU_D) X(FMV_X_D) X(FEQ_D) X(FLT_D)    \
+  X(FLE_D) X(FCLASS_D) X(FCVT_D_W) X(FCVT_D_WU) X(FCVT_D_L) X(FCVT_D_LU) X(FMV_D_X) \
+  X(FCVT_S_D) X(FCVT_D_S)
+// clang-format on
 
 enum class FpOp : uint8_t {
 #define VESSEL_FP_ENUM(name) name,
