@@ -48,7 +48,6 @@ src=$root/$prog_dir/linux-cpu.c
 out_dir=${BUILD_DIR:-$root/build}/bench/linux-cpu
 command -v "$riscv_cc" >/dev/null || die "$riscv_cc not found (apt install gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)"
 command -v "$host_cc" >/dev/null || die "$host_cc not found"
-command -v cpio >/dev/null || die "cpio not found (apt install cpio)"
 lg_find_guest
 lg_find_qemu
 configs=(qemu)
@@ -69,10 +68,7 @@ mkdir -p "$out_dir/root/bin"
   die "cross-compiling $src failed"
 "$host_cc" -O2 -ffp-contract=off -o "$out_dir/linux-cpu-native" "$src" -lm ||
   die "compiling $src natively failed"
-(cd "$out_dir/root" && printf 'bin/linux-cpu\n' | cpio -o -H newc -R 0:0 --quiet) |
-  gzip -9 -n >"$out_dir/extra.cpio.gz" || die "packing $out_dir/extra.cpio.gz failed"
-initrd=$out_dir/initrd.cpio.gz
-cat "$INITRD" "$out_dir/extra.cpio.gz" >"$initrd"
+lg_extend_initrd "$out_dir" linux-cpu
 
 lg_tmpdir
 

@@ -163,3 +163,16 @@ lg_describe_failure() {
   echo "$me: last 30 lines of $1's output ($2):" >&2
   tail -n 30 "$2" | sed 's/^/  | /' >&2
 }
+
+# lg_extend_initrd DIR NAME: the bench initrd $DIR/initrd.cpio.gz = the default
+# initramfs ($INITRD) followed by a gzipped newc archive holding
+# $DIR/root/bin/NAME as /bin/NAME (Linux unpacks concatenated archives).
+# Sets `initrd` to its path.
+lg_extend_initrd() {
+  local dir=$1 name=$2
+  command -v cpio >/dev/null || die "cpio not found (apt install cpio)"
+  (cd "$dir/root" && printf 'bin/%s\n' "$name" | cpio -o -H newc -R 0:0 --quiet) |
+    gzip -9 -n >"$dir/extra.cpio.gz" || die "packing $dir/extra.cpio.gz failed"
+  initrd=$dir/initrd.cpio.gz
+  cat "$INITRD" "$dir/extra.cpio.gz" >"$initrd" || die "writing $initrd failed"
+}

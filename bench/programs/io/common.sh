@@ -11,14 +11,9 @@
 io_build() {
   local cc=${RISCV_LINUX_CC:-riscv64-linux-gnu-gcc} src=$root/bench/programs/io/vio.c
   command -v "$cc" >/dev/null || die "$cc not found (apt install gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)"
-  command -v cpio >/dev/null || die "cpio not found (apt install cpio)"
-  command -v gzip >/dev/null || die "gzip not found"
   mkdir -p "$out_dir/root/bin"
   "$cc" -static -O2 -Wall -o "$out_dir/root/bin/vio" "$src" || die "cross-compiling $src failed"
-  (cd "$out_dir/root" && printf 'bin/vio\n' | cpio -o -H newc -R 0:0 --quiet) |
-    gzip -9 -n >"$out_dir/extra.cpio.gz" || die "packing $out_dir/extra.cpio.gz failed"
-  initrd=$out_dir/initrd.cpio.gz
-  cat "$INITRD" "$out_dir/extra.cpio.gz" >"$initrd" || die "writing $initrd failed"
+  lg_extend_initrd "$out_dir" vio
 }
 
 io_loadavg() { cut -d' ' -f1 /proc/loadavg; }
