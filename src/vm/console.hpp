@@ -8,6 +8,7 @@
 #include <termios.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "base/event_loop.hpp"
@@ -29,6 +30,10 @@ class Console final : public PollSource {
   // event loop (prepare/dispatch).
   template <typename Sink>
   void pump_input(Sink&& sink);
+  // The same for a device that takes input in blocks: `sink` gets all queued
+  // input and returns how many bytes it took.
+  template <typename Sink>
+  void pump_input_block(Sink&& sink);
 
   bool quit_requested() const { return quit_; }
 
@@ -53,6 +58,14 @@ template <typename Sink>
 void Console::pump_input(Sink&& sink) {
   size_t used = 0;
   while (used < pending_in_.size() && sink(static_cast<uint8_t>(pending_in_[used]))) ++used;
+  pending_in_.erase(0, used);
+}
+
+template <typename Sink>
+void Console::pump_input_block(Sink&& sink) {
+  if (pending_in_.empty()) return;
+  const size_t used = sink(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(pending_in_.data()), pending_in_.size()));
   pending_in_.erase(0, used);
 }
 

@@ -293,7 +293,12 @@ void Machine::service_devices(int64_t wait_ms) {
   clint_->update();
   if (sbi_) sbi_->update_timers(now);
   if (virtio_console_ != nullptr) {
-    console_.pump_input([&](uint8_t byte) { return virtio_console_->receive({&byte, 1}); });
+    // Whole blocks, so a paste fills the guest's receive buffers instead of
+    // taking one buffer per byte.
+    console_.pump_input_block([&](std::span<const uint8_t> bytes) -> size_t {
+      const auto block = bytes.first(std::min(bytes.size(), virtio_console_->rx_space()));
+      return virtio_console_->receive(block) ? block.size() : 0;
+    });
   } else {
     console_.pump_input([&](uint8_t byte) { return uart_->receive(byte); });
   }
