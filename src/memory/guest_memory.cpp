@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -9,11 +10,19 @@
 
 namespace vessel {
 
-GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size) {
-  if (size == 0 || base + size < base || (size & (kPageSize - 1)) != 0 ||
-      (base & (kPageSize - 1)) != 0) {
+namespace {
+
+void check_range(uint64_t base, uint64_t size) {
+  if (size == 0 || base + size < base || (size & (GuestMemory::kPageSize - 1)) != 0 ||
+      (base & (GuestMemory::kPageSize - 1)) != 0) {
     fail("guest memory range {:#x}+{:#x} is empty, unaligned or wraps", base, size);
   }
+}
+
+}  // namespace
+
+GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size) {
+  check_range(base, size);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
   if (p == MAP_FAILED) {
@@ -21,6 +30,19 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size
   }
   host_ = static_cast<uint8_t*>(p);
   flags_ = std::make_unique<uint8_t[]>(size >> kPageShift);
+  dirty_.assign((pages() + 63) / 64, 0);
+}
+
+GuestMemory::GuestMemory(uint64_t base, uint64_t size, int fd) : base_(base), size_(size) {
+  check_range(base, size);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+  if (p == MAP_FAILED) {
+    fail("cannot map {} MiB of guest memory from its file: {}", size >> 20, std::strerror(errno));
+  }
+  host_ = static_cast<uint8_t*>(p);
+  file_backed_ = true;
+  flags_ = std::make_unique<uint8_t[]>(size >> kPageShift);
+  dirty_.assign((pages() + 63) / 64, 0);
 }
 
 GuestMemory::~GuestMemory() {
@@ -39,7 +61,7 @@ bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> in) {
   uint8_t* dst = host_ptr(gpa, in.size());
   if (dst == nullptr) return false;
   if (in.empty()) return true;
-  notify_code_write(gpa, in.size());
+  prepare_write(gpa, in.size());
   std::memcpy(dst, in.data(), in.size());
   return true;
 }
@@ -51,6 +73,114 @@ void GuestMemory::notify_code_write(uint64_t gpa, uint64_t len) {
   for (uint64_t page = first; page <= last; ++page) {
     if ((flags_[page] & kPageCode) != 0) code_write_hook_(base_ + (page << kPageShift));
   }
+}
+
+void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
+  if (len == 0 || !contains(gpa, len)) return;
+  const uint64_t first = (gpa - base_) >> kPageShift;
+  const uint64_t last = (gpa - base_ + len - 1) >> kPageShift;
+  for (uint64_t page = first; page <= last; ++page) {
+    const uint8_t flags = flags_[page];
+    if ((flags & kPageShared) != 0) unshare(page, /*copy=*/true);
+    if (dirty_logging_) mark_dirty(page);
+    if ((flags & kPageCode) != 0 && code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
+  }
+}
+
+void GuestMemory::unshare(uint64_t page, bool copy) {
+  const uint64_t gpa = base_ + (page << kPageShift);
+  if (unshare_hook_) unshare_hook_(gpa, copy);
+  if ((flags_[page] & kPageShared) != 0) {
+    // The hook did not replace the mapping (it only dropped its reference,
+    // or there is no page store): the page becomes a fresh zero page.
+    map_zero(page << kPageShift, kPageSize);
+    flags_[page] &= static_cast<uint8_t>(~kPageShared);
+  }
+}
+
+void GuestMemory::map_zero(uint64_t offset, uint64_t len) {
+  void* p = mmap(host_ + offset, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+  // MAP_FIXED over our own reservation fails only when the host is out of
+  // mappings or memory; guest memory would be in an unknown state.
+  if (p == MAP_FAILED) fail("cannot remap guest memory: {}", std::strerror(errno));
+}
+
+bool GuestMemory::discard(uint64_t gpa, uint64_t len) {
+  if (((gpa | len) & (kPageSize - 1)) != 0 || !contains(gpa, len)) return false;
+  if (len == 0) return true;
+  const uint64_t first = (gpa - base_) >> kPageShift;
+  const uint64_t count = len >> kPageShift;
+  bool any_shared = false;
+  for (uint64_t page = first; page < first + count; ++page) {
+    if ((flags_[page] & kPageShared) != 0) {
+      unshare(page, /*copy=*/false);
+      any_shared = true;
+    }
+    if (dirty_logging_) mark_dirty(page);
+  }
+  notify_code_write(gpa, len);
+  const uint64_t offset = gpa - base_;
+  if (file_backed_) {
+    // MADV_DONTNEED on a private file mapping would bring back the file's
+    // contents; a fresh anonymous mapping reads as zero.
+    map_zero(offset, len);
+  } else if (madvise(host_ + offset, len, MADV_DONTNEED) != 0) {
+    map_zero(offset, len);
+  }
+  if (any_shared && write_protect_hook_) write_protect_hook_();
+  return true;
+}
+
+void GuestMemory::start_dirty_log() {
+  std::fill(dirty_.begin(), dirty_.end(), 0);
+  dirty_logging_ = true;
+  if (write_protect_hook_) write_protect_hook_();
+}
+
+void GuestMemory::stop_dirty_log() {
+  dirty_logging_ = false;
+}
+
+std::vector<uint64_t> GuestMemory::take_dirty() {
+  std::vector<uint64_t> out(dirty_.size(), 0);
+  out.swap(dirty_);
+  if (write_protect_hook_) write_protect_hook_();
+  return out;
+}
+
+void GuestMemory::map_shared_page(uint64_t gpa, int fd, uint64_t offset) {
+  const uint64_t page = (gpa - base_) >> kPageShift;
+  void* p = mmap(host_ + (page << kPageShift), kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+                 static_cast<off_t>(offset));
+  if (p == MAP_FAILED) fail("cannot map a shared page: {}", std::strerror(errno));
+  flags_[page] |= kPageShared;
+  if (write_protect_hook_) write_protect_hook_();
+}
+
+void GuestMemory::map_private_page(uint64_t gpa, const uint8_t* content) {
+  const uint64_t page = (gpa - base_) >> kPageShift;
+  map_zero(page << kPageShift, kPageSize);
+  std::memcpy(host_ + (page << kPageShift), content, kPageSize);
+  flags_[page] &= static_cast<uint8_t>(~kPageShared);
+}
+
+bool GuestMemory::release_if_zero(uint64_t gpa) {
+  const uint64_t page = (gpa - base_) >> kPageShift;
+  if ((flags_[page] & kPageShared) != 0) return false;
+  const uint8_t* p = host_ + (page << kPageShift);
+  // Word compares: the common non-zero page fails in the first few words.
+  for (uint64_t i = 0; i < kPageSize; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    if (word != 0) return false;
+  }
+  if (file_backed_) {
+    map_zero(page << kPageShift, kPageSize);
+  } else {
+    madvise(host_ + (page << kPageShift), kPageSize, MADV_DONTNEED);
+  }
+  return true;
 }
 
 }  // namespace vessel

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace vessel {
 
@@ -23,11 +24,21 @@ class GuestMemory {
   // kPageWatch: the VMM wants to see every guest store to the page (HTIF's
   // tohost); the engine stops its run after such a store.
   static constexpr uint8_t kPageWatch = 2;
+  // kPageShared: the page is a read-only view of a page-store page shared
+  // with other pages (memory/page_sharing); a write must unshare it first,
+  // which prepare_write() does.
+  static constexpr uint8_t kPageShared = 4;
+  // Flags under which the engine must not cache a host pointer for writes.
+  static constexpr uint8_t kPageSlowWrite = kPageCode | kPageWatch | kPageShared;
 
   // Reserves `size` bytes of RAM at guest-physical `base`. Host pages are
   // committed lazily, on first touch (MAP_NORESERVE), so a large guest costs
   // only what it uses. Throws Error if the host refuses the mapping.
   GuestMemory(uint64_t base, uint64_t size);
+  // RAM whose initial contents are the first `size` bytes of the file `fd`
+  // (a snapshot's memory file), mapped copy-on-write: restore reads only the
+  // pages the guest touches, and the file is never written.
+  GuestMemory(uint64_t base, uint64_t size, int fd);
   ~GuestMemory();
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
@@ -44,8 +55,8 @@ class GuestMemory {
   }
 
   // Host pointer for [gpa, gpa + len), or nullptr if any byte is outside RAM.
-  // Writers through this pointer must check page_flags() themselves (the
-  // engine's store path does); device code should use write().
+  // Reading through it is always fine. Writing through it is allowed only
+  // after prepare_write() for the range (device code should use write()).
   uint8_t* host_ptr(uint64_t gpa, uint64_t len) const {
     return contains(gpa, len) ? host_ + (gpa - base_) : nullptr;
   }
@@ -65,14 +76,68 @@ class GuestMemory {
   }
   void notify_code_write(uint64_t gpa, uint64_t len);
 
+  // Must precede every write to [gpa, gpa + len) that does not go through
+  // write() (the engine's store paths, DMA through host pointers): unshares
+  // shared pages, marks the pages dirty while dirty logging is on, and drops
+  // decoded code. The range must lie inside RAM.
+  void prepare_write(uint64_t gpa, uint64_t len);
+
+  // Gives the host memory behind [gpa, gpa + len) back to the host (the
+  // balloon, free page reporting): afterwards the range reads as zero and
+  // costs nothing until written. Page-aligned; false if outside RAM.
+  bool discard(uint64_t gpa, uint64_t len);
+
+  // ---- dirty logging (live migration) ----
+  // While on, every page written (by the engine or a device) is marked.
+  void start_dirty_log();
+  void stop_dirty_log();
+  bool dirty_logging() const { return dirty_logging_; }
+  // The pages written since the last call (or since start_dirty_log), one
+  // bit per page (bit i of word i / 64 is page i), then clears them and
+  // makes the engine drop cached write pointers so it marks pages again.
+  std::vector<uint64_t> take_dirty();
+  // The engine installs this: drop every cached host pointer for writes.
+  void set_write_protect_hook(std::function<void()> hook) { write_protect_hook_ = std::move(hook); }
+
+  // ---- page sharing (memory/page_sharing) ----
+  // Maps the page at `gpa` read-only onto page `offset` of `fd` (a page
+  // store) and flags it kPageShared; the page's own host memory is freed.
+  // Its contents must already be equal (the caller compared them).
+  void map_shared_page(uint64_t gpa, int fd, uint64_t offset);
+  // Replaces a shared page by a private, writable copy of `content`.
+  void map_private_page(uint64_t gpa, const uint8_t* content);
+  // If the (unshared) page at `gpa` is all zero, frees its host memory (it
+  // keeps reading as zero) and returns true.
+  bool release_if_zero(uint64_t gpa);
+  // Called when a shared page must stop being shared: `copy` is true for a
+  // write (the hook must call map_private_page with the shared contents),
+  // false for a discard (the hook only drops its reference; the page then
+  // becomes a fresh zero page).
+  void set_unshare_hook(std::function<void(uint64_t gpa, bool copy)> hook) {
+    unshare_hook_ = std::move(hook);
+  }
+
   uint8_t* host_base() const { return host_; }
+  bool file_backed() const { return file_backed_; }
 
  private:
+  void unshare(uint64_t page_index, bool copy);
+  void mark_dirty(uint64_t page_index) {
+    dirty_[page_index >> 6] |= uint64_t{1} << (page_index & 63);
+  }
+  // Maps fresh anonymous zero pages over [offset, offset + len) of RAM.
+  void map_zero(uint64_t offset, uint64_t len);
+
   uint64_t base_;
   uint64_t size_;
   uint8_t* host_ = nullptr;
+  bool file_backed_ = false;
   std::unique_ptr<uint8_t[]> flags_;
   std::function<void(uint64_t)> code_write_hook_;
+  std::function<void()> write_protect_hook_;
+  std::function<void(uint64_t, bool)> unshare_hook_;
+  bool dirty_logging_ = false;
+  std::vector<uint64_t> dirty_;
 };
 
 }  // namespace vessel

@@ -58,6 +58,9 @@ Machine::Machine(const MachineConfig& config)
     harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_, clock_, *pins_[i]));
   }
   running_.assign(config_.cpus, false);
+  memory_->set_write_protect_hook([this] {
+    for (auto& h : harts_) h->flush_write_translations();
+  });
 
   clint_ = std::make_unique<Clint>(clock_, pin_ptrs);
   plic_ = std::make_unique<Plic>(pin_ptrs);

@@ -86,6 +86,9 @@ class Hart {
   void raise_supervisor_software_interrupt() { mip_ |= irq::kSsip; }
   // Drops all cached translations (SBI remote fences).
   void flush_translations() { flush_tlbs(); }
+  // Drops cached write pointers (guest memory's write-protect hook: dirty
+  // logging restarted, or a page became shared).
+  void flush_write_translations() { flush_write_tlbs(); }
 
   // Called on ECALL from S-mode when set: an SBI implemented by the VMM.
   // Returns true if handled (the hart then continues after the ecall).

@@ -134,6 +134,7 @@ bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool up
   const uint64_t want = kPteA | (access == Access::kStore ? kPteD : 0);
   if (update_ad && (pte & want) != want) {
     pte |= want;
+    memory_.prepare_write(table + ((va >> (12 + 9 * level)) & 511) * 8, 8);
     std::memcpy(pte_host, &pte, 8);
   }
   const uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
@@ -182,12 +183,9 @@ bool Hart::load_phys(uint64_t pa, unsigned size, uint64_t& value, uint64_t va) {
 
 bool Hart::store_phys(uint64_t pa, unsigned size, uint64_t value, uint64_t va) {
   if (uint8_t* host = memory_.host_ptr(pa, size)) {
-    uint8_t& flags = memory_.page_flags(pa);
-    if ((flags & GuestMemory::kPageCode) != 0) code_.invalidate(pa & kPageMask);
-    if (((pa + size - 1) & kPageMask) != (pa & kPageMask)) {
-      memory_.notify_code_write(pa, size);
-    }
-    if ((flags & GuestMemory::kPageWatch) != 0) stop_requested_ = true;
+    // Unshares, marks dirty and drops decoded code, as the page needs.
+    memory_.prepare_write(pa, size);
+    if ((memory_.page_flags(pa) & GuestMemory::kPageWatch) != 0) stop_requested_ = true;
     std::memcpy(host, &value, size);
     return true;
   }
@@ -241,8 +239,9 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
   if (!translate(va, Access::kStore, data_priv(), pa)) return false;
   if (!store_phys(pa, size, value, va)) return false;
   uint8_t* host = memory_.host_ptr(pa & kPageMask, 4096);
-  if (host != nullptr &&
-      (memory_.page_flags(pa) & (GuestMemory::kPageCode | GuestMemory::kPageWatch)) == 0) {
+  // A cached write pointer skips prepare_write(): only for pages that need
+  // nothing from it until the memory's write-protect hook flushes the TLBs.
+  if (host != nullptr && (memory_.page_flags(pa) & GuestMemory::kPageSlowWrite) == 0) {
     TlbEntry& e = data_tlb_->write[tlb_index(va)];
     e.vpage = va & kPageMask;
     e.addend = reinterpret_cast<uintptr_t>(host) - (va & kPageMask);
@@ -262,9 +261,8 @@ uint8_t* Hart::amo_address(uint64_t va, unsigned size, bool for_lr, uint64_t& pa
     return nullptr;
   }
   if (!for_lr) {
-    const uint8_t flags = memory_.page_flags(pa);
-    if ((flags & GuestMemory::kPageCode) != 0) code_.invalidate(pa & kPageMask);
-    if ((flags & GuestMemory::kPageWatch) != 0) stop_requested_ = true;
+    memory_.prepare_write(pa, size);
+    if ((memory_.page_flags(pa) & GuestMemory::kPageWatch) != 0) stop_requested_ = true;
   }
   return host;
 }
