@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "base/error.hpp"
 
 namespace vessel {
 
@@ -21,15 +24,22 @@ Console::Console() {
   }
 }
 
+Console::Console(const std::string& log_path) {
+  out_fd_ = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out_fd_ < 0) fail("cannot create console log {}: {}", log_path, std::strerror(errno));
+  input_open_ = false;
+}
+
 Console::~Console() {
   flush();
   if (raw_mode_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+  if (out_fd_ != STDOUT_FILENO) close(out_fd_);
 }
 
 void Console::flush() {
   size_t done = 0;
   while (done < out_.size()) {
-    const ssize_t n = write(STDOUT_FILENO, out_.data() + done, out_.size() - done);
+    const ssize_t n = write(out_fd_, out_.data() + done, out_.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // stdout gone: drop output rather than stall the guest
     done += static_cast<size_t>(n);

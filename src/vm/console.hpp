@@ -17,7 +17,10 @@ namespace vessel {
 
 class Console final : public PollSource {
  public:
+  // The terminal: output to stdout, input from stdin.
   Console();
+  // A console log (vessel host): output appended to `log_path`, no input.
+  explicit Console(const std::string& log_path);
   ~Console() override;
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
@@ -44,6 +47,7 @@ class Console final : public PollSource {
   static constexpr size_t kMaxPendingInput = size_t{64} * 1024;  // stop reading when the guest lags
   void read_available();
   int poll_index_ = -1;
+  int out_fd_ = 1;  // stdout, or the log file
 
   std::string out_;
   std::string pending_in_;  // guest input not yet accepted by the device

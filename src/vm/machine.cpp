@@ -48,6 +48,25 @@ Machine::Machine(const MachineConfig& config)
       clock_(config.deterministic ? GuestClock::Mode::kDeterministic : GuestClock::Mode::kHost,
              &retired_) {
   memory_ = std::make_unique<GuestMemory>(virt::kDramBase, config_.mem_size);
+  build();
+}
+
+Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory)
+    : config_(config),
+      clock_(config.deterministic ? GuestClock::Mode::kDeterministic : GuestClock::Mode::kHost,
+             &retired_),
+      memory_(std::move(memory)),
+      restored_(true) {
+  if (memory_->base() != virt::kDramBase || memory_->size() != config_.mem_size) {
+    fail("guest memory does not match the VM configuration");
+  }
+  build();
+}
+
+// The parts every machine has, booted or restored.
+void Machine::build() {
+  console_ = config_.console_log.empty() ? std::make_unique<Console>()
+                                         : std::make_unique<Console>(config_.console_log);
   code_ = std::make_unique<rv::CodeCache>(*memory_);
   std::vector<HartIrqPins*> pin_ptrs;
   for (unsigned i = 0; i < config_.cpus; ++i) {
@@ -65,7 +84,7 @@ Machine::Machine(const MachineConfig& config)
   clint_ = std::make_unique<Clint>(clock_, pin_ptrs);
   plic_ = std::make_unique<Plic>(pin_ptrs);
   uart_ = std::make_unique<Uart16550>(IrqLine(plic_.get(), virt::kUartIrq),
-                                      [this](uint8_t byte) { console_.put(byte); });
+                                      [this](uint8_t byte) { console_->put(byte); });
   finisher_ = std::make_unique<SifiveTest>([this](FinisherEvent event) {
     switch (event.kind) {
       case FinisherEvent::Kind::kPass:
@@ -78,7 +97,7 @@ Machine::Machine(const MachineConfig& config)
   });
   pvpanic_ = std::make_unique<Pvpanic>([this](PvpanicEvent event) {
     if (event == PvpanicEvent::kPanicked) {
-      console_.flush();
+      console_->flush();
       spdlog::error("the guest kernel panicked");
       finish(kExitGuestPanic);
     }
@@ -88,7 +107,8 @@ Machine::Machine(const MachineConfig& config)
   bus_.map(virt::kPvpanicBase, virt::kPvpanicSize, pvpanic_.get(), "pvpanic");
   bus_.map(virt::kPlicBase, virt::kPlicSize, plic_.get(), "plic");
   bus_.map(virt::kUartBase, virt::kUartSize, uart_.get(), "uart");
-  events_.add(&console_);
+  events_.add(console_.get());
+  events_.add(&mailbox_);
   add_virtio_devices();
 }
 
@@ -122,16 +142,19 @@ void Machine::add_virtio_devices() {
     add_virtio(std::move(device), nullptr);
   }
   if (config_.rng) add_virtio(std::make_unique<virtio::Rng>(), nullptr);
+  // WIP-BALLOON
   if (config_.virtio_console) {
     auto console = std::make_unique<virtio::Console>([this](std::span<const uint8_t> bytes) {
-      for (uint8_t b : bytes) console_.put(b);
+      for (uint8_t b : bytes) console_->put(b);
     });
     virtio_console_ = console.get();
     add_virtio(std::move(console), nullptr);
   }
 }
 
-Machine::~Machine() = default;
+Machine::~Machine() {
+  mailbox_.close();
+}
 
 void Machine::finish(int status) {
   if (!exit_status_) exit_status_ = status;
@@ -140,7 +163,7 @@ void Machine::finish(int status) {
 
 int Machine::console_get() {
   int result = -1;
-  console_.pump_input([&](uint8_t byte) {
+  console_->pump_input([&](uint8_t byte) {
     if (result >= 0) return false;
     result = byte;
     return true;
@@ -269,19 +292,18 @@ void Machine::service_htif() {
   if (device == 0 && command == 0 && (payload & 1) != 0) {
     const uint64_t code = payload >> 1;
     if (code != 0) {
-      console_.flush();
+      console_->flush();
       spdlog::error("guest reported failure: FAIL test {}", code);
     }
     finish(code == 0 ? 0 : static_cast<int>(std::clamp<uint64_t>(code, 1, 255)));
   } else if (device == 1 && command == 1) {
-    console_.put(static_cast<uint8_t>(payload));
+    console_->put(static_cast<uint8_t>(payload));
     response = (device << 56) | (command << 48);
   } else if (device == 1 && command == 0) {
     const int ch = console_get();
     response = (device << 56) | (command << 48) | static_cast<uint64_t>(ch < 0 ? 0 : ch + 1);
   } else {
-    static RateLimit limit;
-    if (limit.allow()) spdlog::warn("unsupported HTIF request {:#x}", cmd);
+    if (htif_log_limit_.allow()) spdlog::warn("unsupported HTIF request {:#x}", cmd);
   }
   const uint64_t zero = 0;
   memory_->write(*tohost_, {reinterpret_cast<const uint8_t*>(&zero), 8});
@@ -298,17 +320,18 @@ void Machine::service_devices(int64_t wait_ms) {
   if (virtio_console_ != nullptr) {
     // Whole blocks, so a paste fills the guest's receive buffers instead of
     // taking one buffer per byte.
-    console_.pump_input_block([&](std::span<const uint8_t> bytes) -> size_t {
+    console_->pump_input_block([&](std::span<const uint8_t> bytes) -> size_t {
       const auto block = bytes.first(std::min(bytes.size(), virtio_console_->rx_space()));
       return virtio_console_->receive(block) ? block.size() : 0;
     });
   } else {
-    console_.pump_input([&](uint8_t byte) { return uart_->receive(byte); });
+    console_->pump_input([&](uint8_t byte) { return uart_->receive(byte); });
   }
-  if (console_.quit_requested()) {
+  if (console_->quit_requested()) {
     spdlog::info("quit requested from the console");
     finish(0);
   }
+  // WIP-STEP
 }
 
 uint64_t Machine::next_wakeup_ticks() const {
@@ -320,7 +343,7 @@ uint64_t Machine::next_wakeup_ticks() const {
 // Every hart waits for an interrupt: sleep until the next timer deadline or
 // console input, whichever comes first.
 void Machine::wait_for_interrupt() {
-  console_.flush();
+  console_->flush();
   const uint64_t deadline = next_wakeup_ticks();
   if (clock_.mode() == GuestClock::Mode::kDeterministic) {
     // Guest time does not pass while nothing executes: jump to the deadline.
@@ -338,14 +361,26 @@ void Machine::wait_for_interrupt() {
 }
 
 RunResult Machine::run() {
-  load();
+  if (!restored_) load();
+  // WIP-SCANNER
   install_signal_handlers();
   const uint64_t start_ns = GuestClock::host_ns();
+  started_ns_ = start_ns;
   uint64_t last_poll_ns = start_ns;
   const uint64_t timeout_ns =
       config_.timeout_seconds > 0 ? static_cast<uint64_t>(config_.timeout_seconds * 1e9) : 0;
 
   while (!exit_status_) {
+    mailbox_.run_pending();
+    if (paused_) {
+      // Only the mailbox (resume, snapshot, quit) and signals matter now.
+      mailbox_.wait(100);
+      if (const int sig = g_signal.load(); sig != 0) {
+        spdlog::error("stopped by signal {}", sig);
+        exit_status_ = 128 + sig;
+      }
+      continue;
+    }
     bool ran = false;
     for (unsigned i = 0; i < harts_.size() && !exit_status_; ++i) {
       if (!running_[i]) continue;
@@ -367,33 +402,33 @@ RunResult Machine::run() {
     if (now_ns - last_poll_ns >= kInputPollNs) {
       last_poll_ns = now_ns;
       service_devices(0);
-      console_.flush();
+      console_->flush();
     } else {
       clint_->update();
       if (sbi_) sbi_->update_timers(clock_.now());
     }
     if (exit_status_) break;
     if (const int sig = g_signal.load(); sig != 0) {
-      console_.flush();
+      console_->flush();
       spdlog::error("stopped by signal {}", sig);
       exit_status_ = 128 + sig;
       break;
     }
     if (config_.max_instructions != 0 && retired_ >= config_.max_instructions) {
-      console_.flush();
+      console_->flush();
       spdlog::error("stopped after {} instructions (--max-instructions)", retired_);
       exit_status_ = kExitLimit;
       break;
     }
     if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns) {
-      console_.flush();
+      console_->flush();
       spdlog::error("stopped after {} seconds (--timeout)", config_.timeout_seconds);
       exit_status_ = kExitLimit;
       break;
     }
     if (!ran) {
       if (std::none_of(running_.begin(), running_.end(), [](bool r) { return r; })) {
-        console_.flush();
+        console_->flush();
         spdlog::error("every hart has stopped");
         exit_status_ = 1;
         break;
@@ -401,7 +436,9 @@ RunResult Machine::run() {
       wait_for_interrupt();
     }
   }
-  console_.flush();
+  console_->flush();
+  mailbox_.close();
+  // WIP-RESET
   RunResult result;
   result.status = *exit_status_;
   result.instructions = retired_;

@@ -13,7 +13,10 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/event_loop.hpp"
+#include "base/state.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
 #include "devices/net/net_backend.hpp"
@@ -30,10 +33,16 @@
 #include "platform/plic.hpp"
 #include "vm/console.hpp"
 #include "vm/machine_config.hpp"
+#include "vm/mailbox.hpp"
 
 namespace vessel {
 
 class SbiFirmware;
+class PageStore;
+class PageScanner;
+namespace virtio {
+class Balloon;
+}
 
 struct RunResult {
   int status = 0;
@@ -44,11 +53,44 @@ struct RunResult {
 class Machine {
  public:
   explicit Machine(const MachineConfig& config);
+  // The restore path (snapshot or migration): `memory` already holds, or
+  // will hold, the guest's RAM; call load_state() before run().
+  Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory);
   ~Machine();
 
-  // Loads the guest as configured (throws Error on bad input), then runs it
-  // until it powers off, fails, panics or hits a limit.
+  // The process-wide page store that page sharing uses (before run()).
+  void set_page_store(PageStore* store) { page_store_ = store; }
+
+  // Loads the guest as configured (throws Error on bad input), or continues
+  // a restored one, then runs it until it powers off, fails, panics or hits
+  // a limit.
   RunResult run();
+
+  // Work from other threads (the control socket, migration) runs here, on
+  // the VM thread between time slices: see mailbox.hpp.
+  Mailbox& mailbox() { return mailbox_; }
+
+  // ---- on the VM thread only (inside a mailbox task) ----
+  // Waits until no device has host I/O in flight into guest memory.
+  void quiesce();
+  bool io_busy() const;
+  // The whole VM except guest memory and the configuration, as sections of
+  // the state format (call quiesce() first).
+  std::vector<state::Section> save_state() const;
+  // Replaces the VM's state by a saved one (instead of booting). Throws
+  // state::StateError if the sections do not fit this machine.
+  void load_state(const std::vector<state::Section>& sections);
+  // A paused VM runs no guest instruction and its guest time stands still.
+  void pause();
+  void resume();
+  bool paused() const { return paused_; }
+  // Statistics for `vessel ctl stats`.
+  nlohmann::json stats() const;
+  virtio::Balloon* balloon() const { return balloon_; }
+  // WIP PageScanner* page_scanner() const { return scanner_.get(); }
+  const MachineConfig& config() const { return config_; }
+  // Ends the run with `status`, saying `why` on the log (ctl quit, migrated).
+  void stop_with(int status, const std::string& why);
 
   // For tests: the parts, after construction.
   GuestMemory& memory() { return *memory_; }
@@ -63,12 +105,13 @@ class Machine {
   void start_hart(unsigned hart, uint64_t pc, uint64_t opaque);
   void stop_hart(unsigned hart);
   bool hart_running(unsigned hart) const { return running_[hart]; }
-  void console_put(uint8_t byte) { console_.put(byte); }
+  void console_put(uint8_t byte) { console_->put(byte); }
   int console_get();
   HartIrqPins& pins(unsigned hart) { return *pins_[hart]; }
   uint64_t guest_time() const { return clock_.now(); }
 
  private:
+  void build();
   void load();
   void boot_bare_metal(const std::vector<uint8_t>& image);
   void boot_linux();
@@ -96,8 +139,17 @@ class Machine {
   std::unique_ptr<SifiveTest> finisher_;
   std::unique_ptr<Pvpanic> pvpanic_;
   std::unique_ptr<SbiFirmware> sbi_;
-  Console console_;
+  std::unique_ptr<Console> console_;
   EventLoop events_;
+  Mailbox mailbox_;
+  bool restored_ = false;
+  bool paused_ = false;
+  uint64_t paused_at_ticks_ = 0;
+  uint64_t started_ns_ = 0;
+  PageStore* page_store_ = nullptr;
+  // WIP std::unique_ptr<PageScanner> scanner_;
+  virtio::Balloon* balloon_ = nullptr;  // owned by its VirtioMmio
+  RateLimit htif_log_limit_;
   // Network backends outlive the virtio-net devices that send through them.
   std::vector<std::unique_ptr<net::NetBackend>> net_backends_;
   std::vector<std::unique_ptr<virtio::VirtioMmio>> virtio_;

@@ -1,6 +1,8 @@
 // What the user asked for: the options of `vessel run`.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,7 +29,19 @@ struct MachineConfig {
   std::vector<std::string> nets;  // virtio-net, each a --net spec ("user,hostfwd=...", "tap=NAME")
   bool rng = false;               // virtio-rng fed by the host's getrandom()
   bool virtio_console = false;    // the terminal on virtio-console (hvc0) instead of the UART
+  bool balloon = false;           // virtio-balloon (with free page reporting)
+  bool page_sharing = false;      // content-based page sharing (memory/page_scanner)
+  uint64_t sharing_rate = 20000;  // pages scanned per second when sharing
+  // Where the console goes: empty for the terminal; otherwise a file that
+  // receives the output (vessel host: one log per VM), with no input.
+  std::string console_log;
 };
+
+// The configuration as JSON: a snapshot records it and a migration stream
+// carries it, so the VM is rebuilt with the same devices. config_from_json
+// reads hostile input: it checks types and ranges and throws Error.
+nlohmann::json config_to_json(const MachineConfig& config);
+MachineConfig config_from_json(const nlohmann::json& json);
 
 // Exit statuses of `vessel run` besides the guest's own.
 inline constexpr int kExitGuestPanic = 101;
