@@ -1,6 +1,7 @@
 #include "devices/uart16550.hpp"
 
 #include <utility>
+#include <vector>
 
 namespace vessel {
 namespace {
@@ -211,6 +212,51 @@ void Uart16550::update_irq() {
   if (level == irq_level_) return;
   irq_level_ = level;
   irq_.set(level);
+}
+
+// Layout, version 1: u8 ier fcr lcr mcr scr dll dlm, bool overrun,
+// bool thr_pending, then the receive queue as length-prefixed bytes.
+void Uart16550::save_state(state::Writer& w) const {
+  for (uint8_t reg : {ier_, fcr_, lcr_, mcr_, scr_, dll_, dlm_}) w.u8(reg);
+  w.boolean(overrun_);
+  w.boolean(thr_pending_);
+  const std::vector<uint8_t> rx(rx_.begin(), rx_.end());
+  w.bytes(rx);
+}
+
+void Uart16550::load_state(state::Reader& r) {
+  const uint8_t ier = r.u8();
+  const uint8_t fcr = r.u8();
+  const uint8_t lcr = r.u8();
+  const uint8_t mcr = r.u8();
+  const uint8_t scr = r.u8();
+  const uint8_t dll = r.u8();
+  const uint8_t dlm = r.u8();
+  const bool overrun = r.boolean();
+  const bool thr_pending = r.boolean();
+  const std::vector<uint8_t> rx = r.bytes(kRxQueueSize);
+  r.expect_end();
+  // The masks write_reg applies.
+  if ((ier & ~kIerMask) != 0)
+    state::state_fail("state section '{}': bad IER {:#04x}", r.what(), ier);
+  const bool fcr_ok =
+      (fcr & kFcrEnable) != 0 ? (fcr & ~(kFcrEnable | kFcrTriggerMask)) == 0 : fcr == 0;
+  if (!fcr_ok) state::state_fail("state section '{}': bad FCR {:#04x}", r.what(), fcr);
+  if ((mcr & ~kMcrMask) != 0)
+    state::state_fail("state section '{}': bad MCR {:#04x}", r.what(), mcr);
+
+  ier_ = ier;
+  fcr_ = fcr;
+  lcr_ = lcr;
+  mcr_ = mcr;
+  scr_ = scr;
+  dll_ = dll;
+  dlm_ = dlm;
+  overrun_ = overrun;
+  thr_pending_ = thr_pending;
+  rx_.assign(rx.begin(), rx.end());
+  irq_level_ = current_iir() != kIirNoInt;
+  irq_.set(irq_level_);
 }
 
 }  // namespace vessel

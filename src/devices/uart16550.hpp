@@ -21,6 +21,7 @@
 #include <functional>
 
 #include "base/log.hpp"
+#include "base/state.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
 
@@ -46,6 +47,16 @@ class Uart16550 final : public MmioDevice {
 
   // The interrupt output as the guest would currently see it.
   bool irq_level() const { return irq_level_; }
+
+  // Snapshot state: every register, the overrun and THR-empty interrupt
+  // state and the received bytes not yet read (at most kRxQueueSize).
+  // load_state checks each register against what a write could leave in it
+  // and then drives the interrupt line to the level the loaded state implies,
+  // even if that equals the line's last level (the controller behind it may
+  // be fresh too).
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
 
  private:
   uint8_t read_reg(unsigned reg);

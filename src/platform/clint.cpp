@@ -1,5 +1,7 @@
 #include "platform/clint.hpp"
 
+#include <utility>
+
 namespace vessel {
 namespace {
 
@@ -116,6 +118,36 @@ void Clint::set_mtimecmp(unsigned hart, uint64_t value) {
 
 bool Clint::msip(unsigned hart) const {
   return hart < harts_.size() && harts_[hart].msip;
+}
+
+// Layout, version 1: u32 number of harts, then per hart u64 mtimecmp and
+// bool msip.
+void Clint::save_state(state::Writer& w) const {
+  w.u32(static_cast<uint32_t>(harts_.size()));
+  for (const HartState& h : harts_) {
+    w.u64(h.mtimecmp);
+    w.boolean(h.msip);
+  }
+}
+
+void Clint::load_state(state::Reader& r) {
+  const uint32_t count = r.u32();
+  if (count != harts_.size()) {
+    state::state_fail("state section '{}' is for {} harts, this CLINT has {}", r.what(), count,
+                      harts_.size());
+  }
+  // Read everything before changing anything: a bad blob leaves the CLINT as it was.
+  std::vector<HartState> loaded = harts_;
+  for (HartState& h : loaded) {
+    h.mtimecmp = r.u64();
+    h.msip = r.boolean();
+  }
+  r.expect_end();
+  harts_ = std::move(loaded);
+  for (HartState& h : harts_) {
+    if (h.pins != nullptr) h.pins->set(HartIrqPins::kMsip, h.msip);
+  }
+  update();
 }
 
 }  // namespace vessel

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "base/state.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
 #include "platform/guest_clock.hpp"
@@ -47,6 +48,14 @@ class Clint final : public MmioDevice {
   uint64_t mtimecmp(unsigned hart) const;
   void set_mtimecmp(unsigned hart, uint64_t value);  // also updates the pins
   bool msip(unsigned hart) const;
+
+  // Snapshot state: per hart mtimecmp and msip. Not mtime: guest time is the
+  // machine's to save (GuestClock). load_state requires the saved number of
+  // harts to be this CLINT's and drives MSIP and MTIP from the loaded values
+  // and the clock's now(); restore the clock first, or call update() after.
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
 
  private:
   struct HartState {

@@ -149,4 +149,67 @@ void Plic::update() {
   }
 }
 
+// Layout, version 1: u32 number of sources, u32 number of contexts; per
+// source u8 priority; the pending, claimed and line bitmaps as u32 words;
+// per context the enable words and u8 threshold.
+void Plic::save_state(state::Writer& w) const {
+  w.u32(kNumSources);
+  w.u32(static_cast<uint32_t>(contexts_.size()));
+  for (uint32_t p : priority_) w.u8(static_cast<uint8_t>(p));
+  for (const Bits* bits : {&pending_, &claimed_, &level_}) {
+    for (uint32_t word : *bits) w.u32(word);
+  }
+  for (const Context& c : contexts_) {
+    for (uint32_t word : c.enable) w.u32(word);
+    w.u8(static_cast<uint8_t>(c.threshold));
+  }
+}
+
+void Plic::load_state(state::Reader& r) {
+  // With whole words of sources there are no bits past the last source to check.
+  static_assert(kNumSources % 32 == 0);
+  const uint32_t sources = r.u32();
+  const uint32_t contexts = r.u32();
+  if (sources != kNumSources || contexts != contexts_.size()) {
+    state::state_fail(
+        "state section '{}' is for a PLIC with {} sources and {} contexts, this one has {} "
+        "and {}",
+        r.what(), sources, contexts, kNumSources, contexts_.size());
+  }
+  // Everything is read into copies first: a bad blob leaves the PLIC as it was.
+  std::array<uint32_t, kNumSources> priority{};
+  for (uint32_t& p : priority) {
+    p = r.u8();
+    if (p > kPriorityMask) state::state_fail("state section '{}': bad priority {}", r.what(), p);
+  }
+  if (priority[0] != 0) state::state_fail("state section '{}': source 0 has a priority", r.what());
+  Bits pending{}, claimed{}, level{};
+  for (Bits* bits : {&pending, &claimed, &level}) {
+    for (uint32_t& word : *bits) word = r.u32();
+    if (test(*bits, 0)) state::state_fail("state section '{}': source 0 is active", r.what());
+  }
+  for (unsigned w = 0; w < kWords; ++w) {
+    if (pending[w] != (level[w] & ~claimed[w])) {
+      state::state_fail("state section '{}': pending bits do not match the lines", r.what());
+    }
+  }
+  std::vector<Context> loaded(contexts_.size());
+  for (Context& c : loaded) {
+    for (uint32_t& word : c.enable) word = r.u32();
+    if (test(c.enable, 0)) state::state_fail("state section '{}': source 0 is enabled", r.what());
+    c.threshold = r.u8();
+    if (c.threshold > kPriorityMask) {
+      state::state_fail("state section '{}': bad threshold {}", r.what(), c.threshold);
+    }
+  }
+  r.expect_end();
+
+  priority_ = priority;
+  pending_ = pending;
+  claimed_ = claimed;
+  level_ = level;
+  contexts_ = std::move(loaded);
+  update();
+}
+
 }  // namespace vessel

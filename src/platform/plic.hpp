@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "base/state.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
 #include "platform/virt_map.hpp"
@@ -51,6 +52,16 @@ class Plic final : public MmioDevice, public IrqSink {
   unsigned num_contexts() const { return static_cast<unsigned>(contexts_.size()); }
   bool pending(uint32_t source) const;
   bool claimed(uint32_t source) const;
+
+  // Snapshot state: priorities, pending, claimed (in service) and input-line
+  // bits, and per context the enables and threshold. load_state requires the
+  // saved numbers of sources and contexts to be this PLIC's, checks every
+  // value against what the registers can hold and the gateway's invariant
+  // (an unclaimed source is pending exactly while its line is high; a
+  // claimed one is not pending), then re-drives every context's pin.
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
 
  private:
   static constexpr unsigned kWords = (kNumSources + 31) / 32;

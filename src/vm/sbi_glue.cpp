@@ -89,4 +89,24 @@ bool SbiFirmware::write_physical(uint64_t gpa, std::span<const uint8_t> in) {
   return machine_.memory().write(gpa, in);
 }
 
+// Layout, version 1: u32 number of harts, then per hart the u64 deadline
+// (UINT64_MAX: no timer set).
+void SbiFirmware::save_state(state::Writer& w) const {
+  w.u32(static_cast<uint32_t>(deadlines_.size()));
+  w.u64s(deadlines_);
+}
+
+void SbiFirmware::load_state(state::Reader& r) {
+  const uint32_t count = r.u32();
+  if (count != deadlines_.size()) {
+    state::state_fail("state section '{}' is for {} harts, this machine has {}", r.what(), count,
+                      deadlines_.size());
+  }
+  std::vector<uint64_t> deadlines(count);
+  r.u64s(deadlines);
+  r.expect_end();
+  deadlines_ = std::move(deadlines);
+  update_timers(machine_.guest_time());
+}
+
 }  // namespace vessel

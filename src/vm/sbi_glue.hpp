@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/state.hpp"
 #include "engine/riscv/hart.hpp"
 #include "platform/sbi.hpp"
 
@@ -21,6 +22,14 @@ class SbiFirmware final : public SbiHost {
   // Raises or lowers each hart's supervisor timer pin for guest time `now`.
   void update_timers(uint64_t now);
   uint64_t next_deadline() const;
+
+  // Snapshot state: each hart's SBI timer deadline. load_state requires the
+  // saved number of harts to be the machine's and drives the STIP pins from
+  // the machine's guest time as it is then (restore time first, or call
+  // update_timers() after).
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
 
   unsigned num_harts() const override;
   void set_timer(unsigned hart, uint64_t deadline) override;

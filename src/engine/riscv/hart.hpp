@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "base/state.hpp"
 #include "devices/bus.hpp"
 #include "devices/irq.hpp"
 #include "engine/riscv/code_cache.hpp"
@@ -103,6 +104,16 @@ class Hart {
   uint64_t instret() const { return instret_; }
 
   uint64_t read_csr_raw(uint16_t number);  // for tests and debugging; no permission checks
+
+  // Snapshot state (hart_state.cpp): pc, x, f/fcsr, privilege, instret, WFI,
+  // the LR reservation and every CSR. Not the TLBs (load_state flushes them),
+  // not the pins (the devices drive them) and not sbi_handler. load_state
+  // checks each value against the rule a CSR write would apply and throws
+  // state::StateError on anything this hart could not have reached; after a
+  // throw the hart must be reset or discarded.
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
 
   // Translates a guest virtual address as the current mode would for
   // `access`, without side effects on the TLB. Returns false on a fault.
