@@ -337,9 +337,10 @@ void VirtioBlk::finish_completions(const std::vector<BlockCompletion>& done) {
     }
     if (--r.ops_left > 0) continue;
     if (r.type == kBlkTIn) {
-      // The backend filled these pages behind the engine's back: drop any
-      // instructions it decoded from them.
-      for (const Segment& s : r.chain.writable) memory.notify_code_write(s.gpa, s.len);
+      // The backend filled these pages behind the engine's back, maybe after
+      // a dirty-log round took them or the engine decoded code from them:
+      // mark them again.
+      for (const Segment& s : r.chain.writable) memory.prepare_write(s.gpa, s.len);
     }
     complete(r);
     requests_.erase(it);
@@ -348,6 +349,47 @@ void VirtioBlk::finish_completions(const std::vector<BlockCompletion>& done) {
   if (pushed) host_->notify_used(0);
   // Requests may have waited for a free slot.
   if (active_) process_queue();
+}
+
+void VirtioBlk::quiesce() {
+  // Completing requests frees slots, and process_queue() then starts what
+  // waited in the ring; the guest is stopped, so that ends after at most a
+  // queue's worth of chains.
+  while (!requests_.empty()) {
+    completions_.clear();
+    backend_->drain(completions_);
+    if (completions_.empty()) {
+      // Every op was submitted and drained, yet a request had none left to
+      // finish: cannot happen, but must not spin.
+      spdlog::error("virtio-blk {}: {} requests without backend ops", path_, requests_.size());
+      requests_.clear();
+      break;
+    }
+    finish_completions(completions_);
+  }
+}
+
+void VirtioBlk::save_state(state::Writer& w) const {
+  w.u64(capacity_);
+  w.boolean(read_only_);
+  w.str(serial_);
+}
+
+void VirtioBlk::load_state(state::Reader& r) {
+  const uint64_t capacity = r.u64();
+  const bool read_only = r.boolean();
+  std::string serial = r.str(kBlkIdBytes);
+  if (capacity != capacity_) {
+    state::state_fail("disk image {} has {} sectors, the saved disk had {}", path_, capacity_,
+                      capacity);
+  }
+  if (read_only != read_only_) {
+    state::state_fail("disk image {} is attached {}, the saved disk was {}", path_,
+                      read_only_ ? "read-only" : "read-write",
+                      read_only ? "read-only" : "read-write");
+  }
+  // The guest may have recorded the serial (/dev/disk/by-id): keep it.
+  set_serial(std::move(serial));
 }
 
 void VirtioBlk::warn(const char* what) {

@@ -120,6 +120,17 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   void activate(uint64_t features) override;
   void reset() override;
   void queue_notify(unsigned queue) override;
+  // Busy while any request is running on the backend or not yet reaped.
+  bool busy() const override { return !requests_.empty(); }
+  // Waits for the backend and completes every request; requests that were
+  // waiting in the ring for a free slot are started and completed too.
+  void quiesce() override;
+  // The disk's identity (capacity, read-only) and the serial the guest saw;
+  // load_state refuses a disk of another size or mode.
+  static constexpr uint32_t kStateVersion = 1;
+  uint32_t state_version() const override { return kStateVersion; }
+  void save_state(state::Writer& w) const override;
+  void load_state(state::Reader& r) override;
 
   // ---- PollSource (the backend's completion eventfd) ----
   void prepare(PollSet& set) override;

@@ -43,6 +43,22 @@ void Console::queue_notify(unsigned queue) {
   if (queue == kTransmitQueue) drain_tx();
 }
 
+void Console::save_state(state::Writer& w) const {
+  w.u16(cols_);
+  w.u16(rows_);
+  w.bytes(pending_);
+}
+
+void Console::load_state(state::Reader& r) {
+  const uint16_t cols = r.u16();
+  const uint16_t rows = r.u16();
+  pending_ = r.bytes(kPendingMax);
+  cols_ = cols;
+  rows_ = rows;
+  // Delivered when the driver next posts buffers or more input arrives, as
+  // before the save.
+}
+
 bool Console::receive(std::span<const uint8_t> bytes) {
   if (bytes.size() > rx_space()) return false;
   pending_.insert(pending_.end(), bytes.begin(), bytes.end());

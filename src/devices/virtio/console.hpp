@@ -43,6 +43,11 @@ class Console final : public VirtioDevice {
   void activate(uint64_t features) override;
   void reset() override;
   void queue_notify(unsigned queue) override;
+  // The terminal size the guest sees and host input not yet delivered.
+  static constexpr uint32_t kStateVersion = 1;
+  uint32_t state_version() const override { return kStateVersion; }
+  void save_state(state::Writer& w) const override;
+  void load_state(state::Reader& r) override;
 
   // Host input for the guest: all of `bytes` is accepted (delivered now or
   // kept until the driver posts buffers) or, if the pending buffer cannot

@@ -1,6 +1,9 @@
 #include "devices/virtio/mmio_transport.hpp"
 
 #include <cstring>
+#include <string>
+
+#include "base/error.hpp"
 
 namespace vessel::virtio {
 
@@ -302,6 +305,103 @@ void VirtioMmio::write_status(uint32_t value) {
     // A fault noticed during setup is reported now that the driver listens.
     if ((status_ & kStatusNeedsReset) != 0) set_isr(kIntConfigChange);
   }
+}
+
+// ---- state ----
+
+void VirtioMmio::save_state(state::Writer& w) const {
+  // A request still running on the host would be lost: it was popped from
+  // the ring but its used entry is not written yet.
+  if (device_->busy()) {
+    fail("virtio device {}: state saved while requests are in flight (quiesce first)",
+         device_->device_id());
+  }
+  w.u32(device_->device_id());
+  w.u32(static_cast<uint32_t>(queues_.size()));
+  w.u64(driver_features_);
+  w.u32(device_features_sel_);
+  w.u32(driver_features_sel_);
+  w.u32(queue_sel_);
+  w.u32(status_);
+  w.u32(isr_);
+  w.u32(config_generation_);
+  w.boolean(activated_);
+  for (const auto& q : queues_) q->save_state(w);
+  state::Writer device;
+  device_->save_state(device);
+  w.u32(device_->state_version());
+  w.bytes(device.data());
+}
+
+void VirtioMmio::load_state(state::Reader& r) {
+  reset();  // the device inactive and every queue fresh, as the driver found them
+  const uint32_t id = r.u32();
+  if (id != device_->device_id()) {
+    state::state_fail("state section '{}': virtio device ID {}, but this slot holds device ID {}",
+                      r.what(), id, device_->device_id());
+  }
+  const uint32_t num_queues = r.u32();
+  if (num_queues != queues_.size()) {
+    state::state_fail("state section '{}': {} virtio queues, this device has {}", r.what(),
+                      num_queues, queues_.size());
+  }
+  const uint64_t driver_features = r.u64();
+  const uint32_t device_features_sel = r.u32();
+  const uint32_t driver_features_sel = r.u32();
+  const uint32_t queue_sel = r.u32();
+  const uint32_t status = r.u32();
+  const uint32_t isr = r.u32();
+  const uint32_t config_generation = r.u32();
+  const bool activated = r.boolean();
+
+  // What write_status() and set_isr() let a driver reach, and no more.
+  if ((isr & ~(kIntUsedBuffer | kIntConfigChange)) != 0) {
+    state::state_fail("state section '{}': bad InterruptStatus {:#x}", r.what(), isr);
+  }
+  const bool driver_ok = (status & kStatusDriverOk) != 0;
+  if (driver_ok && (status & kStatusFeaturesOk) == 0) {
+    state::state_fail("state section '{}': DRIVER_OK without FEATURES_OK", r.what());
+  }
+  if (activated != driver_ok) {
+    state::state_fail("state section '{}': activation does not match status {:#x}", r.what(),
+                      status);
+  }
+  if ((status & kStatusFeaturesOk) != 0 &&
+      ((driver_features & ~offered_) != 0 || (driver_features & kFVersion1) == 0)) {
+    state::state_fail(
+        "state section '{}': the driver accepted features {:#x}, this device offers {:#x}",
+        r.what(), driver_features, offered_);
+  }
+
+  driver_features_ = driver_features;
+  device_features_sel_ = device_features_sel;
+  driver_features_sel_ = driver_features_sel;
+  queue_sel_ = queue_sel;
+  status_ = status;
+  isr_ = isr;
+  config_generation_ = config_generation;
+  // The device sees what it saw after DRIVER_OK. Its queues are not ready
+  // yet, so activation cannot serve buffers (and write guest memory) early.
+  if (activated) {
+    activated_ = true;
+    device_->activate(driver_features_);
+  }
+  for (auto& q : queues_) q->load_state(r);
+
+  const uint32_t version = r.u32();
+  if (version != device_->state_version()) {
+    state::state_fail("state section '{}': virtio device state version {}, this vessel reads {}",
+                      r.what(), version, device_->state_version());
+  }
+  const std::vector<uint8_t> payload = r.bytes(state::kMaxSectionBytes);
+  state::Reader device(payload, r.what() + "/device");
+  device_->load_state(device);
+  device.expect_end();
+
+  // The interrupt controller is restored on its own; drive the line anyway
+  // so both agree whichever is restored first.
+  irq_level_ = isr_ != 0;
+  irq_.set(irq_level_);
 }
 
 }  // namespace vessel::virtio

@@ -71,6 +71,22 @@ class VirtioMmio final : public MmioDevice, public VirtioHost {
   // The VM resets: like the driver writing 0 to Status.
   void reset();
 
+  // ---- state (snapshot, migration) ----
+  // Registers, every queue, then the device's own state (with its device ID
+  // and state version, so a blob for another device is refused). Saving
+  // requires !busy(): call quiesce() first, with the guest stopped.
+  // load_state runs on a fresh transport and device of the same
+  // configuration, after guest memory was restored, in place of the driver's
+  // probe: an active device is activated with the saved features, and the
+  // interrupt line is driven from the restored InterruptStatus. Everything
+  // read is checked; a bad blob throws state::StateError, and the transport
+  // must then be discarded.
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
+  bool busy() const { return device_->busy(); }
+  void quiesce() { device_->quiesce(); }
+
   VirtioDevice& device() { return *device_; }
   uint32_t status() const { return status_; }
   uint32_t interrupt_status() const { return isr_; }

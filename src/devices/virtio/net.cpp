@@ -66,6 +66,40 @@ void VirtioNet::queue_notify(unsigned queue) {
   }
 }
 
+// ---- state ----
+
+void VirtioNet::save_state(state::Writer& w) const {
+  w.raw(mac_);
+  w.boolean(link_up_);
+  w.u64(held_.size());
+  for (const DescriptorChain& chain : held_) save_chain(w, chain);
+}
+
+void VirtioNet::load_state(state::Reader& r) {
+  const std::span<const uint8_t> mac = r.raw(mac_.size());
+  const bool link_up = r.boolean();
+  // deliver() never holds more buffers than the queue has entries.
+  const Virtqueue& q = host_->queue(kRxQueue);
+  const uint64_t held = r.u64_at_most(active_ && q.ready() ? q.size() : 0, "held buffer count");
+  std::deque<DescriptorChain> chains;
+  uint64_t bytes = 0;
+  for (uint64_t i = 0; i < held; ++i) {
+    DescriptorChain chain = load_chain(r, q, host_->memory());
+    // take_rx_buffer() holds only buffers with room for the header.
+    if (chain.writable_bytes() < hdr_len_) {
+      state::state_fail("state section '{}': held receive buffer too small", r.what());
+    }
+    bytes += chain.writable_bytes();
+    chains.push_back(std::move(chain));
+  }
+  std::copy(mac.begin(), mac.end(), mac_.begin());
+  link_up_ = link_up;
+  held_ = std::move(chains);
+  held_bytes_ = bytes;
+  pending_.clear();
+  backend_.set_receive_ready(active_);
+}
+
 // ---- transmit (5.1.6.2 Packet Transmission) ----
 
 void VirtioNet::process_tx() {

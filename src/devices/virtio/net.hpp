@@ -77,6 +77,14 @@ class VirtioNet final : public VirtioDevice {
   void activate(uint64_t features) override;
   void reset() override;
   void queue_notify(unsigned queue) override;
+  // The MAC and link state the guest sees, and the receive buffers popped
+  // but not yet used (dropping them would lose them for good: the driver
+  // waits for their used entries). Frames waiting for buffers are not saved:
+  // networks drop packets.
+  static constexpr uint32_t kStateVersion = 1;
+  uint32_t state_version() const override { return kStateVersion; }
+  void save_state(state::Writer& w) const override;
+  void load_state(state::Reader& r) override;
 
   // Link state as the guest sees it in the config space's status field.
   void set_link_up(bool up);

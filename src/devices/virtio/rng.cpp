@@ -49,7 +49,7 @@ void Rng::process() {
   while (auto chain = q.pop()) {
     ChainWriter writer(host_->memory(), *chain);
     // Randomness goes straight into guest memory; take_iovecs() has
-    // notified those ranges as code writes.
+    // prepared those ranges for the write.
     uint64_t filled = 0;
     for (const iovec& iov : writer.take_iovecs(kMaxBytesPerRequest)) {
       const std::span<uint8_t> span(static_cast<uint8_t*>(iov.iov_base), iov.iov_len);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 
+#include "base/state.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel::virtio {
@@ -69,6 +70,24 @@ class VirtioDevice {
   virtual void reset() = 0;
   // The driver notified `queue` (QueueNotify). Only called while active.
   virtual void queue_notify(unsigned queue) = 0;
+
+  // ---- snapshot, migration ----
+  // True while host-side I/O may still write guest memory or owes the used
+  // ring an entry (virtio-blk's backend requests).
+  virtual bool busy() const { return false; }
+  // Blocks until nothing is busy() and every finished request is published
+  // in its used ring, so a snapshot (or the last round of a migration) sees
+  // memory and rings that no longer change. The guest must not run meanwhile.
+  virtual void quiesce() {}
+  // The device's own state, not its queues' (the transport saves those).
+  // Saving requires !busy(). load_state runs on a fresh device of the same
+  // configuration, after activate() when the saved device was active, with
+  // guest memory and the queues already restored; it checks everything it
+  // reads and throws state::StateError on a malformed or mismatched blob.
+  // Bumped when a device's layout changes; the transport refuses another.
+  virtual uint32_t state_version() const { return 1; }
+  virtual void save_state(state::Writer& /*w*/) const {}
+  virtual void load_state(state::Reader& /*r*/) {}
 
  protected:
   VirtioHost* host_ = nullptr;

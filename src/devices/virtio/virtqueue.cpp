@@ -139,8 +139,9 @@ std::vector<iovec> ChainWriter::take_iovecs(uint64_t max_bytes) {
     const uint64_t n = std::min<uint64_t>(seg.len - offset_, max_bytes);
     uint8_t* p = memory_.host_ptr(gpa, n);
     if (p == nullptr) break;
-    // The caller writes through `p`: drop decoded code there (see header).
-    memory_.notify_code_write(gpa, n);
+    // The caller writes through `p`: unshare, mark dirty and drop decoded
+    // code there first (see header).
+    memory_.prepare_write(gpa, n);
     iovs.push_back(iovec{p, n});
     max_bytes -= n;
     remaining_ -= n;
@@ -174,14 +175,16 @@ void Virtqueue::reset() {
 }
 
 // 2.7 "Virtqueue Part Alignment and Size"; 4.2.3.2 "Virtqueue Configuration".
-bool Virtqueue::enable() {
+bool Virtqueue::layout_valid() const {
   if (size_ == 0 || size_ > max_size_ || (size_ & (size_ - 1)) != 0) return false;
   if (desc_ % kDescAlign != 0 || avail_ % kAvailAlign != 0 || used_ % kUsedAlign != 0) return false;
-  if (!memory_.contains(desc_, desc_table_bytes(size_)) ||
-      !memory_.contains(avail_, avail_ring_bytes(size_)) ||
-      !memory_.contains(used_, used_ring_bytes(size_))) {
-    return false;
-  }
+  return memory_.contains(desc_, desc_table_bytes(size_)) &&
+         memory_.contains(avail_, avail_ring_bytes(size_)) &&
+         memory_.contains(used_, used_ring_bytes(size_));
+}
+
+bool Virtqueue::enable() {
+  if (!layout_valid()) return false;
   ready_ = true;
   broken_ = false;
   broken_reason_ = "";
@@ -353,6 +356,93 @@ bool Virtqueue::should_notify() {
   signalled_valid_ = true;
   if (!valid) return true;
   return need_event(used_event, used_idx_, old);
+}
+
+// ---- state ----
+
+void Virtqueue::save_state(state::Writer& w) const {
+  w.u16(max_size_);
+  w.u16(size_);
+  w.u64(desc_);
+  w.u64(avail_);
+  w.u64(used_);
+  w.boolean(ready_);
+  w.boolean(event_idx_);
+  w.boolean(indirect_);
+  w.boolean(broken_);
+  w.u16(last_avail_);
+  w.u16(used_idx_);
+  w.u16(signalled_used_);
+  w.boolean(signalled_valid_);
+}
+
+void Virtqueue::load_state(state::Reader& r) {
+  const uint16_t max_size = r.u16();
+  if (max_size != max_size_) {
+    state::state_fail("state section '{}': queue of {} entries, this device's holds {}", r.what(),
+                      max_size, max_size_);
+  }
+  size_ = r.u16();
+  desc_ = r.u64();
+  avail_ = r.u64();
+  used_ = r.u64();
+  ready_ = r.boolean();
+  event_idx_ = r.boolean();
+  indirect_ = r.boolean();
+  broken_ = r.boolean();
+  last_avail_ = r.u16();
+  used_idx_ = r.u16();
+  signalled_used_ = r.u16();
+  signalled_valid_ = r.boolean();
+  // A queue that is not ready holds whatever the driver wrote to its
+  // registers (enable() checks it later); a ready one passed enable().
+  if (ready_ && !layout_valid()) {
+    state::state_fail(
+        "state section '{}': ready queue has an invalid layout (size {}, desc {:#x}, driver "
+        "{:#x}, device {:#x})",
+        r.what(), size_, desc_, avail_, used_);
+  }
+  // Only pop() and push() break a queue, and only a ready one.
+  if (broken_ && !ready_) state::state_fail("state section '{}': broken queue not ready", r.what());
+  broken_reason_ = broken_ ? "queue was broken when its state was saved" : "";
+}
+
+void save_chain(state::Writer& w, const DescriptorChain& chain) {
+  w.u16(chain.head);
+  for (const std::vector<Segment>* part : {&chain.readable, &chain.writable}) {
+    w.u64(part->size());
+    for (const Segment& s : *part) {
+      w.u64(s.gpa);
+      w.u32(s.len);
+    }
+  }
+}
+
+DescriptorChain load_chain(state::Reader& r, const Virtqueue& queue, const GuestMemory& memory) {
+  DescriptorChain chain;
+  chain.head = r.u16();
+  if (chain.head >= queue.size()) {
+    state::state_fail("state section '{}': chain head {} outside a queue of {}", r.what(),
+                      chain.head, queue.size());
+  }
+  // walk() yields at most `size` descriptors before an indirect table and
+  // `size` from within it.
+  uint64_t budget = 2 * uint64_t{queue.size()};
+  for (std::vector<Segment>* part : {&chain.readable, &chain.writable}) {
+    const uint64_t count = r.u64_at_most(budget, "chain segment count");
+    budget -= count;
+    part->reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint64_t gpa = r.u64();
+      const uint32_t len = r.u32();
+      if (len == 0 || !memory.contains(gpa, len)) {
+        state::state_fail("state section '{}': chain buffer {:#x}+{:#x} outside RAM", r.what(), gpa,
+                          len);
+      }
+      part->push_back(Segment{gpa, len});
+    }
+  }
+  return chain;
 }
 
 }  // namespace vessel::virtio

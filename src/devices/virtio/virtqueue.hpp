@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "base/state.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel::virtio {
@@ -78,10 +79,11 @@ class ChainWriter {
     return write({reinterpret_cast<const uint8_t*>(&value), sizeof(T)}) == sizeof(T);
   }
   // Host iovecs for up to `max_bytes`, advancing past them and counting them
-  // as written. Calls memory.notify_code_write() for every range handed out,
-  // so decoded guest code there is dropped; a caller whose writes land later
-  // (after guest code may have run again, e.g. io_uring) must call
-  // notify_code_write() again for those ranges when they complete.
+  // as written. Calls memory.prepare_write() for every range handed out (the
+  // pages are unshared, marked dirty, and decoded guest code there is
+  // dropped). A caller whose writes land later (after guest code or a
+  // dirty-log round may have run, e.g. io_uring) must call prepare_write()
+  // again for those ranges when they complete.
   std::vector<iovec> take_iovecs(uint64_t max_bytes);
   uint64_t remaining() const { return remaining_; }
   uint64_t written() const { return written_; }  // the used length to report
@@ -139,7 +141,19 @@ class Virtqueue {
   uint16_t last_avail() const { return last_avail_; }
   uint16_t used_idx() const { return used_idx_; }
 
+  // ---- state (snapshot, migration) ----
+  // Registers, ring positions and the interrupt-suppression bookkeeping.
+  // load_state runs on a fresh queue of the same max size and checks a ready
+  // queue the way enable() does; a blob the driver could not have produced
+  // throws state::StateError. It never calls the on_broken hook.
+  static constexpr uint32_t kStateVersion = 1;
+  void save_state(state::Writer& w) const;
+  void load_state(state::Reader& r);
+
  private:
+  // enable()'s checks: size a power of two in 1..max, rings aligned and
+  // inside RAM.
+  bool layout_valid() const;
   bool walk(uint16_t head, DescriptorChain& chain);
   void mark_broken(const char* why);
 
@@ -158,5 +172,12 @@ class Virtqueue {
   bool signalled_valid_ = false;
   std::function<void(const char*)> on_broken_;
 };
+
+// A chain a device popped and still holds (virtio-net's receive buffers), in
+// a state blob. load_chain checks it as a pop from `queue` would: head below
+// the queue size, no more segments than a walk can yield, each segment
+// non-empty and inside RAM; otherwise it throws state::StateError.
+void save_chain(state::Writer& w, const DescriptorChain& chain);
+DescriptorChain load_chain(state::Reader& r, const Virtqueue& queue, const GuestMemory& memory);
 
 }  // namespace vessel::virtio
