@@ -1,0 +1,21 @@
+// How much host memory this vessel process uses, as the kernel counts it.
+#pragma once
+
+#include <cstdint>
+
+namespace vessel {
+
+struct HostMemoryUsage {
+  uint64_t rss_bytes = 0;    // VmRSS: every resident page mapped, once per mapping
+  uint64_t pss_bytes = 0;    // Pss: each page divided among the mappings sharing it
+  uint64_t anon_bytes = 0;   // RssAnon: private guest pages and the heap
+  uint64_t shmem_bytes = 0;  // RssShmem: page-store pages mapped by guests
+};
+
+// PSS is the figure that shows page sharing: RSS counts a page once per
+// mapping, so a page that 8 VMs share through the page store counts 8 times
+// and sharing seems to save nothing; PSS charges each mapping 1/8 of it, so
+// the process's PSS counts it once. Fields the kernel does not report read 0.
+HostMemoryUsage read_host_memory_usage();
+
+}  // namespace vessel

@@ -1,0 +1,239 @@
+#include "memory/page_scanner.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+namespace vessel {
+
+namespace {
+
+constexpr uint64_t kPageSize = GuestMemory::kPageSize;
+constexpr uint64_t kNsPerSecond = 1'000'000'000;
+// A VM that did not step for a while (paused, busy with I/O) does not make up
+// for it in a burst; this also keeps rate × elapsed far from overflowing.
+constexpr uint64_t kMaxElapsedNs = kNsPerSecond;
+constexpr uint64_t kMaxRate = kNsPerSecond;
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * kNsPerSecond + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t hash_of_zero_page(PageScanner::HashFn hash) {
+  alignas(64) static const uint8_t zero[kPageSize] = {};
+  return hash(zero);
+}
+
+}  // namespace
+
+uint64_t PageScanner::hash_page(const uint8_t* page) {
+  return XXH3_64bits(page, kPageSize);
+}
+
+PageScanner::PageScanner(GuestMemory& memory, PageStore& store, HashFn hash)
+    : memory_(memory),
+      store_(store),
+      hash_(hash),
+      id_(store.add_scanner()),
+      zero_hash_(hash_of_zero_page(hash)),
+      prev_hash_(memory.pages(), 0),
+      state_(memory.pages(), kNoState) {
+  memory_.set_unshare_hook([this](uint64_t gpa, bool copy) { on_unshare(gpa, copy); });
+}
+
+PageScanner::~PageScanner() {
+  memory_.set_unshare_hook(nullptr);
+  std::vector<PageStore::Slot> held;
+  for (uint32_t state : state_) {
+    if (is_slot(state)) held.push_back(state);
+  }
+  store_.release(held);
+  store_.remove_scanner(id_);
+}
+
+void PageScanner::set_enabled(bool enabled) {
+  if (enabled == enabled_) return;
+  enabled_ = enabled;
+  if (enabled) {
+    started_ = false;  // the time spent disabled earns no scanning
+    return;
+  }
+  store_.drop_hints(id_);
+  for (uint32_t& state : state_) {
+    if (state == kHinted) state = kNoState;
+  }
+}
+
+void PageScanner::set_rate(uint64_t pages_per_second) {
+  rate_ = std::min(pages_per_second, kMaxRate);
+}
+
+void PageScanner::step(uint64_t now_ns) {
+  if (!enabled_) {
+    store_.take_requests(id_);  // hints are gone; drop requests already posted
+    return;
+  }
+  answer_requests();
+  if (!started_ || now_ns < last_ns_) {
+    started_ = true;
+    last_ns_ = now_ns;
+    return;
+  }
+  const uint64_t elapsed = std::min(now_ns - last_ns_, kMaxElapsedNs);
+  last_ns_ = now_ns;
+  credit_ += rate_ * elapsed;
+  const uint64_t due = credit_ / kNsPerSecond;
+  credit_ %= kNsPerSecond;
+  scan(std::min(due, memory_.pages()));
+}
+
+void PageScanner::scan(uint64_t count) {
+  const uint64_t start = monotonic_ns();
+  for (uint64_t n = 0; n < count; ++n) {
+    // Reading the clock every 64 pages costs little against 64 page hashes.
+    if ((n & 63) == 63 && monotonic_ns() - start > kStepBudgetNs) break;
+    visit(cursor_);
+    if (++cursor_ == state_.size()) {
+      cursor_ = 0;
+      ++stats_.passes;
+    }
+  }
+}
+
+void PageScanner::visit(uint64_t page) {
+  const uint64_t gpa = gpa_of(page);
+  // Shared pages are already shared; watched pages must keep every store
+  // visible to the VMM, and a shared page's first store is an unshare.
+  if ((memory_.page_flags(gpa) & (GuestMemory::kPageShared | GuestMemory::kPageWatch)) != 0) {
+    return;
+  }
+  const uint8_t* content = memory_.host_ptr(gpa, kPageSize);
+  const uint64_t hash = hash_(content);
+  ++stats_.pages_scanned;
+  const uint64_t prev = prev_hash_[page];
+  prev_hash_[page] = hash;
+  uint32_t& state = state_[page];
+  // Only a page that kept its contents for a whole pass is a candidate:
+  // sharing a page the guest is writing would only buy copy-on-write faults.
+  if (hash != prev) {
+    if (state == kHinted) store_.drop_hint(id_, gpa, prev);
+    state = kNoState;
+    return;
+  }
+  if (hash == zero_hash_) {
+    if (state == kZeroReleased) return;
+    if (memory_.release_if_zero(gpa)) {
+      state = kZeroReleased;
+      ++stats_.zero_pages_released;
+      return;
+    }
+  }
+  const PageStore::Offer offer = store_.offer(id_, gpa, hash, content);
+  switch (offer.kind) {
+    case PageStore::OfferKind::kHinted: state = kHinted; return;
+    case PageStore::OfferKind::kStored: share(page, offer.slots[0]); return;
+    case PageStore::OfferKind::kCandidates: {
+      // Equal hashes are a hint, never a proof: share only byte-equal pages.
+      uint32_t match = kNoState;
+      std::array<PageStore::Slot, PageStore::kMaxCandidates> unused{};
+      uint32_t unused_count = 0;
+      for (uint32_t i = 0; i < offer.count; ++i) {
+        if (match == kNoState && store_.matches(offer.slots[i], content)) {
+          match = offer.slots[i];
+        } else {
+          unused[unused_count++] = offer.slots[i];
+        }
+      }
+      store_.release(std::span<const PageStore::Slot>(unused.data(), unused_count));
+      if (match != kNoState) {
+        share(page, match);
+      } else {
+        state = kNoState;
+      }
+      return;
+    }
+    case PageStore::OfferKind::kRefused: return;
+  }
+}
+
+void PageScanner::answer_requests() {
+  for (const PageStore::CheckRequest& request : store_.take_requests(id_)) {
+    if (!memory_.contains(request.gpa, kPageSize)) continue;
+    const uint64_t page = (request.gpa - memory_.base()) >> GuestMemory::kPageShift;
+    if ((memory_.page_flags(request.gpa) & (GuestMemory::kPageShared | GuestMemory::kPageWatch)) !=
+        0) {
+      continue;
+    }
+    if (!store_.acquire(request.slot, request.hash)) continue;
+    // The page may have changed since it left its hint: compare it now.
+    if (store_.matches(request.slot, memory_.host_ptr(request.gpa, kPageSize))) {
+      prev_hash_[page] = request.hash;
+      share(page, request.slot);
+    } else {
+      store_.release(request.slot);
+    }
+  }
+}
+
+void PageScanner::share(uint64_t page, PageStore::Slot slot) {
+  try {
+    memory_.map_shared_page(gpa_of(page), store_.fd(), PageStore::slot_offset(slot));
+  } catch (...) {
+    store_.release(slot);
+    throw;
+  }
+  state_[page] = slot;
+  ++stats_.pages_shared;
+  ++stats_.shared_now;
+}
+
+void PageScanner::on_unshare(uint64_t gpa, bool copy) {
+  const uint64_t page = (gpa - memory_.base()) >> GuestMemory::kPageShift;
+  if (copy) {
+    // Copy through the guest's own read-only view: no syscall, and correct
+    // whatever this scanner believes the slot to be.
+    alignas(64) uint8_t content[kPageSize];
+    std::memcpy(content, memory_.host_ptr(gpa, kPageSize), kPageSize);
+    memory_.map_private_page(gpa, content);
+    ++stats_.cow_breaks;
+  } else {
+    // The page becomes zero; its old hash says nothing about it any more.
+    prev_hash_[page] = 0;
+    ++stats_.shared_discards;
+  }
+  const uint32_t state = state_[page];
+  state_[page] = kNoState;
+  if (is_slot(state)) {
+    store_.release(state);
+    --stats_.shared_now;
+  }
+}
+
+void PageScanner::unshare_all() {
+  std::vector<PageStore::Slot> held;
+  alignas(64) uint8_t content[kPageSize];
+  for (uint64_t page = 0; page < state_.size(); ++page) {
+    const uint32_t state = state_[page];
+    if (!is_slot(state)) continue;
+    const uint64_t gpa = gpa_of(page);
+    std::memcpy(content, memory_.host_ptr(gpa, kPageSize), kPageSize);
+    memory_.map_private_page(gpa, content);
+    state_[page] = kNoState;
+    held.push_back(state);
+  }
+  store_.release(held);
+  stats_.shared_now = 0;
+}
+
+PageScannerStats PageScanner::stats() const {
+  PageScannerStats s = stats_;
+  s.rate = rate_;
+  s.enabled = enabled_;
+  return s;
+}
+
+}  // namespace vessel

@@ -1,0 +1,102 @@
+// One VM's side of content-based page sharing: walks the VM's guest pages at
+// a bounded rate, frees zero pages, and shares pages that stayed unchanged
+// for a whole pass through the process-wide PageStore. Owned by the machine
+// and used only on the VM's own thread, the thread that also runs the
+// guest's stores, so a page cannot change while it is hashed, compared or
+// remapped here.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "memory/guest_memory.hpp"
+#include "memory/page_store.hpp"
+
+namespace vessel {
+
+struct PageScannerStats {
+  uint64_t pages_scanned = 0;        // pages hashed
+  uint64_t zero_pages_released = 0;  // all-zero pages given back to the host
+  uint64_t pages_shared = 0;         // pages this VM mapped onto the store, ever
+  uint64_t shared_now = 0;           // this VM's pages mapped onto the store now
+  uint64_t cow_breaks = 0;           // shared pages given a private copy on write
+  uint64_t shared_discards = 0;      // shared pages discarded (balloon)
+  uint64_t passes = 0;               // complete walks over the VM's memory
+  uint64_t rate = 0;                 // pages per second
+  bool enabled = false;
+};
+
+class PageScanner {
+ public:
+  using HashFn = uint64_t (*)(const uint8_t* page);
+  static uint64_t hash_page(const uint8_t* page);
+
+  static constexpr uint64_t kDefaultRate = 20000;
+  // One step() never scans for longer than this.
+  static constexpr uint64_t kStepBudgetNs = 1'000'000;
+
+  // Installs the memory's unshare hook. `hash` is a test seam (forcing hash
+  // collisions); every other caller keeps hash_page.
+  PageScanner(GuestMemory& memory, PageStore& store, HashFn hash = &hash_page);
+  // Releases every reference this VM holds and forgets its hints. The guest
+  // must not run any more: shared pages stay mapped onto slots that may be
+  // freed and reused. To stop sharing in a VM that keeps running, call
+  // unshare_all() first.
+  ~PageScanner();
+  PageScanner(const PageScanner&) = delete;
+  PageScanner& operator=(const PageScanner&) = delete;
+
+  // Turning sharing off keeps the pages already shared (they unshare on
+  // write as always) and forgets this VM's hints.
+  void set_enabled(bool enabled);
+  bool enabled() const { return enabled_; }
+  void set_rate(uint64_t pages_per_second);
+
+  // Runs on the VM's thread between time slices, never while a device has
+  // host I/O into guest memory in flight: answers check requests from other
+  // scanners, then scans the pages due since the last call.
+  void step(uint64_t now_ns);
+
+  // Gives every shared page of this VM a private copy again.
+  void unshare_all();
+
+  PageScannerStats stats() const;
+
+ private:
+  // Per-page state beside a store slot number.
+  static constexpr uint32_t kNoState = UINT32_MAX;
+  static constexpr uint32_t kHinted = UINT32_MAX - 1;        // this page is a store hint
+  static constexpr uint32_t kZeroReleased = UINT32_MAX - 2;  // freed as a zero page
+  static bool is_slot(uint32_t state) { return state < kZeroReleased; }
+
+  void answer_requests();
+  void scan(uint64_t count);
+  void visit(uint64_t page);
+  void share(uint64_t page, PageStore::Slot slot);
+  void on_unshare(uint64_t gpa, bool copy);
+  uint64_t gpa_of(uint64_t page) const {
+    return memory_.base() + (page << GuestMemory::kPageShift);
+  }
+
+  GuestMemory& memory_;
+  PageStore& store_;
+  const HashFn hash_;
+  const PageStore::ScannerId id_;
+  const uint64_t zero_hash_;
+
+  bool enabled_ = true;
+  uint64_t rate_ = kDefaultRate;
+  bool started_ = false;
+  uint64_t last_ns_ = 0;
+  uint64_t credit_ = 0;  // pages × 1e9 not yet scanned (sub-page remainder)
+  uint64_t cursor_ = 0;  // next page to visit
+
+  // The hash each page had at the previous visit (8 bytes, not 4: a page
+  // that changes must withdraw its hint, which the store keys by the full
+  // hash).
+  std::vector<uint64_t> prev_hash_;
+  std::vector<uint32_t> state_;  // a store slot, or kNoState / kHinted / kZeroReleased
+  PageScannerStats stats_;
+};
+
+}  // namespace vessel
