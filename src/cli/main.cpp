@@ -1,4 +1,5 @@
-// vessel's command line: `vessel run`, `vessel guest`, `vessel --version`.
+// vessel's command line: `vessel run | host | restore | receive | ctl | guest`,
+// `vessel --version`.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -6,14 +7,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "api/api_server.hpp"
+#include "api/ctl_client.hpp"
 #include "base/error.hpp"
 #include "base/size.hpp"
+#include "memory/page_store.hpp"
 #include "platform/virt_map.hpp"
+#include "vm/control.hpp"
 #include "vm/guest_command.hpp"
+#include "vm/host.hpp"
 #include "vm/machine.hpp"
+#include "vm/migration.hpp"
+#include "vm/snapshot.hpp"
 
 namespace {
 
@@ -61,9 +71,103 @@ vessel::DiskConfig parse_disk(const std::string& text) {
   return disk;
 }
 
-int run_command(const vessel::MachineConfig& config, bool stats) {
-  vessel::Machine machine(config);
+// The options `vessel run` and `vessel host` share.
+struct RunOptions {
+  vessel::MachineConfig config;
+  std::string mem = "512M";
+  std::vector<std::string> disks;
+  std::string console = "uart";
+  std::vector<std::string> guest_command;
+  bool stats = false;
+  std::string api_socket;
+};
+
+void add_run_options(CLI::App* cmd, RunOptions& o) {
+  vessel::MachineConfig& config = o.config;
+  cmd->add_option("--bios", config.bios,
+                  "Firmware or bare-metal program started in M-mode (ELF or raw binary)");
+  cmd->add_option("--kernel", config.kernel, "RISC-V Linux Image to boot in S-mode");
+  cmd->add_option("--initrd", config.initrd, "Initial ramdisk for the kernel");
+  cmd->add_option("--cmdline", config.cmdline, "Kernel command line");
+  cmd->add_option("--mem", o.mem, "Guest RAM size, e.g. 256M or 2G")->capture_default_str();
+  cmd->add_option("--cpus", config.cpus, "Number of harts (1 to 8)")->capture_default_str();
+  cmd->add_option("--max-instructions", config.max_instructions,
+                  "Stop after this many instructions (exit status 124)");
+  cmd->add_option("--timeout", config.timeout_seconds,
+                  "Stop after this many seconds (exit status 124)");
+  cmd->add_flag("--deterministic", config.deterministic,
+                "Derive guest time from the instruction count instead of the host clock");
+  cmd->add_flag("--stats", o.stats, "Print the instruction count and run time at exit");
+  cmd->add_option("--disk", o.disks,
+                  "Raw disk image as virtio-blk: PATH or PATH,ro (repeatable: vda, vdb, ...)")
+      ->allow_extra_args(false);
+  cmd->add_option("--net", config.nets,
+                  "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT] | tap=NAME | none "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--rng", config.rng, "Add a virtio-rng device fed by the host's getrandom()");
+  cmd->add_flag("--balloon", config.balloon,
+                "Add a virtio-balloon device (ballooning, statistics, free page reporting)");
+  cmd->add_flag("--share-pages", config.page_sharing,
+                "Share identical guest pages copy-on-write (content-based page sharing)");
+  cmd->add_option("--share-rate", config.sharing_rate,
+                  "Pages per second the page-sharing scanner looks at")
+      ->capture_default_str();
+  cmd->add_option("--console", o.console,
+                  "Where the terminal is attached: uart (ttyS0) or virtio (virtio-console)")
+      ->check(CLI::IsMember({"uart", "virtio"}))
+      ->capture_default_str();
+  cmd->add_option("--api-socket", o.api_socket,
+                  "Listen for `vessel ctl` requests on this unix socket");
+  cmd->add_option(
+      "command", o.guest_command,
+      "Command to run in the default guest (after --); its exit status becomes vessel's");
+}
+
+// Checks the options and fills in the default guest.
+vessel::MachineConfig finish_config(RunOptions& o) {
+  vessel::MachineConfig config = o.config;
+  if (config.cpus < 1 || config.cpus > vessel::virt::kMaxHarts) {
+    fail("--cpus {} is out of range: 1 to {}", config.cpus, vessel::virt::kMaxHarts);
+  }
+  if (config.timeout_seconds < 0) fail("--timeout must not be negative");
+  if (config.page_sharing && config.sharing_rate == 0) fail("--share-rate must be above 0");
+  config.mem_size = parse_mem(o.mem);
+  config.virtio_console = o.console == "virtio";
+  for (const std::string& disk : o.disks) config.disks.push_back(parse_disk(disk));
+  if (config.kernel.empty() && config.bios.empty()) {
+    // The default guest, optionally running one command.
+    const vessel::DefaultGuest g = vessel::find_default_guest();
+    config.kernel = g.kernel;
+    config.initrd = g.initrd;
+    if (config.cmdline.empty()) config.cmdline = vessel::default_cmdline(config.virtio_console);
+  } else if (!o.guest_command.empty() && config.kernel.empty()) {
+    fail("a guest command needs a Linux guest, not a bare-metal --bios program");
+  }
+  if (!o.guest_command.empty()) {
+    config.cmdline += " " + vessel::encode_guest_command(o.guest_command);
+  }
+  if (!config.initrd.empty() && config.kernel.empty()) fail("--initrd needs --kernel");
+  return config;
+}
+
+// Runs one VM on this thread, with a control socket if asked for.
+int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats) {
+  std::unique_ptr<vessel::PageStore> store;
+  if (machine.config().page_sharing) {
+    store = std::make_unique<vessel::PageStore>();
+    machine.set_page_store(store.get());
+  }
+  vessel::VmControl control({&machine}, store.get());
+  std::unique_ptr<vessel::api::ApiServer> server;
+  if (!api_socket.empty()) {
+    server = std::make_unique<vessel::api::ApiServer>(
+        api_socket, [&](const vessel::api::Json& request, const vessel::api::Progress& progress) {
+          return control.handle(request, progress);
+        });
+  }
   const vessel::RunResult result = machine.run();
+  server.reset();
   if (stats) {
     std::fprintf(stderr, "vessel: instructions=%llu seconds=%.3f\n",
                  static_cast<unsigned long long>(result.instructions), result.seconds);
@@ -74,52 +178,72 @@ int run_command(const vessel::MachineConfig& config, bool stats) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_color_st("vessel");
+  // Thread-safe: `vessel host` runs VMs on threads, the control socket has its own.
+  auto logger = spdlog::stderr_color_mt("vessel");
   logger->set_pattern("vessel: %v");
   spdlog::set_default_logger(logger);
+
+  // `vessel ctl SOCKET COMMAND...` takes its words as they are (its own
+  // options such as --vm and --stop follow the socket path), so it bypasses
+  // CLI11's option parsing.
+  if (argc >= 2 && std::string(argv[1]) == "ctl") {
+    std::vector<std::string> args(argv + 2, argv + argc);
+    if (args.empty() || args.front() == "--help" || args.front() == "-h") {
+      std::cout << "Usage: vessel ctl SOCKET [--vm N] COMMAND...\n"
+                << vessel::api::ctl_usage() << "\n";
+      return args.empty() ? 2 : 0;
+    }
+    const std::string socket = args.front();
+    args.erase(args.begin());
+    return vessel::api::run_ctl(socket, args, std::cout, std::cerr);
+  }
 
   CLI::App app{"vessel: a virtual machine monitor for 64-bit RISC-V guests"};
   app.set_version_flag("--version", std::string("vessel ") + VESSEL_VERSION);
   app.require_subcommand(1);
 
-  vessel::MachineConfig config;
-  std::string mem = "512M";
-  std::vector<std::string> guest_command;
-  bool stats = false;
-
+  RunOptions run_options;
   CLI::App* run = app.add_subcommand(
       "run", "Boot a guest: the default Linux guest, a kernel, or a bare-metal program");
-  run->add_option("--bios", config.bios,
-                  "Firmware or bare-metal program started in M-mode (ELF or raw binary)");
-  run->add_option("--kernel", config.kernel, "RISC-V Linux Image to boot in S-mode");
-  run->add_option("--initrd", config.initrd, "Initial ramdisk for the kernel");
-  run->add_option("--cmdline", config.cmdline, "Kernel command line");
-  run->add_option("--mem", mem, "Guest RAM size, e.g. 256M or 2G")->capture_default_str();
-  run->add_option("--cpus", config.cpus, "Number of harts (1 to 8)")->capture_default_str();
-  run->add_option("--max-instructions", config.max_instructions,
-                  "Stop after this many instructions (exit status 124)");
-  run->add_option("--timeout", config.timeout_seconds,
-                  "Stop after this many seconds (exit status 124)");
-  run->add_flag("--deterministic", config.deterministic,
-                "Derive guest time from the instruction count instead of the host clock");
-  run->add_flag("--stats", stats, "Print the instruction count and run time at exit");
-  std::vector<std::string> disks;
-  run->add_option("--disk", disks,
-                  "Raw disk image as virtio-blk: PATH or PATH,ro (repeatable: vda, vdb, ...)")
-      ->allow_extra_args(false);
-  run->add_option("--net", config.nets,
-                  "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT] | tap=NAME | none "
-                  "(repeatable)")
-      ->allow_extra_args(false);
-  run->add_flag("--rng", config.rng, "Add a virtio-rng device fed by the host's getrandom()");
-  std::string console = "uart";
-  run->add_option("--console", console,
-                  "Where the terminal is attached: uart (ttyS0) or virtio (virtio-console)")
-      ->check(CLI::IsMember({"uart", "virtio"}))
+  add_run_options(run, run_options);
+
+  RunOptions host_options;
+  unsigned vms = 2;
+  std::string console_dir = ".";
+  CLI::App* host = app.add_subcommand(
+      "host", "Run several identical VMs in one process (consoles in DIR/vm-N.log)");
+  host->add_option("--vms", vms, "Number of VMs")->capture_default_str();
+  host->add_option("--console-dir", console_dir, "Where the VMs' console logs go")
       ->capture_default_str();
-  run->add_option(
-      "command", guest_command,
-      "Command to run in the default guest (after --); its exit status becomes vessel's");
+  add_run_options(host, host_options);
+
+  vessel::RestoreOptions restore_options;
+  std::string restore_socket;
+  bool restore_stats = false;
+  CLI::App* restore = app.add_subcommand("restore", "Bring a VM back from a snapshot directory");
+  restore->add_option("dir", restore_options.dir, "Snapshot directory (from `vessel ctl snapshot`)")
+      ->required();
+  restore->add_flag("--allow-disk-change", restore_options.allow_disk_change,
+                    "Restore even if a disk was modified after the snapshot");
+  restore->add_option("--api-socket", restore_socket,
+                      "Listen for `vessel ctl` requests on this unix socket");
+  restore->add_flag("--stats", restore_stats, "Print the instruction count and run time at exit");
+
+  vessel::ReceiveOptions receive_options;
+  std::string receive_socket;
+  CLI::App* receive =
+      app.add_subcommand("receive", "Wait for a live migration and run the VM it brings");
+  receive->add_option("--listen", receive_options.listen, "HOST:PORT to listen on")->required();
+  receive->add_option("--api-socket", receive_socket,
+                      "Listen for `vessel ctl` requests once the VM runs");
+  receive->add_option("--accept-timeout", receive_options.accept_timeout_seconds,
+                      "Give up if no migration arrives within this many seconds");
+
+  app.add_subcommand(
+      "ctl",
+      "Talk to a running vessel: ctl SOCKET [--vm N] stats | list | balloon SIZE | sharing on|off "
+      "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT [--max-downtime MS] | pause | "
+      "resume | quit");
 
   CLI::App* guest =
       app.add_subcommand("guest", "Print where the default guest's kernel and initrd are");
@@ -136,27 +260,28 @@ int main(int argc, char** argv) {
       std::printf("kernel %s\ninitrd %s\n", g.kernel.c_str(), g.initrd.c_str());
       return 0;
     }
-    if (config.cpus < 1 || config.cpus > vessel::virt::kMaxHarts) {
-      fail("--cpus {} is out of range: 1 to {}", config.cpus, vessel::virt::kMaxHarts);
+    if (host->parsed()) {
+      vessel::HostOptions options;
+      options.vms = vms;
+      options.config = finish_config(host_options);
+      options.api_socket = host_options.api_socket;
+      options.console_dir = console_dir;
+      return vessel::run_host(options);
     }
-    if (config.timeout_seconds < 0) fail("--timeout must not be negative");
-    config.mem_size = parse_mem(mem);
-    config.virtio_console = console == "virtio";
-    for (const std::string& disk : disks) config.disks.push_back(parse_disk(disk));
-    if (config.kernel.empty() && config.bios.empty()) {
-      // The default guest, optionally running one command.
-      const vessel::DefaultGuest g = vessel::find_default_guest();
-      config.kernel = g.kernel;
-      config.initrd = g.initrd;
-      if (config.cmdline.empty()) config.cmdline = vessel::default_cmdline(config.virtio_console);
-    } else if (!guest_command.empty() && config.kernel.empty()) {
-      fail("a guest command needs a Linux guest, not a bare-metal --bios program");
+    if (restore->parsed()) {
+      const uint64_t start = vessel::GuestClock::host_ns();
+      std::unique_ptr<vessel::Machine> machine = vessel::restore_snapshot(restore_options);
+      spdlog::info("restored from {} in {:.2f} ms", restore_options.dir,
+                   static_cast<double>(vessel::GuestClock::host_ns() - start) / 1e6);
+      return run_machine(*machine, restore_socket, restore_stats);
     }
-    if (!guest_command.empty()) {
-      config.cmdline += " " + vessel::encode_guest_command(guest_command);
+    if (receive->parsed()) {
+      std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(receive_options);
+      return run_machine(*machine, receive_socket, false);
     }
-    if (!config.initrd.empty() && config.kernel.empty()) fail("--initrd needs --kernel");
-    return run_command(config, stats);
+    const vessel::MachineConfig config = finish_config(run_options);
+    vessel::Machine machine(config);
+    return run_machine(machine, run_options.api_socket, run_options.stats);
   } catch (const vessel::Error& e) {
     spdlog::error("{}", e.what());
     return 1;

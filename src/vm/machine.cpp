@@ -8,9 +8,11 @@
 
 #include "base/error.hpp"
 #include "devices/net/net_options.hpp"
+#include "devices/virtio/balloon.hpp"
 #include "devices/virtio/blk.hpp"
 #include "devices/virtio/net.hpp"
 #include "devices/virtio/rng.hpp"
+#include "memory/page_scanner.hpp"
 #include "platform/fdt.hpp"
 #include "platform/virt_map.hpp"
 #include "vm/boot.hpp"
@@ -142,7 +144,11 @@ void Machine::add_virtio_devices() {
     add_virtio(std::move(device), nullptr);
   }
   if (config_.rng) add_virtio(std::make_unique<virtio::Rng>(), nullptr);
-  // WIP-BALLOON
+  if (config_.balloon) {
+    auto balloon = std::make_unique<virtio::Balloon>();
+    balloon_ = balloon.get();
+    add_virtio(std::move(balloon), nullptr);
+  }
   if (config_.virtio_console) {
     auto console = std::make_unique<virtio::Console>([this](std::span<const uint8_t> bytes) {
       for (uint8_t b : bytes) console_->put(b);
@@ -331,7 +337,7 @@ void Machine::service_devices(int64_t wait_ms) {
     spdlog::info("quit requested from the console");
     finish(0);
   }
-  // WIP-STEP
+  if (scanner_ && !io_busy()) scanner_->step(GuestClock::host_ns());
 }
 
 uint64_t Machine::next_wakeup_ticks() const {
@@ -362,7 +368,12 @@ void Machine::wait_for_interrupt() {
 
 RunResult Machine::run() {
   if (!restored_) load();
-  // WIP-SCANNER
+  if (config_.page_sharing) {
+    if (page_store_ == nullptr) fail("page sharing needs a page store");
+    scanner_ = std::make_unique<PageScanner>(*memory_, *page_store_);
+    scanner_->set_rate(config_.sharing_rate);
+    scanner_->set_enabled(true);
+  }
   install_signal_handlers();
   const uint64_t start_ns = GuestClock::host_ns();
   started_ns_ = start_ns;
@@ -438,7 +449,8 @@ RunResult Machine::run() {
   }
   console_->flush();
   mailbox_.close();
-  // WIP-RESET
+  // Gives shared pages back to the store while other VMs may run on.
+  scanner_.reset();
   RunResult result;
   result.status = *exit_status_;
   result.instructions = retired_;

@@ -87,7 +87,7 @@ class Machine {
   // Statistics for `vessel ctl stats`.
   nlohmann::json stats() const;
   virtio::Balloon* balloon() const { return balloon_; }
-  // WIP PageScanner* page_scanner() const { return scanner_.get(); }
+  PageScanner* page_scanner() const { return scanner_.get(); }
   const MachineConfig& config() const { return config_; }
   // Ends the run with `status`, saying `why` on the log (ctl quit, migrated).
   void stop_with(int status, const std::string& why);
@@ -147,7 +147,7 @@ class Machine {
   uint64_t paused_at_ticks_ = 0;
   uint64_t started_ns_ = 0;
   PageStore* page_store_ = nullptr;
-  // WIP std::unique_ptr<PageScanner> scanner_;
+  std::unique_ptr<PageScanner> scanner_;
   virtio::Balloon* balloon_ = nullptr;  // owned by its VirtioMmio
   RateLimit htif_log_limit_;
   // Network backends outlive the virtio-net devices that send through them.

@@ -44,3 +44,20 @@ expect_output() {
 guest_cmd() {
   printf '%s' "$1" | base64 -w0
 }
+
+# wait_for_text FILE PATTERN SECONDS: waits until FILE contains PATTERN.
+wait_for_text() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cp "$1" "$WORK/out" 2>/dev/null || true
+  fail "timed out after $3 s waiting for '$2' in $(basename "$1")"
+}
+
+# expect_one_error_line FILE: vessel refused with exactly one line, no crash.
+expect_one_error_line() {
+  [ "$(wc -l < "$1")" -eq 1 ] || { cp "$1" "$WORK/out"; fail "expected one error line"; }
+  grep -q '^vessel: ' "$1" || { cp "$1" "$WORK/out"; fail "expected a 'vessel: ' error line"; }
+}

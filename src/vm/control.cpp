@@ -1,0 +1,147 @@
+#include "vm/control.hpp"
+
+#include "base/error.hpp"
+#include "devices/virtio/balloon.hpp"
+#include "memory/host_memory.hpp"
+#include "memory/page_scanner.hpp"
+#include "memory/page_store.hpp"
+#include "vm/migration.hpp"
+#include "vm/snapshot.hpp"
+
+namespace vessel {
+
+namespace {
+
+template <typename T>
+T field(const api::Json& request, const char* key) {
+  if (!request.contains(key)) fail("'{}' is missing", key);
+  try {
+    return request.at(key).get<T>();
+  } catch (const api::Json::exception&) {
+    fail("'{}' has the wrong type", key);
+  }
+}
+
+}  // namespace
+
+std::vector<unsigned> VmControl::targets(const api::Json& request) const {
+  if (!request.contains("vm")) {
+    std::vector<unsigned> all(vms_.size());
+    for (unsigned i = 0; i < vms_.size(); ++i) all[i] = i;
+    return all;
+  }
+  const auto vm = field<int64_t>(request, "vm");
+  if (vm < 0 || static_cast<uint64_t>(vm) >= vms_.size()) {
+    fail("no VM {} (this process has {}: 0 to {})", vm, vms_.size(), vms_.size() - 1);
+  }
+  return {static_cast<unsigned>(vm)};
+}
+
+unsigned VmControl::one_target(const api::Json& request, const char* cmd) const {
+  const std::vector<unsigned> t = targets(request);
+  if (t.size() != 1) fail("{} needs one VM: add --vm N", cmd);
+  return t[0];
+}
+
+api::Json VmControl::handle(const api::Json& request, const api::Progress& progress) {
+  const std::string cmd = field<std::string>(request, "cmd");
+  api::Json result = api::Json::object();
+
+  if (cmd == "list" || cmd == "stats") {
+    api::Json vms = api::Json::array();
+    for (unsigned i : targets(request)) {
+      api::Json entry;
+      try {
+        vms_[i]->mailbox().call([&] {
+          if (cmd != "stats") return;
+          entry = vms_[i]->stats();
+          // Ask the guest for fresh figures; they arrive for the next request.
+          if (vms_[i]->balloon() != nullptr) vms_[i]->balloon()->request_stats();
+        });
+        entry["running"] = true;
+      } catch (const Error&) {
+        entry["running"] = false;  // it has stopped; its figures are gone
+      }
+      entry["vm"] = i;
+      vms.push_back(entry);
+    }
+    result["vms"] = vms;
+    if (cmd == "stats") {
+      const HostMemoryUsage usage = read_host_memory_usage();
+      result["host"] = {{"rss_bytes", usage.rss_bytes},
+                        {"pss_bytes", usage.pss_bytes},
+                        {"anon_bytes", usage.anon_bytes},
+                        {"shmem_bytes", usage.shmem_bytes}};
+      if (store_ != nullptr) {
+        const PageStoreStats st = store_->stats();
+        result["page_store"] = {{"pages_stored", st.pages_stored},
+                                {"references", st.references},
+                                {"pages_saved", st.pages_saved},
+                                {"bytes_saved", st.pages_saved * PageStore::kPageSize},
+                                {"hints", st.hints},
+                                {"reference_limit", st.reference_limit}};
+      }
+    }
+    return result;
+  }
+  if (cmd == "balloon") {
+    const auto bytes = field<uint64_t>(request, "bytes");
+    for (unsigned i : targets(request)) {
+      vms_[i]->mailbox().call([&] {
+        if (vms_[i]->balloon() == nullptr)
+          fail("VM {} has no balloon (start it with --balloon)", i);
+        if (bytes > vms_[i]->memory().size()) fail("the balloon cannot exceed the VM's memory");
+        vms_[i]->balloon()->set_target_bytes(bytes);
+      });
+    }
+    result["message"] = fmt::format("balloon target set to {} MiB", bytes >> 20);
+    return result;
+  }
+  if (cmd == "sharing") {
+    const bool enabled = field<bool>(request, "enabled");
+    for (unsigned i : targets(request)) {
+      vms_[i]->mailbox().call([&] {
+        PageScanner* scanner = vms_[i]->page_scanner();
+        if (scanner == nullptr)
+          fail("VM {} runs without page sharing (start it with --share-pages)", i);
+        scanner->set_enabled(enabled);
+        if (request.contains("pages_per_second")) {
+          scanner->set_rate(field<uint64_t>(request, "pages_per_second"));
+        }
+      });
+    }
+    result["message"] = enabled ? "page sharing on" : "page sharing off";
+    return result;
+  }
+  if (cmd == "snapshot") {
+    const unsigned i = one_target(request, "snapshot");
+    const auto dir = field<std::string>(request, "dir");
+    const bool stop = request.value("stop", false);
+    vms_[i]->mailbox().call([&] {
+      result = take_snapshot(*vms_[i], dir);
+      if (stop) vms_[i]->stop_with(0, "stopped after the snapshot");
+    });
+    return result;
+  }
+  if (cmd == "migrate") {
+    const unsigned i = one_target(request, "migrate");
+    MigrateOptions options;
+    options.to = field<std::string>(request, "to");
+    options.max_downtime_ms = request.value("max_downtime_ms", uint64_t{50});
+    return migrate_vm(*vms_[i], options, [&](const nlohmann::json& p) { progress(p); });
+  }
+  if (cmd == "pause" || cmd == "resume" || cmd == "quit") {
+    for (unsigned i : targets(request)) {
+      vms_[i]->mailbox().call([&] {
+        if (cmd == "pause") vms_[i]->pause();
+        if (cmd == "resume") vms_[i]->resume();
+        if (cmd == "quit") vms_[i]->stop_with(0, "quit requested through the control socket");
+      });
+    }
+    result["message"] = cmd == "pause" ? "paused" : cmd == "resume" ? "resumed" : "stopped";
+    return result;
+  }
+  fail("unknown command '{}'", cmd);
+}
+
+}  // namespace vessel

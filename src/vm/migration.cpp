@@ -1,0 +1,299 @@
+#include "vm/migration.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+
+#include "base/error.hpp"
+#include "platform/guest_clock.hpp"
+#include "platform/virt_map.hpp"
+#include "vm/migration_stream.hpp"
+#include "vm/snapshot.hpp"
+
+namespace vessel {
+
+namespace {
+
+constexpr int kIoTimeoutSeconds = 30;
+
+// Closes the socket however the migration ends.
+class Socket {
+ public:
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void set_timeouts(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+addrinfo* resolve(const HostPort& hp, bool passive) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  addrinfo* result = nullptr;
+  const int rc =
+      getaddrinfo(hp.host.empty() ? nullptr : hp.host.c_str(), hp.port.c_str(), &hints, &result);
+  if (rc != 0) fail("cannot resolve {}:{}: {}", hp.host, hp.port, gai_strerror(rc));
+  return result;
+}
+
+int connect_to(const std::string& text) {
+  const HostPort hp = parse_host_port(text);
+  addrinfo* list = resolve(hp, false);
+  int err = 0;
+  for (addrinfo* a = list; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    set_timeouts(fd, kIoTimeoutSeconds);
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      freeaddrinfo(list);
+      return fd;
+    }
+    err = errno;
+    close(fd);
+  }
+  freeaddrinfo(list);
+  fail("cannot connect to {}: {}", text, std::strerror(err));
+}
+
+std::vector<uint64_t> dirty_pages(const std::vector<uint64_t>& bitmap) {
+  std::vector<uint64_t> pages;
+  for (size_t w = 0; w < bitmap.size(); ++w) {
+    uint64_t bits = bitmap[w];
+    while (bits != 0) {
+      pages.push_back(w * 64 + static_cast<uint64_t>(__builtin_ctzll(bits)));
+      bits &= bits - 1;
+    }
+  }
+  return pages;
+}
+
+double mib(uint64_t bytes) {
+  return static_cast<double>(bytes) / (1 << 20);
+}
+
+}  // namespace
+
+HostPort parse_host_port(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    fail("'{}' is not HOST:PORT", text);
+  }
+  HostPort hp{text.substr(0, colon), text.substr(colon + 1)};
+  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  for (char c : hp.port) {
+    if (c < '0' || c > '9') fail("'{}' is not HOST:PORT (bad port)", text);
+  }
+  return hp;
+}
+
+nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
+                          const std::function<void(const nlohmann::json&)>& progress) {
+  const uint64_t start_ns = GuestClock::host_ns();
+  Socket sock(connect_to(options.to));
+  MigrationSender sender(sock.fd());
+
+  MigrationHello hello;
+  uint64_t pages = 0;
+  vm.mailbox().call([&] {
+    const state::Section vm_section = describe_vm(vm.config());
+    hello.memory_base = vm.memory().base();
+    hello.memory_size = vm.memory().size();
+    hello.cpus = vm.config().cpus;
+    hello.config.assign(vm_section.payload.begin(), vm_section.payload.end());
+    pages = vm.memory().pages();
+    vm.memory().start_dirty_log();
+  });
+  // However we leave, the guest stops paying for dirty tracking.
+  struct StopLog {
+    Machine& vm;
+    ~StopLog() {
+      try {
+        vm.mailbox().call([this] { vm.memory().stop_dirty_log(); });
+      } catch (const Error&) {
+        // The VM has stopped (migrated, or quit meanwhile): nothing to undo.
+      }
+    }
+  } stop_log{vm};
+
+  try {
+    sender.send_hello(hello);
+    // Round 1: everything, while the guest runs.
+    std::vector<uint64_t> todo(pages);
+    std::iota(todo.begin(), todo.end(), uint64_t{0});
+    unsigned round = 0;
+    double pages_per_ms = 0;
+    for (;;) {
+      ++round;
+      const uint64_t round_start = GuestClock::host_ns();
+      const uint64_t wire_before = sender.stats().bytes_on_wire;
+      sender.send_pages(vm.memory(), todo);
+      const double round_ms =
+          std::max(1e-3, static_cast<double>(GuestClock::host_ns() - round_start) / 1e6);
+      pages_per_ms = static_cast<double>(todo.size()) / round_ms;
+
+      std::vector<uint64_t> bitmap;
+      vm.mailbox().call([&] { bitmap = vm.memory().take_dirty(); });
+      todo = dirty_pages(bitmap);
+      const double dirty_rate = mib(todo.size() * GuestMemory::kPageSize) / (round_ms / 1e3);
+      progress({{"round", round},
+                {"sent_mib", mib(sender.stats().bytes_on_wire - wire_before)},
+                {"dirty_pages", todo.size()},
+                {"dirty_rate_mib_s", dirty_rate}});
+      const double expected_ms = static_cast<double>(todo.size()) / std::max(pages_per_ms, 1e-3);
+      if (expected_ms <= static_cast<double>(options.max_downtime_ms) ||
+          round >= options.max_rounds) {
+        break;
+      }
+    }
+
+    // Stop and copy, on the VM thread so the guest cannot run meanwhile.
+    nlohmann::json result;
+    vm.mailbox().call([&] {
+      const uint64_t pause_ns = GuestClock::host_ns();
+      vm.quiesce();
+      const std::vector<uint64_t> last = dirty_pages(vm.memory().take_dirty());
+      sender.send_pages(vm.memory(), last);
+      std::vector<state::Section> sections = vm.save_state();
+      sections.insert(sections.begin(), describe_vm(vm.config()));
+      sender.send_state(state::encode(sections));
+      sender.send_done();
+      MigrationReceiver reply(sock.fd(), "destination");
+      const MigrationReceiver::Kind kind = reply.next(nullptr);
+      if (kind == MigrationReceiver::Kind::kError) {
+        fail("the destination refused the VM: {}", reply.error());
+      }
+      if (kind != MigrationReceiver::Kind::kReady) fail("the destination did not confirm");
+      const double downtime_ms = static_cast<double>(GuestClock::host_ns() - pause_ns) / 1e6;
+      const double total_ms = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e6;
+      const StreamStats& st = sender.stats();
+      result = {{"rounds", round + 1},
+                {"last_round_pages", last.size()},
+                {"pages_sent", st.pages},
+                {"zero_pages", st.zero_pages},
+                {"compressed_pages", st.compressed_pages},
+                {"bytes_on_wire", st.bytes_on_wire},
+                {"total_ms", total_ms},
+                {"downtime_ms", downtime_ms},
+                {"message",
+                 fmt::format("migrated to {} in {:.0f} ms: {} rounds, {:.1f} MiB sent, "
+                             "downtime {:.1f} ms",
+                             options.to, total_ms, round + 1, mib(st.bytes_on_wire), downtime_ms)}};
+      vm.stop_with(0, result["message"].get<std::string>());
+    });
+    return result;
+  } catch (const Error& e) {
+    // Tell the destination to discard what it has, if it still listens.
+    try {
+      sender.send_error(e.what());
+    } catch (const Error&) {
+    }
+    fail("migration failed, the VM keeps running here: {}", e.what());
+  }
+}
+
+std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
+  const HostPort hp = parse_host_port(options.listen);
+  addrinfo* list = resolve(hp, true);
+  int listener = -1;
+  int err = 0;
+  for (addrinfo* a = list; a != nullptr && listener < 0; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1) == 0) {
+      listener = fd;
+    } else {
+      err = errno;
+      close(fd);
+    }
+  }
+  freeaddrinfo(list);
+  if (listener < 0) fail("cannot listen on {}: {}", options.listen, std::strerror(err));
+  Socket listen_sock(listener);
+  spdlog::info("waiting for a migration on {}", options.listen);
+  if (options.accept_timeout_seconds > 0) {
+    pollfd p{listener, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(options.accept_timeout_seconds * 1000)) <= 0) {
+      fail("no migration arrived on {} within {} s", options.listen,
+           options.accept_timeout_seconds);
+    }
+  }
+  const int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  if (conn < 0) fail("accept on {}: {}", options.listen, std::strerror(errno));
+  Socket sock(conn);
+  set_timeouts(conn, kIoTimeoutSeconds);
+
+  MigrationReceiver in(conn, "source");
+  try {
+    if (in.next(nullptr) != MigrationReceiver::Kind::kHello) fail("the source sent no HELLO");
+    const MigrationHello& hello = in.hello();
+    const std::string& text = hello.config;
+    std::vector<state::Section> described{
+        {"vm", 1, std::vector<uint8_t>(text.begin(), text.end())}};
+    // The disks are shared storage: the same files, in use until the source stops.
+    MachineConfig config = vm_from_description(described, /*check_disks=*/true,
+                                               /*allow_disk_change=*/true);
+    config.console_log = options.console_log;
+    if (hello.memory_base != virt::kDramBase || hello.memory_size != config.mem_size ||
+        hello.cpus != config.cpus) {
+      fail("the source's memory layout does not match its configuration");
+    }
+    auto memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size);
+    for (;;) {
+      const MigrationReceiver::Kind kind = in.next(memory.get());
+      if (kind == MigrationReceiver::Kind::kPages || kind == MigrationReceiver::Kind::kState) {
+        continue;
+      }
+      if (kind == MigrationReceiver::Kind::kError) fail("the source gave up: {}", in.error());
+      if (kind == MigrationReceiver::Kind::kDone) break;
+      fail("unexpected message from the source");
+    }
+    const std::vector<uint8_t> blob = in.take_state();
+    const std::vector<state::Section> sections = state::decode(blob);
+    auto vm = std::make_unique<Machine>(config, std::move(memory));
+    vm->load_state(sections);
+    send_ready(conn);
+    spdlog::info("migration received: {} pages ({} zero), {:.1f} MiB on the wire", in.stats().pages,
+                 in.stats().zero_pages, mib(in.stats().bytes_on_wire));
+    return vm;
+  } catch (const Error& e) {
+    try {
+      MigrationSender(conn).send_error(e.what());
+    } catch (const Error&) {
+    }
+    fail("migration failed, nothing kept: {}", e.what());
+  }
+}
+
+}  // namespace vessel

@@ -1,0 +1,155 @@
+#include "vm/snapshot.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "base/error.hpp"
+#include "platform/guest_clock.hpp"
+#include "platform/virt_map.hpp"
+#include "vm/elf_loader.hpp"
+#include "vm/memory_file.hpp"
+
+namespace vessel {
+
+namespace {
+
+constexpr uint32_t kVmSectionVersion = 1;
+constexpr uint64_t kMaxStateFile = 256ull << 20;
+
+nlohmann::json disk_identity(const DiskConfig& disk) {
+  struct stat st {};
+  if (stat(disk.path.c_str(), &st) != 0) {
+    fail("disk {}: {}", disk.path, std::strerror(errno));
+  }
+  return {{"size", static_cast<uint64_t>(st.st_size)},
+          {"dev", static_cast<uint64_t>(st.st_dev)},
+          {"ino", static_cast<uint64_t>(st.st_ino)},
+          {"mtime_ns", static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                           static_cast<uint64_t>(st.st_mtim.tv_nsec)}};
+}
+
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& data) {
+  const std::string tmp = path + ".tmp";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot create {}: {}", tmp, std::strerror(errno));
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      close(fd);
+      fail("cannot write {}: {}", tmp, std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fdatasync(fd) != 0 || close(fd) != 0) fail("cannot write {}: {}", tmp, std::strerror(errno));
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    fail("cannot rename {}: {}", tmp, std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+state::Section describe_vm(const MachineConfig& config) {
+  nlohmann::json j;
+  j["config"] = config_to_json(config);
+  nlohmann::json disks = nlohmann::json::array();
+  for (const DiskConfig& d : config.disks) disks.push_back(disk_identity(d));
+  j["disks"] = disks;
+  const std::string text = j.dump();
+  return {"vm", kVmSectionVersion, std::vector<uint8_t>(text.begin(), text.end())};
+}
+
+MachineConfig vm_from_description(const std::vector<state::Section>& sections, bool check_disks,
+                                  bool allow_disk_change) {
+  const state::Section& s = state::find(sections, "vm", kVmSectionVersion);
+  const nlohmann::json j = nlohmann::json::parse(s.payload.begin(), s.payload.end(), nullptr,
+                                                 /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("config") || !j.contains("disks")) {
+    state::state_fail("the saved VM description is not valid JSON");
+  }
+  MachineConfig config = config_from_json(j["config"]);
+  const nlohmann::json& disks = j["disks"];
+  if (!disks.is_array() || disks.size() != config.disks.size()) {
+    state::state_fail("the saved VM description lists its disks inconsistently");
+  }
+  if (!check_disks) return config;
+  for (size_t i = 0; i < config.disks.size(); ++i) {
+    const DiskConfig& d = config.disks[i];
+    const nlohmann::json now = disk_identity(d);
+    const nlohmann::json& then = disks[i];
+    if (now["size"] != then.value("size", uint64_t{0})) {
+      fail("disk {} has changed size since the snapshot ({} bytes, was {})", d.path,
+           now["size"].get<uint64_t>(), then.value("size", uint64_t{0}));
+    }
+    if (now["dev"] != then.value("dev", uint64_t{0}) ||
+        now["ino"] != then.value("ino", uint64_t{0})) {
+      fail("disk {} is not the file the snapshot used (it was replaced)", d.path);
+    }
+    if (!allow_disk_change && now["mtime_ns"] != then.value("mtime_ns", uint64_t{0})) {
+      fail("disk {} was modified after the snapshot; restore anyway with --allow-disk-change",
+           d.path);
+    }
+  }
+  return config;
+}
+
+nlohmann::json take_snapshot(Machine& vm, const std::string& dir) {
+  const uint64_t start = GuestClock::host_ns();
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    fail("cannot create snapshot directory {}: {}", dir, std::strerror(errno));
+  }
+  vm.quiesce();
+  std::vector<state::Section> sections = vm.save_state();
+  sections.insert(sections.begin(), describe_vm(vm.config()));
+  const std::vector<uint8_t> blob = state::encode(sections);
+  write_file_atomically(dir + "/state.bin", blob);
+  const uint64_t memory_bytes = save_memory_file(dir + "/memory.bin", vm.memory()).bytes_written;
+  const double ms = static_cast<double>(GuestClock::host_ns() - start) / 1e6;
+  return {
+      {"dir", dir},
+      {"state_bytes", blob.size()},
+      {"memory_bytes_written", memory_bytes},
+      {"snapshot_ms", ms},
+      {"message", fmt::format("snapshot written to {} in {:.1f} ms ({} KiB state, {} MiB memory)",
+                              dir, ms, blob.size() >> 10, memory_bytes >> 20)}};
+}
+
+std::unique_ptr<Machine> restore_snapshot(const RestoreOptions& options) {
+  const std::string state_path = options.dir + "/state.bin";
+  const std::vector<uint8_t> blob = read_file(state_path, "snapshot state");
+  if (blob.size() > kMaxStateFile) fail("{} is too large to be a snapshot", state_path);
+  std::vector<state::Section> sections;
+  try {
+    sections = state::decode(blob);
+  } catch (const state::StateError& e) {
+    fail("{}: {}", state_path, e.what());
+  }
+  MachineConfig config =
+      vm_from_description(sections, /*check_disks=*/true, options.allow_disk_change);
+  config.console_log = options.console_log;
+  const int fd = open_memory_file(options.dir + "/memory.bin", config.mem_size);
+  std::unique_ptr<GuestMemory> memory;
+  try {
+    memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size, fd);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  close(fd);  // the mapping keeps the file
+  auto vm = std::make_unique<Machine>(config, std::move(memory));
+  try {
+    vm->load_state(sections);
+  } catch (const state::StateError& e) {
+    fail("{}: {}", state_path, e.what());
+  }
+  return vm;
+}
+
+}  // namespace vessel

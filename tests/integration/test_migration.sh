@@ -1,0 +1,83 @@
+# Live migration between two vessel processes over loopback: a guest keeps a
+# counter and writes each value to its disk; after the migration the counter
+# continues on the destination with no gap and no repeat, and the disk holds
+# every value. Cutting the migration connection at random points leaves the
+# source running every time.
+set -e
+source "$(dirname "$0")/lib.sh"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+COUNT=1000
+COUNTER="echo counter-started; i=0
+while [ \$i -lt $COUNT ]; do
+  i=\$((i + 1)); echo count=\$i
+  echo \$i | dd of=/dev/vda bs=512 seek=\$i conv=notrunc,fsync 2>/dev/null
+  usleep 20000
+done
+sync; echo counter-done"
+
+truncate -s 1M "$WORK/disk.img"
+sock=$WORK/src.sock
+timeout 280 "$VESSEL" run --disk "$WORK/disk.img" --api-socket "$sock" -- sh -c "$COUNTER" \
+  </dev/null >"$WORK/src.out" 2>&1 &
+src=$!
+trap 'kill $src 2>/dev/null; kill %2 2>/dev/null; rm -rf "$WORK"' EXIT
+wait_for_text "$WORK/src.out" 'count=20' 120
+
+# Faults: a proxy that forwards a random number of bytes, then cuts both ways.
+port=$(free_port)
+for trial in 1 2 3 4 5 6; do
+  cut=$((RANDOM * RANDOM % 3000000 + 1))
+  [ $trial -eq 1 ] && cut=10  # inside the HELLO
+  proxy=$(free_port)
+  timeout 60 "$VESSEL" receive --listen "127.0.0.1:$port" --accept-timeout 30 \
+    </dev/null >"$WORK/dst-fail.out" 2>&1 &
+  dst=$!
+  python3 "$(dirname "$0")/cutting_proxy.py" "$proxy" "127.0.0.1:$port" "$cut" &
+  px=$!
+  sleep 0.3
+  if "$VESSEL" ctl "$sock" migrate "127.0.0.1:$proxy" >"$WORK/ctl" 2>&1; then
+    cp "$WORK/ctl" "$WORK/out"
+    fail "trial $trial: the migration succeeded through a connection cut after $cut bytes"
+  fi
+  set +e
+  wait $dst
+  dst_status=$?
+  set -e
+  kill $px 2>/dev/null || true
+  wait $px 2>/dev/null || true
+  [ $dst_status -ne 0 ] || fail "trial $trial: the destination ran a VM from a cut stream"
+  kill -0 $src 2>/dev/null || { cp "$WORK/src.out" "$WORK/out"; fail "trial $trial: the source died"; }
+  before=$(grep -c '^count=' "$WORK/src.out")
+  sleep 0.5
+  after=$(grep -c '^count=' "$WORK/src.out")
+  [ "$after" -gt "$before" ] || fail "trial $trial: the source stopped counting after a failed migration"
+done
+
+# The real migration.
+timeout 200 "$VESSEL" receive --listen "127.0.0.1:$port" --accept-timeout 30 \
+  </dev/null >"$WORK/dst.out" 2>&1 &
+dst=$!
+sleep 0.3
+"$VESSEL" ctl "$sock" migrate "127.0.0.1:$port" >"$WORK/ctl" 2>&1 || {
+  cp "$WORK/ctl" "$WORK/out"
+  fail "migration failed"
+}
+set +e
+wait $src
+src_status=$?
+wait $dst
+dst_status=$?
+set -e
+cat "$WORK/src.out" "$WORK/dst.out" >"$WORK/out"
+[ $src_status -eq 0 ] || fail "the source exited $src_status after migrating"
+[ $dst_status -eq 0 ] || fail "the destination exited $dst_status"
+grep -q 'counter-done' "$WORK/dst.out" || fail "the counter did not finish on the destination"
+grep -q '^count=' "$WORK/dst.out" || fail "the destination printed no count (migrated too late?)"
+grep -o '^count=[0-9]*' "$WORK/src.out" "$WORK/dst.out" | cut -d= -f2 >"$WORK/counts"
+seq 1 $COUNT >"$WORK/want"
+cmp -s "$WORK/counts" "$WORK/want" || fail "the counter has a gap or a repeat across the migration"
+for i in 1 $((COUNT / 2)) $COUNT; do
+  got=$(dd if="$WORK/disk.img" bs=512 skip=$i count=1 2>/dev/null | tr -d '\0' | head -1)
+  [ "$got" = "$i" ] || fail "disk sector $i holds '$got'"
+done
+grep -q 'downtime' "$WORK/ctl" || fail "ctl migrate did not report the downtime"
