@@ -1,0 +1,35 @@
+// A snapshot's guest memory on disk: a file of exactly the RAM size holding
+// RAM byte for byte, so restore can map it copy-on-write (GuestMemory's file
+// constructor) and read only the pages the guest touches. All-zero pages are
+// left as holes, so a mostly idle guest costs little disk.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "memory/guest_memory.hpp"
+
+namespace vessel {
+
+struct MemoryFileStats {
+  uint64_t bytes_written = 0;  // bytes of non-zero pages written; the rest are holes
+  uint64_t data_pages = 0;     // non-zero pages
+  uint64_t writes = 0;         // pwrite calls (one per run of non-zero pages, barring short writes)
+};
+
+// True if the 4096 bytes at `page` are all zero.
+bool is_zero_page(const uint8_t* page);
+
+// Writes `memory` to `path`: first to `path`.tmp, made durable (fdatasync),
+// then renamed over `path`, so a crash leaves either the old file or the new
+// one, never half of one. Renaming also keeps a GuestMemory that maps the old
+// file (a VM restored from it) seeing the old contents. The caller pauses the
+// VM. Throws Error naming the path on any I/O failure.
+MemoryFileStats save_memory_file(const std::string& path, const GuestMemory& memory);
+
+// Opens a memory file for restore: read-only, a regular file of exactly
+// `expected_size` bytes, or one Error line. Returns the fd; the caller passes
+// it to GuestMemory(base, size, fd) and then closes it.
+int open_memory_file(const std::string& path, uint64_t expected_size);
+
+}  // namespace vessel

@@ -1,0 +1,455 @@
+#include "vm/migration_stream.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zstd_errors.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+#include "base/error.hpp"
+#include "vm/memory_file.hpp"
+
+namespace vessel {
+
+// Fields are copied in host byte order; the wire is little-endian.
+static_assert(std::endian::native == std::endian::little);
+
+namespace {
+
+constexpr uint64_t kPage = GuestMemory::kPageSize;
+constexpr size_t kHeaderBytes = 16;
+
+constexpr uint8_t kEncodingZero = 0;
+constexpr uint8_t kEncodingRaw = 1;
+constexpr uint8_t kEncodingZstd = 2;
+
+// The fixed part of a HELLO: magic, version, base, size, cpus, config length.
+constexpr uint64_t kHelloFixedBytes = 8 + 4 + 8 + 8 + 4 + 4;
+// Larger than a version-1 HELLO needs, so that a later version's (longer)
+// HELLO still reaches the version check and gets the clearer error.
+constexpr uint64_t kMaxHelloBytes = 256 << 10;
+// The largest page record: index, encoding, raw page. A zstd record is
+// smaller, since zstd is used only when the page shrinks.
+constexpr uint64_t kMaxPageRecordBytes = 8 + 1 + kPage;
+constexpr uint64_t kMaxPagesBytes = 4 + kMigrationPagesPerBatch * kMaxPageRecordBytes;
+// A payload is read in pieces of at most this much, so what is allocated
+// follows what has arrived, not what the header claims.
+constexpr uint64_t kReadChunk = 1 << 20;
+
+const char* type_name(uint32_t type) {
+  switch (static_cast<MigrationMessage>(type)) {
+    case MigrationMessage::kHello: return "HELLO";
+    case MigrationMessage::kPages: return "PAGES";
+    case MigrationMessage::kState: return "STATE";
+    case MigrationMessage::kDone: return "DONE";
+    case MigrationMessage::kReady: return "READY";
+    case MigrationMessage::kError: return "ERROR";
+  }
+  return "unknown";
+}
+
+// The largest payload a message of `type` may have; 0 for an unknown type
+// (checked separately).
+uint64_t max_payload(uint32_t type) {
+  switch (static_cast<MigrationMessage>(type)) {
+    case MigrationMessage::kHello: return kMaxHelloBytes;
+    case MigrationMessage::kPages: return kMaxPagesBytes;
+    case MigrationMessage::kState: return kMigrationMaxStateBytes;
+    case MigrationMessage::kDone: return 0;
+    case MigrationMessage::kReady: return 0;
+    case MigrationMessage::kError: return kMigrationMaxErrorBytes;
+  }
+  return 0;
+}
+
+bool known_type(uint32_t type) {
+  return type >= static_cast<uint32_t>(MigrationMessage::kHello) &&
+         type <= static_cast<uint32_t>(MigrationMessage::kError);
+}
+
+template <typename T>
+void put(std::vector<uint8_t>& out, T value) {
+  const size_t at = out.size();
+  out.resize(at + sizeof value);
+  std::memcpy(out.data() + at, &value, sizeof value);
+}
+
+// Bounds-checked reads from one received payload.
+class Cursor {
+ public:
+  Cursor(std::span<const uint8_t> data, const char* what) : data_(data), what_(what) {}
+
+  template <typename T>
+  T get() {
+    T value;
+    std::memcpy(&value, take(sizeof value).data(), sizeof value);
+    return value;
+  }
+  std::span<const uint8_t> take(uint64_t n) {
+    if (n > data_.size() - pos_) fail("migration stream: truncated {} message", what_);
+    const auto out = data_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  uint64_t remaining() const { return data_.size() - pos_; }
+
+ private:
+  std::span<const uint8_t> data_;
+  size_t pos_ = 0;
+  const char* what_;
+};
+
+// Sends every byte of `iov`, continuing after short sends and EINTR.
+// MSG_NOSIGNAL: a peer that went away is an Error here, not a SIGPIPE.
+void send_all(int fd, iovec* iov, int count, uint64_t& bytes_on_wire) {
+  while (count > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        fail("migration stream: send timed out (the peer stopped reading)");
+      }
+      if (errno == EPIPE || errno == ECONNRESET) {
+        fail("migration stream: connection closed by the peer");
+      }
+      fail("migration stream: send failed: {}", std::strerror(errno));
+    }
+    bytes_on_wire += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+}
+
+void send_message_to(int fd, MigrationMessage type, std::span<const uint8_t> payload,
+                     uint64_t& bytes_on_wire) {
+  uint8_t header[kHeaderBytes];
+  const uint32_t type_value = static_cast<uint32_t>(type);
+  const uint32_t flags = 0;
+  const uint64_t length = payload.size();
+  std::memcpy(header, &type_value, 4);
+  std::memcpy(header + 4, &flags, 4);
+  std::memcpy(header + 8, &length, 8);
+  iovec iov[2] = {{header, kHeaderBytes}, {const_cast<uint8_t*>(payload.data()), payload.size()}};
+  send_all(fd, iov, payload.empty() ? 1 : 2, bytes_on_wire);
+}
+
+}  // namespace
+
+// ---- sender ----
+
+MigrationSender::MigrationSender(int fd, int zstd_level)
+    : fd_(fd), zstd_level_(zstd_level), cctx_(ZSTD_createCCtx()) {
+  if (!cctx_) fail("migration stream: cannot create a zstd compression context");
+  batch_.reserve(kMaxPagesBytes);
+  compressed_.resize(ZSTD_compressBound(kPage));
+}
+
+void MigrationSender::send_message(MigrationMessage type, std::span<const uint8_t> payload) {
+  send_message_to(fd_, type, payload, stats_.bytes_on_wire);
+}
+
+void MigrationSender::send_hello(const MigrationHello& hello) {
+  if (hello.config.size() > kMigrationMaxConfigBytes) {
+    fail("migration stream: VM configuration of {} bytes is over the {} byte limit",
+         hello.config.size(), kMigrationMaxConfigBytes);
+  }
+  std::vector<uint8_t> payload;
+  payload.reserve(kHelloFixedBytes + hello.config.size());
+  put<uint64_t>(payload, kMigrationMagic);
+  put<uint32_t>(payload, hello.version);
+  put<uint64_t>(payload, hello.memory_base);
+  put<uint64_t>(payload, hello.memory_size);
+  put<uint32_t>(payload, hello.cpus);
+  put<uint32_t>(payload, static_cast<uint32_t>(hello.config.size()));
+  payload.insert(payload.end(), hello.config.begin(), hello.config.end());
+  send_message(MigrationMessage::kHello, payload);
+}
+
+void MigrationSender::send_pages(const GuestMemory& memory,
+                                 std::span<const uint64_t> page_indexes) {
+  // The guest may be writing these pages right now (pre-copy rounds run
+  // while it runs). Each page is copied once, and the copy is what is
+  // checked for zero, compressed and sent, so the record is consistent with
+  // itself; a page torn by a concurrent write is dirty and goes again.
+  alignas(64) uint8_t page[kPage];
+  batch_count_ = 0;
+  batch_.assign(4, 0);  // the count, filled in by flush_batch
+  for (const uint64_t index : page_indexes) {
+    if (index >= memory.pages()) {
+      fail("migration stream: page index {} outside guest memory ({} pages)", index,
+           memory.pages());
+    }
+    memory.read(memory.base() + index * kPage, {page, kPage});
+    append_page(page, index);
+    if (batch_count_ == kMigrationPagesPerBatch) flush_batch();
+  }
+  if (batch_count_ != 0) flush_batch();
+}
+
+void MigrationSender::append_page(const uint8_t* page, uint64_t index) {
+  ++batch_count_;
+  ++stats_.pages;
+  put<uint64_t>(batch_, index);
+  if (is_zero_page(page)) {
+    ++stats_.zero_pages;
+    put<uint8_t>(batch_, kEncodingZero);
+    return;
+  }
+  const size_t n = ZSTD_compressCCtx(cctx_.get(), compressed_.data(), compressed_.size(), page,
+                                     kPage, zstd_level_);
+  // Worth it only if the length field plus the frame is smaller than the page.
+  if (!ZSTD_isError(n) && n + 4 < kPage) {
+    ++stats_.compressed_pages;
+    put<uint8_t>(batch_, kEncodingZstd);
+    put<uint32_t>(batch_, static_cast<uint32_t>(n));
+    batch_.insert(batch_.end(), compressed_.begin(),
+                  compressed_.begin() + static_cast<ptrdiff_t>(n));
+    return;
+  }
+  ++stats_.raw_pages;
+  put<uint8_t>(batch_, kEncodingRaw);
+  batch_.insert(batch_.end(), page, page + kPage);
+}
+
+void MigrationSender::flush_batch() {
+  std::memcpy(batch_.data(), &batch_count_, 4);
+  send_message(MigrationMessage::kPages, batch_);
+  batch_count_ = 0;
+  batch_.assign(4, 0);
+}
+
+void MigrationSender::send_state(std::span<const uint8_t> blob) {
+  if (blob.size() > kMigrationMaxStateBytes) {
+    fail("migration stream: VM state of {} bytes is over the {} byte limit", blob.size(),
+         kMigrationMaxStateBytes);
+  }
+  send_message(MigrationMessage::kState, blob);
+}
+
+void MigrationSender::send_done() {
+  send_message(MigrationMessage::kDone, {});
+}
+
+void MigrationSender::send_error(std::string_view message) {
+  message = message.substr(0, kMigrationMaxErrorBytes);
+  send_message(MigrationMessage::kError,
+               {reinterpret_cast<const uint8_t*>(message.data()), message.size()});
+}
+
+void send_ready(int fd) {
+  uint64_t ignored = 0;
+  send_message_to(fd, MigrationMessage::kReady, {}, ignored);
+}
+
+// ---- receiver ----
+
+MigrationReceiver::MigrationReceiver(int fd, std::string peer)
+    : fd_(fd), peer_(std::move(peer)), dctx_(ZSTD_createDCtx()) {
+  if (!dctx_) fail("migration stream: cannot create a zstd decompression context");
+}
+
+bool MigrationReceiver::read_exact(uint8_t* out, uint64_t len, std::string_view what, bool eof_ok,
+                                   uint64_t before, uint64_t total) {
+  uint64_t got = 0;
+  while (got < len) {
+    const ssize_t n = ::read(fd_, out + got, len - got);
+    if (n > 0) {
+      got += static_cast<uint64_t>(n);
+      stats_.bytes_on_wire += static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      if (got == 0 && eof_ok) return false;
+      fail("migration stream: truncated {} (connection closed by the {} after {} of {} bytes)",
+           what, peer_, before + got, total == 0 ? len : total);
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      fail("migration stream: timed out waiting for the {}", peer_);
+    }
+    if (errno == ECONNRESET) fail("migration stream: connection reset by the {}", peer_);
+    fail("migration stream: receive failed: {}", std::strerror(errno));
+  }
+  return true;
+}
+
+void MigrationReceiver::read_payload(uint64_t len, std::string_view what) {
+  payload_.clear();
+  uint64_t got = 0;
+  while (got < len) {
+    const uint64_t piece = std::min(len - got, kReadChunk);
+    payload_.resize(got + piece);
+    read_exact(payload_.data() + got, piece, what, /*eof_ok=*/false, got, len);
+    got += piece;
+  }
+}
+
+MigrationReceiver::Kind MigrationReceiver::next(GuestMemory* memory) {
+  uint8_t header[kHeaderBytes];
+  if (!read_exact(header, kHeaderBytes, "message header", /*eof_ok=*/true)) {
+    fail("migration stream: connection closed by the {}", peer_);
+  }
+  uint32_t type;
+  uint32_t flags;
+  uint64_t length;
+  std::memcpy(&type, header, 4);
+  std::memcpy(&flags, header + 4, 4);
+  std::memcpy(&length, header + 8, 8);
+  if (!known_type(type)) fail("migration stream: unknown message type {:#x}", type);
+  const char* name = type_name(type);
+  if (flags != 0) fail("migration stream: {} message with unknown flags {:#x}", name, flags);
+  if (length > max_payload(type)) {
+    fail("migration stream: {} message of {} bytes is over its limit of {}", name, length,
+         max_payload(type));
+  }
+  const auto kind = static_cast<MigrationMessage>(type);
+  if (kind == MigrationMessage::kPages || kind == MigrationMessage::kState ||
+      kind == MigrationMessage::kDone) {
+    if (!have_hello_) fail("migration stream: {} message before HELLO", name);
+    if (done_) fail("migration stream: {} message after DONE", name);
+  }
+  if (kind == MigrationMessage::kHello && have_hello_) fail("migration stream: a second HELLO");
+  if (kind == MigrationMessage::kState && have_state_) fail("migration stream: a second STATE");
+  if (kind == MigrationMessage::kPages && memory == nullptr) {
+    fail("migration stream: unexpected PAGES message");
+  }
+  read_payload(length, fmt::format("{} message", name));
+
+  switch (kind) {
+    case MigrationMessage::kHello:
+      parse_hello(memory);
+      have_hello_ = true;
+      return Kind::kHello;
+    case MigrationMessage::kPages: apply_pages(*memory); return Kind::kPages;
+    case MigrationMessage::kState:
+      state_ = std::move(payload_);
+      payload_ = {};
+      have_state_ = true;
+      return Kind::kState;
+    case MigrationMessage::kDone: done_ = true; return Kind::kDone;
+    case MigrationMessage::kReady: return Kind::kReady;
+    case MigrationMessage::kError:
+      error_.assign(reinterpret_cast<const char*>(payload_.data()), payload_.size());
+      return Kind::kError;
+  }
+  fail("migration stream: unknown message type {:#x}", type);  // unreachable: known_type
+}
+
+void MigrationReceiver::parse_hello(const GuestMemory* memory) {
+  Cursor in(payload_, "HELLO");
+  const auto magic = in.get<uint64_t>();
+  if (magic != kMigrationMagic) {
+    fail("migration stream: not a vessel migration stream (magic {:#018x})", magic);
+  }
+  MigrationHello hello;
+  hello.version = in.get<uint32_t>();
+  if (hello.version != kMigrationProtocolVersion) {
+    fail("migration stream: the source speaks protocol version {}, this vessel speaks {}",
+         hello.version, kMigrationProtocolVersion);
+  }
+  hello.memory_base = in.get<uint64_t>();
+  hello.memory_size = in.get<uint64_t>();
+  hello.cpus = in.get<uint32_t>();
+  const auto config_len = in.get<uint32_t>();
+  if (config_len > kMigrationMaxConfigBytes) {
+    fail("migration stream: VM configuration of {} bytes is over the {} byte limit", config_len,
+         kMigrationMaxConfigBytes);
+  }
+  const auto config = in.take(config_len);
+  hello.config.assign(reinterpret_cast<const char*>(config.data()), config.size());
+  if (in.remaining() != 0) fail("migration stream: HELLO has {} bytes left over", in.remaining());
+
+  const uint64_t base = hello.memory_base;
+  const uint64_t size = hello.memory_size;
+  if (size == 0 || ((base | size) & (kPage - 1)) != 0 || base + size < base) {
+    fail("migration stream: the source's guest memory {:#x}+{:#x} is empty, unaligned or wraps",
+         base, size);
+  }
+  if (hello.cpus == 0) fail("migration stream: the source has no CPUs");
+  if (memory != nullptr && (memory->base() != base || memory->size() != size)) {
+    fail(
+        "migration stream: the source's guest memory is {} MiB at {:#x}, this VM has {} MiB at "
+        "{:#x}",
+        size >> 20, base, memory->size() >> 20, memory->base());
+  }
+  hello_ = std::move(hello);
+}
+
+void MigrationReceiver::apply_pages(GuestMemory& memory) {
+  Cursor in(payload_, "PAGES");
+  const auto count = in.get<uint32_t>();
+  if (count == 0 || count > kMigrationPagesPerBatch) {
+    fail("migration stream: PAGES message with {} pages (1 to {} allowed)", count,
+         kMigrationPagesPerBatch);
+  }
+  alignas(64) uint8_t page[kPage];
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto index = in.get<uint64_t>();
+    if (index >= memory.pages()) {
+      fail("migration stream: page index {} outside guest memory ({} pages)", index,
+           memory.pages());
+    }
+    const uint64_t gpa = memory.base() + index * kPage;
+    const auto encoding = in.get<uint8_t>();
+    ++stats_.pages;
+    switch (encoding) {
+      case kEncodingZero: {
+        ++stats_.zero_pages;
+        // A page that already reads as zero (every page of a fresh
+        // destination) is left alone, so zero pages commit no host memory;
+        // one that does not is discarded, which also reads as zero.
+        const uint8_t* current = memory.host_ptr(gpa, kPage);
+        if (!is_zero_page(current)) memory.discard(gpa, kPage);
+        break;
+      }
+      case kEncodingRaw:
+        ++stats_.raw_pages;
+        memory.write(gpa, in.take(kPage));
+        break;
+      case kEncodingZstd: {
+        ++stats_.compressed_pages;
+        const auto len = in.get<uint32_t>();
+        if (len == 0 || len >= kPage) {
+          fail("migration stream: compressed page {} has length {} (1 to {} allowed)", index, len,
+               kPage - 1);
+        }
+        const auto frame = in.take(len);
+        const size_t n = ZSTD_decompressDCtx(dctx_.get(), page, kPage, frame.data(), frame.size());
+        if (ZSTD_isError(n)) {
+          if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall) {
+            fail("migration stream: compressed page {} decompresses to more than {} bytes", index,
+                 kPage);
+          }
+          fail("migration stream: compressed page {} is corrupt: {}", index, ZSTD_getErrorName(n));
+        }
+        if (n != kPage) {
+          fail("migration stream: compressed page {} decompresses to {} bytes, not {}", index, n,
+               kPage);
+        }
+        memory.write(gpa, {page, kPage});
+        break;
+      }
+      default: fail("migration stream: page {} has unknown encoding {}", index, encoding);
+    }
+  }
+  if (in.remaining() != 0) {
+    fail("migration stream: PAGES message has {} bytes left over", in.remaining());
+  }
+}
+
+}  // namespace vessel

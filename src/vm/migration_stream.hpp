@@ -1,0 +1,166 @@
+// The live-migration wire format, over a connected, blocking stream socket.
+//
+// Every message is a 16-byte header, then the payload, all little-endian:
+//   u32 type, u32 flags (0), u64 payload length, payload
+// Payloads by type:
+//   HELLO  (1)  u64 magic "VESSELMG", u32 protocol version, u64 memory base,
+//               u64 memory size, u32 cpus, u32 config length, config bytes
+//               (the source's VM configuration as JSON, at most 64 KiB)
+//   PAGES  (2)  u32 count (1..256), then per page: u64 page index, u8 encoding,
+//               then for encoding 0 (zero page) nothing, 1 (raw) 4096 bytes,
+//               2 (zstd) u32 compressed length (1..4095) and the zstd frame,
+//               which must decompress to exactly 4096 bytes
+//   STATE  (3)  the device and CPU state blob (base/state), at most 64 MiB
+//   DONE   (4)  empty: the source has sent everything
+//   READY  (5)  empty: the destination is running (sent back to the source)
+//   ERROR  (6)  a message for the other side's user, at most 4 KiB
+//
+// The stream comes from the network, so it is hostile input: the reader
+// checks each payload length against its type's limit before reading it, and
+// every field before using it. Anything malformed is one Error line starting
+// "migration stream:".
+#pragma once
+
+#include <zstd.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memory/guest_memory.hpp"
+
+namespace vessel {
+
+inline constexpr uint64_t kMigrationMagic = 0x474d'4c45'5353'4556;  // "VESSELMG" little-endian
+inline constexpr uint32_t kMigrationProtocolVersion = 1;
+inline constexpr uint32_t kMigrationPagesPerBatch = 256;
+inline constexpr uint64_t kMigrationMaxConfigBytes = 64 << 10;
+inline constexpr uint64_t kMigrationMaxStateBytes = 64ull << 20;
+inline constexpr uint64_t kMigrationMaxErrorBytes = 4 << 10;
+
+enum class MigrationMessage : uint32_t {
+  kHello = 1,
+  kPages = 2,
+  kState = 3,
+  kDone = 4,
+  kReady = 5,
+  kError = 6,
+};
+
+struct MigrationHello {
+  uint32_t version = kMigrationProtocolVersion;
+  uint64_t memory_base = 0;
+  uint64_t memory_size = 0;
+  uint32_t cpus = 0;
+  std::string config;  // JSON text, opaque here
+};
+
+// Counted by both ends: pages by encoding, and every byte of every message
+// (headers included) that crossed the socket.
+struct StreamStats {
+  uint64_t pages = 0;
+  uint64_t zero_pages = 0;
+  uint64_t raw_pages = 0;
+  uint64_t compressed_pages = 0;
+  uint64_t bytes_on_wire = 0;
+};
+
+struct ZstdContextDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+class MigrationSender {
+ public:
+  // Level 1 is the default: on guest-like pages it compresses much better
+  // than the negative (faster) levels at nearly the same speed; see
+  // test_migration_stream's throughput log.
+  static constexpr int kDefaultZstdLevel = 1;
+
+  // `fd` is a connected stream socket; it stays the caller's. A failed send
+  // (peer gone, SO_SNDTIMEO expired) throws Error.
+  explicit MigrationSender(int fd, int zstd_level = kDefaultZstdLevel);
+
+  void send_hello(const MigrationHello& hello);
+  // Sends the pages at `page_indexes` (page i is guest-physical base + i *
+  // 4096) in batches of up to 256. Each page is copied out of guest memory
+  // first, since the guest may be writing it; zero pages go as encoding 0,
+  // pages zstd shrinks as encoding 2, the rest raw. An index outside `memory`
+  // throws Error.
+  void send_pages(const GuestMemory& memory, std::span<const uint64_t> page_indexes);
+  void send_state(std::span<const uint8_t> blob);
+  void send_done();
+  // `message` is cut to 4 KiB.
+  void send_error(std::string_view message);
+
+  const StreamStats& stats() const { return stats_; }
+
+ private:
+  void append_page(const uint8_t* page, uint64_t index);
+  void flush_batch();
+  void send_message(MigrationMessage type, std::span<const uint8_t> payload);
+
+  int fd_;
+  int zstd_level_;
+  std::unique_ptr<ZSTD_CCtx, ZstdContextDeleter> cctx_;
+  std::vector<uint8_t> batch_;  // PAGES payload being built
+  uint32_t batch_count_ = 0;
+  std::vector<uint8_t> compressed_;
+  StreamStats stats_;
+};
+
+class MigrationReceiver {
+ public:
+  enum class Kind { kHello, kPages, kState, kDone, kReady, kError };
+
+  // `fd` is a connected stream socket; it stays the caller's. `peer` names
+  // the other side in errors ("connection closed by the source"). Set
+  // SO_RCVTIMEO on it so a silent peer ends in an Error, not a hang.
+  explicit MigrationReceiver(int fd, std::string peer = "source");
+
+  // Reads one whole message and returns its kind. A HELLO is checked (magic,
+  // version, a page-aligned memory range) and, if `memory` is given, must
+  // match its layout. A PAGES message needs `memory`: each page index must be
+  // below memory->pages(), and each page is written into it (zero pages are
+  // discarded, so they cost no host memory). PAGES, STATE and DONE before the
+  // HELLO, a second HELLO or STATE, or anything after DONE is an Error.
+  // Throws Error for a malformed message, a closed connection or a timeout.
+  Kind next(GuestMemory* memory);
+
+  const MigrationHello& hello() const { return hello_; }
+  // The STATE payload received; empty if none (or taken already).
+  std::vector<uint8_t> take_state() { return std::move(state_); }
+  // The text of the last ERROR message.
+  const std::string& error() const { return error_; }
+  const StreamStats& stats() const { return stats_; }
+
+ private:
+  // Reads exactly `len` bytes; false only if the peer closed the connection
+  // before the first byte and `eof_ok`. `before` and `total` place the
+  // piece in its message for the "truncated" error.
+  bool read_exact(uint8_t* out, uint64_t len, std::string_view what, bool eof_ok,
+                  uint64_t before = 0, uint64_t total = 0);
+  void read_payload(uint64_t len, std::string_view what);
+  void parse_hello(const GuestMemory* memory);
+  void apply_pages(GuestMemory& memory);
+
+  int fd_;
+  std::string peer_;
+  std::unique_ptr<ZSTD_DCtx, ZstdContextDeleter> dctx_;
+  std::vector<uint8_t> payload_;
+  MigrationHello hello_;
+  bool have_hello_ = false;
+  bool have_state_ = false;
+  bool done_ = false;
+  std::vector<uint8_t> state_;
+  std::string error_;
+  StreamStats stats_;
+};
+
+// The destination tells the source it is running.
+void send_ready(int fd);
+
+}  // namespace vessel
