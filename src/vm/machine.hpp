@@ -73,6 +73,9 @@ class Machine {
   // ---- on the VM thread only (inside a mailbox task) ----
   // Waits until no device has host I/O in flight into guest memory.
   void quiesce();
+  // Live migration on one host: the devices' locks go to the destination.
+  void release_host_locks();
+  void retake_host_locks();
   bool io_busy() const;
   // The whole VM except guest memory and the configuration, as sections of
   // the state format (call quiesce() first).

@@ -26,6 +26,14 @@ void Machine::quiesce() {
   for (auto& v : virtio_) v->device().quiesce();
 }
 
+void Machine::release_host_locks() {
+  for (auto& v : virtio_) v->device().release_host_locks();
+}
+
+void Machine::retake_host_locks() {
+  for (auto& v : virtio_) v->device().retake_host_locks();
+}
+
 void Machine::pause() {
   if (paused_) return;
   paused_ = true;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <numeric>
@@ -178,11 +179,24 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
     vm.mailbox().call([&] {
       const uint64_t pause_ns = GuestClock::host_ns();
       vm.quiesce();
-      const std::vector<uint64_t> last = dirty_pages(vm.memory().take_dirty());
+      // What the last round found dirty, plus what was dirtied since.
+      std::vector<uint64_t> last = dirty_pages(vm.memory().take_dirty());
+      last.insert(last.end(), todo.begin(), todo.end());
+      std::sort(last.begin(), last.end());
+      last.erase(std::unique(last.begin(), last.end()), last.end());
       sender.send_pages(vm.memory(), last);
       std::vector<state::Section> sections = vm.save_state();
       sections.insert(sections.begin(), describe_vm(vm.config()));
       sender.send_state(state::encode(sections));
+      // The destination opens the disks before it confirms.
+      vm.release_host_locks();
+      struct Relock {
+        Machine& vm;
+        bool armed = true;
+        ~Relock() {
+          if (armed) vm.retake_host_locks();
+        }
+      } relock{vm};
       sender.send_done();
       MigrationReceiver reply(sock.fd(), "destination");
       const MigrationReceiver::Kind kind = reply.next(nullptr);
@@ -190,6 +204,11 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
         fail("the destination refused the VM: {}", reply.error());
       }
       if (kind != MigrationReceiver::Kind::kReady) fail("the destination did not confirm");
+      // Commit: the destination runs only once it reads this. (A cut inside
+      // these last 16 bytes would lose the VM; every earlier cut leaves it
+      // running here.)
+      send_ready(sock.fd());
+      relock.armed = false;
       const double downtime_ms = static_cast<double>(GuestClock::host_ns() - pause_ns) / 1e6;
       const double total_ms = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e6;
       const StreamStats& st = sender.stats();
@@ -284,6 +303,10 @@ std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
     auto vm = std::make_unique<Machine>(config, std::move(memory));
     vm->load_state(sections);
     send_ready(conn);
+    // Run only once the source commits: until then it may still resume.
+    if (in.next(nullptr) != MigrationReceiver::Kind::kReady) {
+      fail("the source did not commit the migration");
+    }
     spdlog::info("migration received: {} pages ({} zero), {:.1f} MiB on the wire", in.stats().pages,
                  in.stats().zero_pages, mib(in.stats().bytes_on_wire));
     return vm;

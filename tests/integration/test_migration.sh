@@ -20,7 +20,7 @@ sock=$WORK/src.sock
 timeout 280 "$VESSEL" run --disk "$WORK/disk.img" --api-socket "$sock" -- sh -c "$COUNTER" \
   </dev/null >"$WORK/src.out" 2>&1 &
 src=$!
-trap 'kill $src 2>/dev/null; kill %2 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $src 2>/dev/null || true; rm -rf "$WORK"' EXIT
 wait_for_text "$WORK/src.out" 'count=20' 120
 
 # Faults: a proxy that forwards a random number of bytes, then cuts both ways.

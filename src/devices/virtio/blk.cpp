@@ -36,6 +36,23 @@ uint64_t iov_bytes(const std::vector<iovec>& iov) {
 
 }  // namespace
 
+bool VirtioBlk::set_image_lock(short type) {
+  struct flock lock {};
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  return fcntl(fd_, F_OFD_SETLK, &lock) == 0 || (errno != EAGAIN && errno != EACCES);
+}
+
+void VirtioBlk::release_host_locks() {
+  set_image_lock(F_UNLCK);
+}
+
+void VirtioBlk::retake_host_locks() {
+  if (!set_image_lock(read_only_ ? F_RDLCK : F_WRLCK)) {
+    spdlog::error("disk image {}: cannot take its lock back; another process has it", path_);
+  }
+}
+
 VirtioBlk::VirtioBlk(std::string path, bool read_only, BlockBackend::Kind backend)
     : path_(std::move(path)), read_only_(read_only) {
   fd_ = open(path_.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -53,10 +70,7 @@ VirtioBlk::VirtioBlk(std::string path, bool read_only, BlockBackend::Kind backen
     }
     // An OFD lock keeps two VMs (or two disks of one VM) from writing the
     // same image. File systems without lock support are let through.
-    struct flock lock {};
-    lock.l_type = read_only ? F_RDLCK : F_WRLCK;
-    lock.l_whence = SEEK_SET;
-    if (fcntl(fd_, F_OFD_SETLK, &lock) != 0 && (errno == EAGAIN || errno == EACCES)) {
+    if (!set_image_lock(read_only ? F_RDLCK : F_WRLCK)) {
       fail("disk image {} is in use by another process", path_);
     }
     const off_t size = lseek(fd_, 0, SEEK_END);

@@ -122,6 +122,8 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   void queue_notify(unsigned queue) override;
   // Busy while any request is running on the backend or not yet reaped.
   bool busy() const override { return !requests_.empty(); }
+  void release_host_locks() override;
+  void retake_host_locks() override;
   // Waits for the backend and completes every request; requests that were
   // waiting in the ring for a free slot are started and completed too.
   void quiesce() override;
@@ -171,6 +173,10 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
 
   std::string path_;
   bool read_only_;
+  // Takes (F_RDLCK/F_WRLCK) or drops (F_UNLCK) the image's OFD lock; false
+  // if another process holds a conflicting one. File systems without lock
+  // support count as success.
+  bool set_image_lock(short type);
   int fd_ = -1;
   uint64_t capacity_ = 0;  // sectors
   bool discard_ = false;

@@ -79,6 +79,11 @@ class VirtioDevice {
   // in its used ring, so a snapshot (or the last round of a migration) sees
   // memory and rings that no longer change. The guest must not run meanwhile.
   virtual void quiesce() {}
+  // Live migration on one host hands the device's host resources (a disk
+  // image's lock) to the destination process before it starts: released
+  // while the source is stopped, taken back if the migration fails.
+  virtual void release_host_locks() {}
+  virtual void retake_host_locks() {}
   // The device's own state, not its queues' (the transport saves those).
   // Saving requires !busy(). load_state runs on a fresh device of the same
   // configuration, after activate() when the saved device was active, with
