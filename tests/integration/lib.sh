@@ -61,3 +61,31 @@ expect_one_error_line() {
   [ "$(wc -l < "$1")" -eq 1 ] || { cp "$1" "$WORK/out"; fail "expected one error line"; }
   grep -q '^vessel: ' "$1" || { cp "$1" "$WORK/out"; fail "expected a 'vessel: ' error line"; }
 }
+
+# counter_command COUNT: a guest command that counts to COUNT, printing each
+# value and writing it to sector N of /dev/vda, for the migration tests.
+counter_command() {
+  echo "echo counter-started; i=0
+while [ \$i -lt $1 ]; do
+  i=\$((i + 1)); echo count=\$i
+  echo \$i | dd of=/dev/vda bs=512 seek=\$i conv=notrunc,fsync 2>/dev/null
+  usleep 20000
+done
+sync; echo counter-done"
+}
+
+# check_counter SRC_OUT DST_OUT COUNT DISK: the count went on from the
+# source to the destination with no gap and no repeat, and the disk holds it.
+check_counter() {
+  cat "$1" "$2" >"$WORK/out"
+  grep -q 'counter-done' "$2" || fail "the counter did not finish on the destination"
+  grep -q '^count=' "$2" || fail "the destination printed no count (migrated too late?)"
+  grep -o '^count=[0-9]*' "$1" "$2" | cut -d= -f2 >"$WORK/counts"
+  seq 1 "$3" >"$WORK/want"
+  cmp -s "$WORK/counts" "$WORK/want" || fail "the counter has a gap or a repeat across the migration"
+  local i got
+  for i in 1 $(($3 / 2)) "$3"; do
+    got=$(dd if="$4" bs=512 skip="$i" count=1 2>/dev/null | tr -d '\0' | head -1)
+    [ "$got" = "$i" ] || fail "disk sector $i holds '$got'"
+  done
+}

@@ -7,13 +7,7 @@ set -e
 source "$(dirname "$0")/lib.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 COUNT=1000
-COUNTER="echo counter-started; i=0
-while [ \$i -lt $COUNT ]; do
-  i=\$((i + 1)); echo count=\$i
-  echo \$i | dd of=/dev/vda bs=512 seek=\$i conv=notrunc,fsync 2>/dev/null
-  usleep 20000
-done
-sync; echo counter-done"
+COUNTER=$(counter_command $COUNT)
 
 truncate -s 1M "$WORK/disk.img"
 sock=$WORK/src.sock
@@ -68,16 +62,5 @@ src_status=$?
 wait $dst
 dst_status=$?
 set -e
-cat "$WORK/src.out" "$WORK/dst.out" >"$WORK/out"
-[ $src_status -eq 0 ] || fail "the source exited $src_status after migrating"
-[ $dst_status -eq 0 ] || fail "the destination exited $dst_status"
-grep -q 'counter-done' "$WORK/dst.out" || fail "the counter did not finish on the destination"
-grep -q '^count=' "$WORK/dst.out" || fail "the destination printed no count (migrated too late?)"
-grep -o '^count=[0-9]*' "$WORK/src.out" "$WORK/dst.out" | cut -d= -f2 >"$WORK/counts"
-seq 1 $COUNT >"$WORK/want"
-cmp -s "$WORK/counts" "$WORK/want" || fail "the counter has a gap or a repeat across the migration"
-for i in 1 $((COUNT / 2)) $COUNT; do
-  got=$(dd if="$WORK/disk.img" bs=512 skip=$i count=1 2>/dev/null | tr -d '\0' | head -1)
-  [ "$got" = "$i" ] || fail "disk sector $i holds '$got'"
-done
+check_counter "$WORK/src.out" "$WORK/dst.out" $COUNT "$WORK/disk.img"
 grep -q 'downtime' "$WORK/ctl" || fail "ctl migrate did not report the downtime"
