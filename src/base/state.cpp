@@ -97,6 +97,19 @@ void Reader::expect_end() const {
   }
 }
 
+namespace {
+
+// Covers a section's name and version as well as its payload, so a flipped
+// byte anywhere in a section is caught, not read as another section.
+uint64_t section_checksum(std::string_view name, uint32_t version,
+                          std::span<const uint8_t> payload) {
+  uint64_t h = XXH64(name.data(), name.size(), 0);
+  h = XXH64(&version, sizeof version, h);
+  return XXH64(payload.data(), payload.size(), h);
+}
+
+}  // namespace
+
 std::vector<uint8_t> encode(const std::vector<Section>& sections) {
   Writer w;
   w.u64(kMagic);
@@ -106,7 +119,7 @@ std::vector<uint8_t> encode(const std::vector<Section>& sections) {
     w.str(s.name);
     w.u32(s.version);
     w.u64(s.payload.size());
-    w.u64(XXH64(s.payload.data(), s.payload.size(), 0));
+    w.u64(section_checksum(s.name, s.version, s.payload));
     w.raw(s.payload);
   }
   return w.take();
@@ -121,7 +134,8 @@ std::vector<Section> decode(std::span<const uint8_t> blob) {
     state_fail("state format version {}, this vessel reads version {}", version, kFormatVersion);
   }
   const uint32_t count = r.u32();
-  if (count > kMaxSections) state_fail("state blob claims {} sections (limit {})", count, kMaxSections);
+  if (count > kMaxSections)
+    state_fail("state blob claims {} sections (limit {})", count, kMaxSections);
   std::vector<Section> sections;
   for (uint32_t i = 0; i < count; ++i) {
     Section s;
@@ -134,7 +148,7 @@ std::vector<Section> decode(std::span<const uint8_t> blob) {
     }
     const std::span<const uint8_t> payload = r.raw(length);
     s.payload.assign(payload.begin(), payload.end());
-    if (XXH64(s.payload.data(), s.payload.size(), 0) != checksum) {
+    if (section_checksum(s.name, s.version, payload) != checksum) {
       state_fail("checksum mismatch in state section '{}'", s.name);
     }
     for (const Section& earlier : sections) {

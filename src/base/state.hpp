@@ -105,7 +105,8 @@ struct Section {
 };
 
 // Encodes sections into one blob: magic, format version, section count, then
-// per section: name, version, payload length, xxh64(payload), payload.
+// per section: name, version, payload length, xxh64(name, version,
+// payload), payload.
 std::vector<uint8_t> encode(const std::vector<Section>& sections);
 
 // Decodes and verifies a blob: magic, format version, counts, lengths and
