@@ -1,0 +1,498 @@
+#!/bin/bash
+# shellcheck disable=SC2034,SC2154 # figures arrive through eval and ${!name}
+# VM state benchmark: snapshot, restore and live migration (over loopback) of
+# a running Linux guest, idle and busy (a loop rewriting a 64 MiB tmpfs file),
+# under vessel and QEMU (TCG) in the same run. Reports snapshot time and size,
+# restore-to-running latency, migration total time and downtime, and the
+# vessel/QEMU ratios (< 1: vessel is faster or smaller).
+#
+# Usage: bench/state.sh [--rounds N] [--mem SIZE] [--workload idle|busy|both]
+#                       [--qemu-only] [--no-build] [--timeout SECONDS] [--verbose]
+# Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR
+#        (default build), VESSEL (default $BUILD_DIR/vessel), VESSEL_ARGS (extra
+#        `vessel run` arguments), QEMU (default qemu-system-riscv64), PYTHON
+#        (default python3, for the QMP client), STATE_DIR (where snapshots are
+#        written; default $BUILD_DIR/bench/state)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+me=state
+# shellcheck source=bench/lib/linux-guest.sh
+. "$root/bench/lib/linux-guest.sh"
+
+rounds=1 mem=256M workloads=(idle busy) qemu_only=0 build=1 timeout_s=60 verbose=0
+usage() { sed -n '3,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --rounds|--runs) rounds=${2:?--rounds wants a value}; shift 2 ;;
+    --mem) mem=${2:?--mem wants a value}; shift 2 ;;
+    --workload)
+      case ${2:-} in
+        idle|busy) workloads=("$2") ;;
+        both) workloads=(idle busy) ;;
+        *) die "--workload wants idle, busy or both" ;;
+      esac
+      shift 2 ;;
+    --qemu-only) qemu_only=1; shift ;;
+    --no-build) build=0; shift ;;
+    --timeout) timeout_s=${2:?--timeout wants a value}; shift 2 ;;
+    -v|--verbose) verbose=1; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "$me: unknown argument: $1" >&2; usage 2 ;;
+  esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive integer"
+[[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem wants a size like 256M or 1G"
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
+
+lg_find_guest
+lg_find_qemu
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null || die "$python not found (needed for the QMP client)"
+out_dir=${BUILD_DIR:-$root/build}/bench/state
+state_dir=${STATE_DIR:-$out_dir}
+mkdir -p "$out_dir" "$state_dir"
+vmms=(qemu)
+if [[ $qemu_only -eq 0 ]]; then
+  lg_find_vessel "$build" "$out_dir/vessel-build.log"
+  # The features this needs, before any figure is printed.
+  for sub in ctl restore receive; do
+    "$vessel" "$sub" --help >/dev/null 2>&1 ||
+      die "$vessel has no '$sub' subcommand (snapshot/restore/migration not built in yet?): try again later, or use --qemu-only"
+  done
+  "$vessel" run --help 2>&1 | grep -q -- --api-socket ||
+    die "'$vessel run' has no --api-socket option (the control socket is not built in yet?): try again later, or use --qemu-only"
+  vmms+=(vessel)
+fi
+lg_tmpdir
+
+# ---- the guests -------------------------------------------------------------
+# Both print a line right after every step, so the first such line a restored
+# or migrated guest prints shows that it runs again: `tick N` every 0.1 s
+# (idle), `busy N UPTIME` after every 4 MiB rewritten (busy: 16 x 4 MiB chunks
+# of a 64 MiB tmpfs file, random data so no zero-page shortcut applies).
+idle_cmd='echo READY; i=0; while :; do sleep 0.1; i=$((i+1)); echo "tick $i"; done'
+busy_cmd='head -c 4194304 /dev/urandom >/tmp/src; echo READY; i=0; while :; do dd if=/tmp/src of=/tmp/x bs=1M count=4 seek=$((i%16*4)) conv=notrunc 2>/dev/null; i=$((i+1)); echo "busy $i $(cut -d" " -f1 /proc/uptime)"; done'
+tick_re='^(tick|busy) [0-9]+'
+cmdline_for() { printf 'console=ttyS0 quiet vessel.cmd=%s' "$(printf '%s' "$1" | base64 -w0)"; }
+
+# ---- process handling ---------------------------------------------------------
+# Every VMM runs in the background under `timeout`, its output (stdout and
+# stderr) copied to a log with the arrival time ($EPOCHREALTIME) in front of
+# every line.
+bg_pids=()
+state_cleanup() {
+  local p
+  for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  lg_cleanup
+}
+trap state_cleanup EXIT
+stamp() {
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do
+    printf '%s %s\n' "$EPOCHREALTIME" "${line//$'\r'/}"
+  done
+}
+start_bg() { # start_bg LOG CMD...: sets bg_pid, bg_start
+  local log=$1
+  shift
+  : >"$log"
+  bg_start=$EPOCHREALTIME
+  timeout -k 5 $((timeout_s * 4)) "$@" </dev/null > >(stamp >>"$log") 2>&1 &
+  bg_pid=$!
+  bg_pids+=("$bg_pid")
+}
+stop_bg() { # stop_bg PID: TERM, then wait for it
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+# wait_line LOG REGEX [SECONDS] [PID]: waits for a line (after the timestamp)
+# matching REGEX; sets w_ts (its arrival time) and w_line. Fails on timeout or
+# when PID exits first.
+wait_line() {
+  local log=$1 re=$2 limit=${3:-$timeout_s} pid=${4:-} end hit alive=1
+  end=$((${EPOCHREALTIME%.*} + limit))
+  while :; do
+    hit=$(awk -v re="$re" '{ ts = $1; sub(/^[^ ]* /, ""); if ($0 ~ re) { print ts " " $0; exit } }' "$log")
+    if [[ -n $hit ]]; then w_ts=${hit%% *} w_line=${hit#* }; return 0; fi
+    [[ $alive -eq 1 ]] || return 1  # exited, and its last output is in
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then alive=0; sleep 0.1; continue; fi
+    [[ ${EPOCHREALTIME%.*} -lt $end ]] || return 1
+    sleep 0.01
+  done
+}
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+fail_run() { # fail_run WHAT LOG: explains and exits
+  echo "$me: $1" >&2
+  if [[ -n ${2:-} && -f $2 ]]; then
+    echo "$me: last 20 lines of $2:" >&2
+    tail -n 20 "$2" | cut -d' ' -f2- | sed 's/^/  | /' >&2
+  fi
+  exit 1
+}
+free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# dirty_rate LOG: MiB/s the busy loop rewrote (from its uptime stamps)
+dirty_rate() {
+  awk '$2 == "busy" && NF == 4 { n++; if (n == 1) { i0 = $3; t0 = $4 } i1 = $3; t1 = $4 }
+       END { if (n > 1 && t1 > t0) printf "%.1f", (i1 - i0) * 4 / (t1 - t0); else print "?" }' "$1"
+}
+
+# ---- QMP client (QEMU) ------------------------------------------------------
+qmp_py=$lg_tmp/qmp.py
+cat >"$qmp_py" <<'EOF'
+import json, socket, sys, time
+
+class QMP:
+    def __init__(self, path, timeout):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX)
+                self.s.connect(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.002)
+        self.f = self.s.makefile('rw')
+        self.read()  # greeting
+        self.cmd('qmp_capabilities')
+
+    def read(self):
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise EOFError('QMP connection closed')
+            msg = json.loads(line)
+            if 'event' not in msg:
+                return msg
+
+    def cmd(self, name, **args):
+        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
+        self.f.flush()
+        r = self.read()
+        if 'error' in r:
+            raise RuntimeError('%s: %s' % (name, r['error'].get('desc')))
+        return r['return']
+
+def main():
+    op, path, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    start = time.time()
+    q = QMP(path, timeout)
+    if op == 'status':
+        print(q.cmd('query-status')['status'])
+    elif op == 'wait-running':  # prints the time it saw "running"
+        while q.cmd('query-status')['status'] != 'running':
+            if time.time() - start > timeout:
+                sys.exit('not running after %g s' % timeout)
+            time.sleep(0.001)
+        print('%.6f' % time.time())
+    elif op == 'migrate':  # migrate URI DOWNTIME_MS: waits for completion
+        uri, downtime = sys.argv[4], int(sys.argv[5])
+        # QEMU's default bandwidth cap (32 MiB/s) would measure the cap.
+        q.cmd('migrate-set-parameters', **{'max-bandwidth': 100 << 30, 'downtime-limit': downtime})
+        t0 = time.time()
+        q.cmd('migrate', uri=uri)
+        while True:
+            m = q.cmd('query-migrate')
+            st = m.get('status')
+            if st == 'completed':
+                break
+            if st in ('failed', 'cancelled'):
+                sys.exit('migration %s: %s' % (st, m.get('error-desc', '')))
+            if time.time() - t0 > timeout:
+                sys.exit('migration not completed after %g s (status %s)' % (timeout, st))
+            time.sleep(0.002)
+        ram = m.get('ram', {})
+        print('m_total=%s m_down=%s m_rounds=%s m_bytes=%s m_wall=%.1f' % (
+            m.get('total-time'), m.get('downtime'), ram.get('dirty-sync-count'),
+            ram.get('transferred'), (time.time() - t0) * 1000))
+    elif op == 'cont':
+        q.cmd('cont')
+    elif op == 'quit':
+        try:
+            q.cmd('quit')
+        except EOFError:
+            pass
+
+main()
+EOF
+qmp() { "$python" "$qmp_py" "$@"; }
+
+# ---- results ------------------------------------------------------------------
+declare -A fig  # fig[vmm:workload:name] = space-separated values, one per round
+add() { fig[$1]+=" $2"; }
+med() { lg_median <<<"${fig[$1]:-}" 2>/dev/null || echo ''; }
+
+# Keys per VMM and workload: snap_ms snap_bytes snap_disk restore_self_ms
+# restore_run_ms restore_marker_ms mig_total_ms mig_down_ms mig_rounds
+# mig_bytes dirty_mibs
+
+# Each round and VMM: boot a source and let it settle; snapshot it (it runs
+# on); migrate it live to a destination over loopback and check that the guest
+# goes on there; stop both; restore the snapshot in a new process and check
+# that the guest goes on there.
+
+# settle LOG WORKLOAD PID VMM: idle: 2 s after READY; busy: until the loop has
+# rewritten its 64 MiB file once and a bit (20 lines)
+settle() {
+  if [[ $2 == idle ]]; then
+    sleep 2
+  else
+    wait_line "$1" '^busy 20 ' "$timeout_s" "$3" || fail_run "$4 (busy): the busy loop did not get to 'busy 20'" "$1"
+  fi
+}
+# resumed VMM WORKLOAD LOG PID T0 KEY: waits for the guest's first tick/busy
+# line in LOG and records its time since T0 under KEY. QEMU 7.2 does not
+# re-arm a RISC-V guest's timer after an incoming migration, so an idle QEMU
+# guest (waiting in WFI for its next timer interrupt) never wakes up: that is
+# recorded as a stall (after 5 s) rather than a failure.
+resumed() {
+  local limit=$timeout_s
+  [[ $1 == vessel ]] || limit=5
+  if wait_line "$3" "$tick_re" "$limit" "$4"; then
+    add "$1:$2:$6" "$(ms_between "$5" "$w_ts")"
+    return 0
+  fi
+  if [[ $1 == vessel ]]; then
+    local where='after the restore' diag=''
+    [[ $6 != mig_marker_ms ]] || where='on the migration destination'
+    if [[ -n ${7:-} ]]; then  # is the guest executing at all?
+      diag=$(for _ in 1 2; do timeout 5 "$vessel" ctl "$7" stats 2>&1 | grep -m1 '"instructions"' | tr -d ' ,'; sleep 1; done | paste -sd' ')
+      diag=" (ctl stats 1 s apart: ${diag:-no answer})"
+    fi
+    fail_run "$1 ($2): the guest printed no tick/busy line within $limit s $where$diag" "$3"
+  fi
+  stalled["$1:$2:$6"]=1
+  [[ $verbose -eq 0 ]] || echo "$me: $1 $2: no tick/busy line within $limit s ($6): the guest stalls" >&2
+  return 1
+}
+declare -A stalled
+
+qemu_round() { # qemu_round WORKLOAD ROUND
+  local w=$1 r=$2 cmd log base snap port out t_run src dst rst t0
+  local m_total m_down m_rounds m_bytes m_wall
+  cmd=${w}_cmd
+  base=(-M virt -m "$mem" -smp 1 -display none -serial stdio -monitor none -bios default
+        -kernel "$KERNEL" -initrd "$INITRD" -append "$(cmdline_for "${!cmd}")")
+  snap=$state_dir/qemu-$w.snapshot
+
+  # boot
+  log=$out_dir/qemu-$w-source.log
+  start_bg "$log" "$qemu" "${base[@]}" -qmp "unix:$lg_tmp/q-src.sock,server=on,wait=off"
+  src=$bg_pid
+  wait_line "$log" '^READY' "$timeout_s" "$src" || fail_run "qemu ($w): the guest never printed READY" "$log"
+  settle "$log" "$w" "$src" qemu
+
+  # snapshot: a (live) migration into a file, QEMU's default downtime limit;
+  # then the source goes on
+  rm -f "$snap"
+  out=$(qmp migrate "$lg_tmp/q-src.sock" "$timeout_s" "exec:cat > $snap" 300) ||
+    fail_run "qemu ($w): migrate to exec:cat > $snap failed: $out" "$log"
+  eval "$out"
+  add "qemu:$w:snap_ms" "$m_total"
+  add "qemu:$w:snap_bytes" "$(stat -c %s "$snap")"
+  add "qemu:$w:snap_disk" "$(($(stat -c %b "$snap") * $(stat -c %B "$snap")))"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r qemu $w snapshot: $out, file $(stat -c %s "$snap") bytes" >&2
+  qmp cont "$lg_tmp/q-src.sock" 10 || fail_run "qemu ($w): cont after the snapshot failed" "$log"
+
+  # live migration to a second QEMU over loopback
+  port=$(free_port)
+  log=$out_dir/qemu-$w-dest.log
+  start_bg "$log" "$qemu" "${base[@]}" -qmp "unix:$lg_tmp/q-dst.sock,server=on,wait=off" -incoming "tcp:127.0.0.1:$port"
+  dst=$bg_pid
+  qmp status "$lg_tmp/q-dst.sock" "$timeout_s" >/dev/null || fail_run "qemu ($w): the destination QEMU did not start" "$log"
+  sleep 0.5  # the source runs on for a moment after the snapshot
+  out=$(qmp migrate "$lg_tmp/q-src.sock" "$timeout_s" "tcp:127.0.0.1:$port" 50) ||
+    fail_run "qemu ($w): migration to tcp:127.0.0.1:$port failed: $out" "$out_dir/qemu-$w-source.log"
+  eval "$out"
+  add "qemu:$w:mig_total_ms" "$m_total"
+  add "qemu:$w:mig_down_ms" "$m_down"
+  add "qemu:$w:mig_rounds" "$m_rounds"
+  add "qemu:$w:mig_bytes" "$m_bytes"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r qemu $w migrate: $out" >&2
+  t_run=$(qmp wait-running "$lg_tmp/q-dst.sock" "$timeout_s") || fail_run "qemu ($w): the destination never reached 'running'" "$log"
+  resumed qemu "$w" "$log" "$dst" "$t_run" mig_marker_ms || true
+  add "qemu:$w:dirty_mibs" "$(dirty_rate "$out_dir/qemu-$w-source.log")"
+  qmp quit "$lg_tmp/q-src.sock" 10 || true
+  qmp quit "$lg_tmp/q-dst.sock" 10 || true
+  stop_bg "$src"
+  stop_bg "$dst"
+
+  # restore: a third QEMU reading the file
+  log=$out_dir/qemu-$w-restore.log
+  start_bg "$log" "$qemu" "${base[@]}" -qmp "unix:$lg_tmp/q-rst.sock,server=on,wait=off" -incoming "exec:cat $snap"
+  rst=$bg_pid t0=$bg_start
+  t_run=$(qmp wait-running "$lg_tmp/q-rst.sock" "$timeout_s") || fail_run "qemu ($w): the restored QEMU never reached 'running'" "$log"
+  add "qemu:$w:restore_run_ms" "$(ms_between "$t0" "$t_run")"
+  resumed qemu "$w" "$log" "$rst" "$t0" restore_marker_ms || true
+  [[ $verbose -eq 0 ]] || echo "$me: round $r qemu $w restore: running after $(ms_between "$t0" "$t_run") ms" >&2
+  qmp quit "$lg_tmp/q-rst.sock" 10 || true
+  stop_bg "$rst"
+  rm -f "$snap"
+}
+
+vessel_round() { # vessel_round WORKLOAD ROUND
+  local w=$1 r=$2 cmd log snap port ctl_out re src dst rst t0 i s mline
+  cmd=${w}_cmd
+  snap=$state_dir/vessel-$w.snapshot
+
+  # boot
+  log=$out_dir/vessel-$w-source.log
+  start_bg "$log" "$vessel" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$(cmdline_for "${!cmd}")" \
+    --mem "$mem" --api-socket "$lg_tmp/v-src.sock" "${vessel_args[@]}"
+  src=$bg_pid
+  wait_line "$log" '^READY' "$timeout_s" "$src" || fail_run "vessel ($w): the guest never printed READY" "$log"
+  settle "$log" "$w" "$src" vessel
+
+  # snapshot (the source runs on)
+  rm -rf "$snap"
+  ctl_out=$(timeout "$timeout_s" "$vessel" ctl "$lg_tmp/v-src.sock" snapshot "$snap" 2>&1) ||
+    fail_run "vessel ($w): 'vessel ctl SOCK snapshot $snap' failed: $ctl_out" "$log"
+  re='snapshot written to .* in ([0-9.]+) ms'
+  [[ $ctl_out =~ $re ]] || fail_run "vessel ($w): no 'snapshot written to DIR in X ms' in the ctl output: $ctl_out" "$log"
+  add "vessel:$w:snap_ms" "${BASH_REMATCH[1]}"
+  [[ -f $snap/memory.bin && -f $snap/state.bin ]] || fail_run "vessel ($w): $snap has no memory.bin/state.bin: $(ls -la "$snap" 2>&1)" "$log"
+  add "vessel:$w:snap_bytes" "$(du -sb --apparent-size "$snap" | cut -f1)"
+  add "vessel:$w:snap_disk" "$(($(du -sk "$snap" | cut -f1) * 1024))"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w snapshot: $ctl_out; $(du -sh --apparent-size "$snap" | cut -f1) apparent, $(du -sh "$snap" | cut -f1) on disk" >&2
+
+  # live migration to `vessel receive` over loopback
+  port=$(free_port)
+  log=$out_dir/vessel-$w-dest.log
+  start_bg "$log" "$vessel" receive --listen "127.0.0.1:$port" --accept-timeout "$timeout_s" --api-socket "$lg_tmp/v-dst.sock"
+  dst=$bg_pid
+  for ((i = 0; i < 500; i++)); do
+    ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+    kill -0 "$dst" 2>/dev/null || fail_run "vessel ($w): 'vessel receive --listen 127.0.0.1:$port' exited" "$log"
+    sleep 0.01
+  done
+  sleep 0.5  # the source runs on for a moment after the snapshot
+  ctl_out=$(timeout "$timeout_s" "$vessel" ctl "$lg_tmp/v-src.sock" migrate "127.0.0.1:$port" --max-downtime 50 2>&1) ||
+    fail_run "vessel ($w): 'vessel ctl SOCK migrate 127.0.0.1:$port --max-downtime 50' failed: $ctl_out" "$out_dir/vessel-$w-source.log"
+  printf '%s\n' "$ctl_out" >"$out_dir/vessel-$w-migrate.out"
+  re='migrated to .* in ([0-9.]+) ms: ([0-9]+) rounds?, ([0-9.]+) MiB sent, downtime ([0-9.]+) ms'
+  mline=$(grep -hE "$re" "$out_dir/vessel-$w-migrate.out" "$out_dir/vessel-$w-source.log" | head -n 1 || true)
+  [[ $mline =~ $re ]] || fail_run "vessel ($w): no 'migrated to HOST:PORT in T ms: R rounds, M MiB sent, downtime D ms' line; ctl printed: $ctl_out" "$out_dir/vessel-$w-source.log"
+  local t_done=$EPOCHREALTIME
+  add "vessel:$w:mig_total_ms" "${BASH_REMATCH[1]}"
+  add "vessel:$w:mig_rounds" "${BASH_REMATCH[2]}"
+  add "vessel:$w:mig_bytes" "$(awk -v m="${BASH_REMATCH[3]}" 'BEGIN { printf "%.0f", m * 1048576 }')"
+  add "vessel:$w:mig_down_ms" "${BASH_REMATCH[4]}"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w migrate: $mline" >&2
+  # the source exits 0, the destination runs the guest on
+  s=0
+  for ((i = 0; i < 200; i++)); do kill -0 "$src" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$src" 2>/dev/null && fail_run "vessel ($w): the migration source still runs 10 s after the migration" "$out_dir/vessel-$w-source.log"
+  wait "$src" || s=$?
+  [[ $s -eq 0 ]] || fail_run "vessel ($w): the migration source exited with status $s" "$out_dir/vessel-$w-source.log"
+  resumed vessel "$w" "$log" "$dst" "$t_done" mig_marker_ms "$lg_tmp/v-dst.sock"
+  add "vessel:$w:dirty_mibs" "$(dirty_rate "$out_dir/vessel-$w-source.log")"
+  stop_bg "$dst"
+
+  # restore
+  log=$out_dir/vessel-$w-restore.log
+  start_bg "$log" "$vessel" restore "$snap" --api-socket "$lg_tmp/v-rst.sock"
+  rst=$bg_pid t0=$bg_start
+  wait_line "$log" 'restored from .* in [0-9.]+ ms' "$timeout_s" "$rst" ||
+    fail_run "vessel ($w): 'vessel restore $snap' printed no 'restored from DIR in X ms' line" "$log"
+  re='restored from .* in ([0-9.]+) ms'
+  [[ $w_line =~ $re ]]
+  add "vessel:$w:restore_self_ms" "${BASH_REMATCH[1]}"
+  add "vessel:$w:restore_run_ms" "$(ms_between "$t0" "$w_ts")"
+  resumed vessel "$w" "$log" "$rst" "$t0" restore_marker_ms "$lg_tmp/v-rst.sock"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w restore: '$(grep -o 'restored from .*' "$log" | head -n 1)', '$w_line' after $(ms_between "$t0" "$w_ts") ms" >&2
+  timeout 10 "$vessel" ctl "$lg_tmp/v-rst.sock" quit >/dev/null 2>&1 || true
+  stop_bg "$rst"
+  rm -rf "$snap"
+}
+
+# ---- runs ---------------------------------------------------------------------------
+# sub VAR... -- CMD...: runs CMD in a subshell (a failure exits it, and its
+# VMMs are stopped); on success copies the VARs back.
+sub() {
+  local vars=()
+  while [[ $1 != -- ]]; do vars+=("$1"); shift; done
+  shift
+  ( trap 'for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done' EXIT
+    "$@"
+    declare -p "${vars[@]}" >"$lg_tmp/sub.vars" ) || return 1
+  eval "$(sed 's/^declare /declare -g /' "$lg_tmp/sub.vars")"
+}
+declare -A failed
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+for ((r = 1; r <= rounds; r++)); do
+  for w in "${workloads[@]}"; do
+    for v in "${vmms[@]}"; do
+      [[ -z ${failed[$v:$w]:-} ]] || continue
+      sub fig stalled -- "${v}_round" "$w" "$r" || failed[$v:$w]=1
+    done
+  done
+done
+load_end=$(cut -d' ' -f1 /proc/loadavg)
+
+# ---- report ---------------------------------------------------------------------------
+mib() { [[ -n $1 ]] && awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }' || echo "?"; }
+ratio() { local x; x=$([[ -n $1 && -n $2 ]] && lg_ratio "$1" "$2" || echo n/a); [[ $x == n/a ]] && echo "$x" || echo "${x}x"; }
+rnd() { [[ -n $1 ]] && awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else printf "%.1f", v }' || echo "?"; }
+# ms VMM WORKLOAD KEY: the median in ms, or why there is none
+ms() {
+  local v
+  v=$(med "$1:$2:$3")
+  if [[ -n $v ]]; then printf '%6s ms' "$(rnd "$v")"
+  elif [[ -n ${stalled[$1:$2:$3]:-} ]]; then printf 'stalled (no line in 5 s)'
+  else printf '%6s ms' '?'; fi
+}
+# part VMM WORKLOAD WHAT: that VMM's half of a line
+part() {
+  local v=$1 w=$2
+  if [[ -n ${failed[$v:$w]:-} ]]; then printf '%s FAILED' "$v"; return; fi
+  case $3 in
+    snapshot) printf '%s %s %6s MiB' "$v" "$(ms "$v" "$w" snap_ms)" "$(mib "$(med "$v:$w:snap_disk")")"
+              [[ $v == qemu ]] || printf ' on disk (%s MiB apparent)' "$(mib "$(med "$v:$w:snap_bytes")")" ;;
+    running) printf '%s %s' "$v" "$(ms "$v" "$w" restore_run_ms)"
+             [[ $v == qemu ]] || printf ' (own figure %s ms)' "$(rnd "$(med "$v:$w:restore_self_ms")")" ;;
+    marker) printf '%s %s' "$v" "$(ms "$v" "$w" restore_marker_ms)" ;;
+    total) printf '%s %s (%s rounds, %s MiB sent)' "$v" "$(ms "$v" "$w" mig_total_ms)" \
+             "$(printf %.0f "$(med "$v:$w:mig_rounds")")" "$(mib "$(med "$v:$w:mig_bytes")")" ;;
+    downtime) printf '%s %s' "$v" "$(ms "$v" "$w" mig_down_ms)" ;;
+  esac
+}
+have_v=0
+[[ " ${vmms[*]} " == *" vessel "* ]] && have_v=1
+echo "$me: guest $mem, $rounds round(s), medians; $("$qemu" --version | head -n 1 | sed 's/ version / /; s/ (.*//') TCG, max-bandwidth 100 GiB/s; load average $load_start at start, $load_end at end"
+for w in "${workloads[@]}"; do
+  if [[ $w == busy ]]; then
+    printf '%s: busy guest rewrites its 64 MiB file at %s MiB/s under qemu%s\n' "$me" "$(rnd "$(med "qemu:$w:dirty_mibs")")" \
+      "$([[ $have_v -eq 1 ]] && printf ', %s MiB/s under vessel' "$(rnd "$(med "vessel:$w:dirty_mibs")")")"
+  fi
+  for what in snapshot running marker total downtime; do
+    case $what in
+      snapshot) label=snapshot key=snap_ms ;;
+      running) label='restore->running' key=restore_run_ms ;;
+      marker) label='restore->marker' key=restore_marker_ms ;;
+      total) label='migrate total' key=mig_total_ms ;;
+      downtime) label='migrate downtime' key=mig_down_ms ;;
+    esac
+    line=$(printf '%s: %-4s %-17s ' "$me" "$w" "$label")
+    if [[ $have_v -eq 1 ]]; then
+      line+="$(part vessel "$w" "$what") | $(part qemu "$w" "$what") | ratio"
+      if [[ $what == snapshot ]]; then
+        line+=" time $(ratio "$(med "vessel:$w:snap_ms")" "$(med "qemu:$w:snap_ms")") size on disk $(ratio "$(med "vessel:$w:snap_disk")" "$(med "qemu:$w:snap_disk")")"
+      else
+        line+=" $(ratio "$(med "vessel:$w:$key")" "$(med "qemu:$w:$key")")"
+      fi
+      [[ $what != downtime ]] || line+=" (limit 50 ms for both)"
+    else
+      line+=$(part qemu "$w" "$what")
+    fi
+    echo "$line"
+  done
+done
+if [[ -n ${stalled[*]:-} ]]; then
+  echo "$me: stalled: ${!stalled[*]} (QEMU 7.2 does not re-arm the RISC-V timer of an incoming guest; an idle guest waits for it forever)"
+fi
+if [[ -n ${failed[*]:-} ]]; then
+  echo "$me: error: ${!failed[*]} failed (reasons above; logs in $out_dir)" >&2
+  exit 1
+fi
