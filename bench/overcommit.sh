@@ -10,7 +10,7 @@
 #           take 256 MiB back (aim: faster than 1 GiB/s), RSS before and
 #           after; QEMU: its virtio-balloon (balloon 256M) on the same guest.
 #  scan:    slowdown of bench/programs/linux-cpu (in-guest time) while the
-#           page scanner runs (--share-pages --share-rate 50000) against the
+#           page scanner runs (--share-pages at the default --share-rate 20000) against the
 #           same guest without it (aim: under 5%).
 #
 # Usage: bench/overcommit.sh [--part share|balloon|scan|all] [--vms N]
@@ -29,6 +29,9 @@ me=overcommit
 
 parts=(share balloon scan) vms=8 rounds=3 scan_rounds=5 settle_s=10 qemu_only=0 build=1 timeout_s=120 verbose=0
 share_rate=50000 share_mem=128M balloon_mem=512M
+# The slowdown is measured at vessel's default scan rate (what a user gets);
+# the sharing part scans faster so that eight guests settle within a minute.
+scan_rate=20000
 usage() { sed -n '3,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -472,7 +475,7 @@ if has_part scan && [[ $use_vessel -eq 1 ]]; then
   for ((r = 1; r <= scan_rounds; r++)); do
     for mode in off on; do
       extra=()
-      [[ $mode == off ]] || extra=(--share-pages --share-rate "$share_rate")
+      [[ $mode == off ]] || extra=(--share-pages --share-rate "$scan_rate")
       log=$scan_dir/scan-$mode.log
       lg_run "$log" "$timeout_s" "$vessel" run --kernel "$KERNEL" --initrd "$initrd" --cmdline "$cmdline" \
         --mem "$balloon_mem" "${extra[@]}"
@@ -493,7 +496,7 @@ if has_part scan && [[ $use_vessel -eq 1 ]]; then
     spread() { tr ' ' '\n' | grep . | sort -g | sed -n '1p;$p' | paste -sd- | awk -F- '{ printf "%.2f-%.2f", $1, $2 }'; }
     slow=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
     report+=("$(printf '%s: scan: linux-cpu (in-guest time) in a %s vessel guest, median of %d: sharing off %.2f s (%s), --share-pages --share-rate %s %.2f s (%s)' "$me" \
-      "$balloon_mem" "$scan_rounds" "$off" "$(spread <<<"${el[off]}")" "$share_rate" "$on" "$(spread <<<"${el[on]}")")")
+      "$balloon_mem" "$scan_rounds" "$off" "$(spread <<<"${el[off]}")" "$scan_rate" "$on" "$(spread <<<"${el[on]}")")")
     report+=("$(printf '%s: scan: slowdown %s%% (aim: under 5%%: %s)' "$me" "$slow" "$(awk -v s="$slow" 'BEGIN { print (s < 5 ? "met" : "MISSED") }')")")
   else
     report+=("$me: scan: vessel FAILED (see above)")

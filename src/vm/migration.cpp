@@ -149,15 +149,20 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
     std::vector<uint64_t> todo(pages);
     std::iota(todo.begin(), todo.end(), uint64_t{0});
     unsigned round = 0;
-    double pages_per_ms = 0;
     for (;;) {
       ++round;
       const uint64_t round_start = GuestClock::host_ns();
       const uint64_t wire_before = sender.stats().bytes_on_wire;
+      const uint64_t data_before = sender.stats().pages - sender.stats().zero_pages;
       sender.send_pages(vm.memory(), todo);
       const double round_ms =
           std::max(1e-3, static_cast<double>(GuestClock::host_ns() - round_start) / 1e6);
-      pages_per_ms = static_cast<double>(todo.size()) / round_ms;
+      // The cost of a page with data: zero pages cost next to nothing, and
+      // round 1 is mostly zero pages, so counting them would promise a last
+      // round far shorter than it turns out.
+      const uint64_t data_pages =
+          std::max<uint64_t>(1, sender.stats().pages - sender.stats().zero_pages - data_before);
+      const double ms_per_page = round_ms / static_cast<double>(data_pages);
 
       std::vector<uint64_t> bitmap;
       vm.mailbox().call([&] { bitmap = vm.memory().take_dirty(); });
@@ -167,7 +172,7 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
                 {"sent_mib", mib(sender.stats().bytes_on_wire - wire_before)},
                 {"dirty_pages", todo.size()},
                 {"dirty_rate_mib_s", dirty_rate}});
-      const double expected_ms = static_cast<double>(todo.size()) / std::max(pages_per_ms, 1e-3);
+      const double expected_ms = static_cast<double>(todo.size()) * ms_per_page;
       if (expected_ms <= static_cast<double>(options.max_downtime_ms) ||
           round >= options.max_rounds) {
         break;

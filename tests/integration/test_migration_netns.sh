@@ -46,5 +46,5 @@ dst_status=$?
 set -e
 [ $src_status -eq 0 ] || { cp "$WORK/src.out" "$WORK/out"; fail "the source exited $src_status"; }
 [ $dst_status -eq 0 ] || { cp "$WORK/dst.out" "$WORK/out"; fail "the destination exited $dst_status"; }
-check_counter "$WORK/src.out" "$WORK/dst.out" $COUNT "$WORK/disk.img"
+check_counter "$WORK/src.out" "$WORK/dst.out" "$WORK/disk.img" $COUNT
 cat "$WORK/ctl"
