@@ -148,6 +148,14 @@ vessel::MachineConfig finish_config(RunOptions& o) {
     config.cmdline += " " + vessel::encode_guest_command(o.guest_command);
   }
   if (!config.initrd.empty() && config.kernel.empty()) fail("--initrd needs --kernel");
+  // Linux/riscv keeps at most COMMAND_LINE_SIZE - 1 bytes of it and drops
+  // the rest without a word: a cut command would run, wrongly.
+  constexpr size_t kMaxKernelCmdline = 1023;
+  if (!config.kernel.empty() && config.cmdline.size() > kMaxKernelCmdline) {
+    fail("the kernel command line is {} bytes, Linux takes at most {}{}", config.cmdline.size(),
+         kMaxKernelCmdline,
+         o.guest_command.empty() ? "" : " (shorten the guest command, or put it on a disk)");
+  }
   return config;
 }
 

@@ -131,12 +131,18 @@ api::Json VmControl::handle(const api::Json& request, const api::Progress& progr
     return migrate_vm(*vms_[i], options, [&](const nlohmann::json& p) { progress(p); });
   }
   if (cmd == "pause" || cmd == "resume" || cmd == "quit") {
+    const bool all = !request.contains("vm");
     for (unsigned i : targets(request)) {
-      vms_[i]->mailbox().call([&] {
-        if (cmd == "pause") vms_[i]->pause();
-        if (cmd == "resume") vms_[i]->resume();
-        if (cmd == "quit") vms_[i]->stop_with(0, "quit requested through the control socket");
-      });
+      try {
+        vms_[i]->mailbox().call([&] {
+          if (cmd == "pause") vms_[i]->pause();
+          if (cmd == "resume") vms_[i]->resume();
+          if (cmd == "quit") vms_[i]->stop_with(0, "quit requested through the control socket");
+        });
+      } catch (const VmStopped&) {
+        // Addressed to all: the VMs that already stopped need nothing.
+        if (!all) throw;
+      }
     }
     result["message"] = cmd == "pause" ? "paused" : cmd == "resume" ? "resumed" : "stopped";
     return result;

@@ -25,7 +25,7 @@ void Mailbox::call(std::function<void()> task) {
   auto t = std::make_shared<Task>();
   t->fn = std::move(task);
   std::unique_lock lock(mutex_);
-  if (closed_) fail("the VM has stopped");
+  if (closed_) throw VmStopped();
   queue_.push_back(t);
   pending_.store(true, std::memory_order_release);
   const uint64_t one = 1;
@@ -72,7 +72,7 @@ void Mailbox::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   for (auto& t : queue_) {
-    t->error = std::make_exception_ptr(Error("the VM has stopped"));
+    t->error = std::make_exception_ptr(VmStopped());
     t->done = true;
   }
   queue_.clear();

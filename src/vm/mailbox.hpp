@@ -12,9 +12,16 @@
 #include <memory>
 #include <mutex>
 
+#include "base/error.hpp"
 #include "base/event_loop.hpp"
 
 namespace vessel {
+
+// The VM a task was meant for has stopped (or stops before running it).
+class VmStopped : public Error {
+ public:
+  VmStopped() : Error("the VM has stopped") {}
+};
 
 class Mailbox final : public PollSource {
  public:
@@ -24,8 +31,8 @@ class Mailbox final : public PollSource {
   Mailbox& operator=(const Mailbox&) = delete;
 
   // Runs `task` on the VM thread and waits for it; an exception it throws
-  // is rethrown here. Throws Error if the VM has stopped (or stops before
-  // running it). Must not be called from the VM thread itself.
+  // is rethrown here. Throws VmStopped if the VM has stopped (or stops
+  // before running it). Must not be called from the VM thread itself.
   void call(std::function<void()> task);
 
   // VM thread: runs every task posted so far. Cheap when there is none.

@@ -26,3 +26,8 @@ check "out of range" run --cpus 9
 check "not an ELF\|not a RISC-V\|empty" run --bios "$WORK/empty"
 check "not a RISC-V program" run --bios /bin/true
 check "is a directory" run --kernel /tmp
+# A guest command longer than Linux keeps of its command line would run cut.
+check "kernel command line is" run -- sh -c 'echo ${#0}' "$(head -c 3000 /dev/zero | tr '\0' x)"
+check "cannot connect" ctl /nonexistent.sock stats
+check "not HOST:PORT" receive --listen nohostport
+check "state.bin" restore /nonexistent-snapshot
