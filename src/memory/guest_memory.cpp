@@ -83,7 +83,8 @@ void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
     const uint8_t flags = flags_[page];
     if ((flags & kPageShared) != 0) unshare(page, /*copy=*/true);
     if (dirty_logging_) mark_dirty(page);
-    if ((flags & kPageCode) != 0 && code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
+    if ((flags & kPageCode) != 0 && code_write_hook_)
+      code_write_hook_(base_ + (page << kPageShift));
   }
 }
 
