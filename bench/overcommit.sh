@@ -147,127 +147,9 @@ rss_pss() {
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 
 # ---- clients: vessel's control socket and QEMU's QMP, both JSON lines ----------
-client_py=$lg_tmp/client.py
-cat >"$client_py" <<'EOF'
-import json, socket, sys, time
-
-class Conn:
-    def __init__(self, path, timeout=30):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.01)
-        self.f = self.s.makefile('rw')
-
-    def line(self):
-        line = self.f.readline()
-        if not line:
-            raise EOFError('connection closed')
-        return json.loads(line)
-
-class Vessel(Conn):  # vessel's control socket: {"cmd": ...} -> {"ok": ...}
-    def call(self, cmd, **args):
-        args['cmd'] = cmd
-        self.f.write(json.dumps(args) + '\n')
-        self.f.flush()
-        while True:
-            r = self.line()
-            if 'ok' in r:
-                break
-        if not r['ok']:
-            sys.exit('vessel: %s: %s' % (cmd, r.get('error')))
-        return r
-
-class QMP(Conn):
-    def __init__(self, path, timeout=30):
-        super().__init__(path, timeout)
-        self.line()
-        self.call('qmp_capabilities')
-
-    def call(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            r = self.line()
-            if 'event' not in r:
-                break
-        if 'error' in r:
-            sys.exit('qemu: %s: %s' % (name, r['error'].get('desc')))
-        return r['return']
-
-def vessel_figures(r):
-    vms = r.get('vms', [])
-    host, store = r.get('host'), r.get('page_store')
-    if host is None:
-        sys.exit('vessel stats: no "host" figures: %s' % json.dumps(r)[:300])
-    out = {'rss': host['rss_bytes'], 'pss': host['pss_bytes'], 'vms': len(vms),
-           'running': sum(1 for v in vms if v.get('running', True))}
-    if store is not None:
-        out.update(stored=store['pages_stored'], saved=store['pages_saved'], saved_bytes=store['bytes_saved'],
-                   refs=store.get('references', ''), limit=store.get('reference_limit', ''))
-    sh = [v['sharing'] for v in vms if 'sharing' in v]
-    if sh:
-        out.update(shared_now=sum(s['shared_now'] for s in sh), zero=sum(s['zero_pages_released'] for s in sh),
-                   scanned=sum(s['pages_scanned'] for s in sh), passes=min(s['passes'] for s in sh))
-    b = [v['balloon'] for v in vms if 'balloon' in v]
-    if b:
-        out.update(actual=b[0]['actual_bytes'], target=b[0]['target_bytes'], reported=b[0]['reported_bytes'])
-    return out
-
-def main():
-    op, path = sys.argv[1], sys.argv[2]
-    if op == 'vessel-stats':  # prints shell assignments
-        f = vessel_figures(Vessel(path).call('stats'))
-        print(' '.join('s_%s=%s' % kv for kv in f.items()))
-    elif op == 'vessel-json':
-        print(json.dumps(Vessel(path).call('stats'), indent=1))
-    elif op == 'vessel-balloon':  # BYTES TIMEOUT: inflate, poll until actual >= BYTES
-        want, limit = int(sys.argv[3]), float(sys.argv[4])
-        v = Vessel(path)
-        t0 = time.time()
-        v.call('balloon', bytes=want)
-        while True:
-            f = vessel_figures(v.call('stats'))
-            if f.get('actual', 0) >= want:
-                break
-            if time.time() - t0 > limit:
-                sys.exit('balloon: actual_bytes %s after %g s (target %d)' % (f.get('actual'), limit, want))
-            time.sleep(float(sys.argv[5]) if len(sys.argv) > 5 else 0.01)
-        print('b_secs=%.4f b_actual=%d' % (time.time() - t0, f['actual']))
-    elif op == 'qemu-balloon':  # GUEST_BYTES TIMEOUT: target guest size, poll query-balloon
-        want, limit = int(sys.argv[3]), float(sys.argv[4])
-        q = QMP(path)
-        before = q.call('query-balloon')['actual']
-        t0 = time.time()
-        q.call('balloon', value=want)
-        while True:
-            actual = q.call('query-balloon')['actual']
-            if actual <= want:
-                break
-            if time.time() - t0 > limit:
-                sys.exit('balloon: actual %d after %g s (target %d)' % (actual, limit, want))
-            time.sleep(0.002)
-        print('b_secs=%.4f b_actual=%d b_before=%d' % (time.time() - t0, actual, before))
-    elif op == 'qemu-quit':
-        try:
-            QMP(path).call('quit')
-        except EOFError:
-            pass
-    elif op == 'vessel-quit':
-        try:
-            Vessel(path).call('quit')
-        except EOFError:
-            pass
-
-main()
-EOF
-client() { "$python" "$client_py" "$@"; }
+# client OP SOCKET [ARGS...]: bench/lib/jsonsock.py (vessel-stats, vessel-json,
+# vessel-balloon BYTES LIMIT, vessel-quit, qmp-balloon BYTES LIMIT, qmp-quit)
+client() { "$python" "$root/bench/lib/jsonsock.py" "$@"; }
 ready_cmd='echo READY; exec sleep 100000'
 cmdline_for() { printf 'console=ttyS0 quiet vessel.cmd=%s' "$(printf '%s' "$1" | base64 -w0)"; }
 load_start=$(cut -d' ' -f1 /proc/loadavg)
@@ -418,12 +300,12 @@ balloon_qemu() { # sets bq_secs bq_before bq_after
   pid=$(child_of "$tpid")
   sleep 2
   read -r bq_before _ < <(rss_pss "$pid")
-  out=$(client qemu-balloon "$sock" $((mem_bytes - balloon_bytes)) "$timeout_s") || fail_run "qemu (balloon): $out" "$log"
+  out=$(client qmp-balloon "$sock" $((mem_bytes - balloon_bytes)) "$timeout_s") || fail_run "qemu (balloon): $out" "$log"
   eval "$out"
   bq_secs=$b_secs
   read -r bq_after _ < <(rss_pss "$pid")
   [[ $verbose -eq 0 ]] || echo "$me: balloon qemu: $out; rss $(mib "$bq_before") -> $(mib "$bq_after") MiB" >&2
-  client qemu-quit "$sock" >/dev/null 2>&1 || true
+  client qmp-quit "$sock" >/dev/null 2>&1 || true
   stop_bg "$tpid"
 }
 if has_part balloon; then

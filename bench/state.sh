@@ -138,86 +138,9 @@ dirty_rate() {
 }
 
 # ---- QMP client (QEMU) ------------------------------------------------------
-qmp_py=$lg_tmp/qmp.py
-cat >"$qmp_py" <<'EOF'
-import json, socket, sys, time
-
-class QMP:
-    def __init__(self, path, timeout):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.002)
-        self.f = self.s.makefile('rw')
-        self.read()  # greeting
-        self.cmd('qmp_capabilities')
-
-    def read(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError('QMP connection closed')
-            msg = json.loads(line)
-            if 'event' not in msg:
-                return msg
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        r = self.read()
-        if 'error' in r:
-            raise RuntimeError('%s: %s' % (name, r['error'].get('desc')))
-        return r['return']
-
-def main():
-    op, path, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    start = time.time()
-    q = QMP(path, timeout)
-    if op == 'status':
-        print(q.cmd('query-status')['status'])
-    elif op == 'wait-running':  # prints the time it saw "running"
-        while q.cmd('query-status')['status'] != 'running':
-            if time.time() - start > timeout:
-                sys.exit('not running after %g s' % timeout)
-            time.sleep(0.001)
-        print('%.6f' % time.time())
-    elif op == 'migrate':  # migrate URI DOWNTIME_MS: waits for completion
-        uri, downtime = sys.argv[4], int(sys.argv[5])
-        # QEMU's default bandwidth cap (32 MiB/s) would measure the cap.
-        q.cmd('migrate-set-parameters', **{'max-bandwidth': 100 << 30, 'downtime-limit': downtime})
-        t0 = time.time()
-        q.cmd('migrate', uri=uri)
-        while True:
-            m = q.cmd('query-migrate')
-            st = m.get('status')
-            if st == 'completed':
-                break
-            if st in ('failed', 'cancelled'):
-                sys.exit('migration %s: %s' % (st, m.get('error-desc', '')))
-            if time.time() - t0 > timeout:
-                sys.exit('migration not completed after %g s (status %s)' % (timeout, st))
-            time.sleep(0.002)
-        ram = m.get('ram', {})
-        print('m_total=%s m_down=%s m_rounds=%s m_bytes=%s m_wall=%.1f' % (
-            m.get('total-time'), m.get('downtime'), ram.get('dirty-sync-count'),
-            ram.get('transferred'), (time.time() - t0) * 1000))
-    elif op == 'cont':
-        q.cmd('cont')
-    elif op == 'quit':
-        try:
-            q.cmd('quit')
-        except EOFError:
-            pass
-
-main()
-EOF
-qmp() { "$python" "$qmp_py" "$@"; }
+# qmp OP SOCKET TIMEOUT [ARGS...]: bench/lib/jsonsock.py qmp-OP (status,
+# wait-running, migrate URI DOWNTIME_MS, cont, quit)
+qmp() { "$python" "$root/bench/lib/jsonsock.py" --timeout "$3" "qmp-$1" "$2" "${@:4}"; }
 
 # ---- results ------------------------------------------------------------------
 declare -A fig  # fig[vmm:workload:name] = space-separated values, one per round
