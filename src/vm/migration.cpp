@@ -190,6 +190,7 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
       std::sort(last.begin(), last.end());
       last.erase(std::unique(last.begin(), last.end()), last.end());
       sender.send_pages(vm.memory(), last);
+      const uint64_t pages_done_ns = GuestClock::host_ns();
       std::vector<state::Section> sections = vm.save_state();
       sections.insert(sections.begin(), describe_vm(vm.config()));
       sender.send_state(state::encode(sections));
@@ -203,6 +204,7 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
         }
       } relock{vm};
       sender.send_done();
+      const uint64_t sent_ns = GuestClock::host_ns();
       MigrationReceiver reply(sock.fd(), "destination");
       const MigrationReceiver::Kind kind = reply.next(nullptr);
       if (kind == MigrationReceiver::Kind::kError) {
@@ -217,18 +219,24 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
       const double downtime_ms = static_cast<double>(GuestClock::host_ns() - pause_ns) / 1e6;
       const double total_ms = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e6;
       const StreamStats& st = sender.stats();
-      result = {{"rounds", round + 1},
-                {"last_round_pages", last.size()},
-                {"pages_sent", st.pages},
-                {"zero_pages", st.zero_pages},
-                {"compressed_pages", st.compressed_pages},
-                {"bytes_on_wire", st.bytes_on_wire},
-                {"total_ms", total_ms},
-                {"downtime_ms", downtime_ms},
-                {"message",
-                 fmt::format("migrated to {} in {:.0f} ms: {} rounds, {:.1f} MiB sent, "
-                             "downtime {:.1f} ms",
-                             options.to, total_ms, round + 1, mib(st.bytes_on_wire), downtime_ms)}};
+      result = {
+          {"rounds", round + 1},
+          {"last_round_pages", last.size()},
+          {"pages_sent", st.pages},
+          {"zero_pages", st.zero_pages},
+          {"compressed_pages", st.compressed_pages},
+          {"bytes_on_wire", st.bytes_on_wire},
+          {"total_ms", total_ms},
+          {"downtime_ms", downtime_ms},
+          // Where the downtime went: the last pages, the state, and the
+          // destination building the VM until it confirmed.
+          {"downtime_pages_ms", static_cast<double>(pages_done_ns - pause_ns) / 1e6},
+          {"downtime_state_ms", static_cast<double>(sent_ns - pages_done_ns) / 1e6},
+          {"downtime_destination_ms", downtime_ms - static_cast<double>(sent_ns - pause_ns) / 1e6},
+          {"message", fmt::format("migrated to {} in {:.0f} ms: {} rounds, {:.1f} MiB sent, "
+                                  "downtime {:.1f} ms ({} last pages)",
+                                  options.to, total_ms, round + 1, mib(st.bytes_on_wire),
+                                  downtime_ms, last.size())}};
       vm.stop_with(0, result["message"].get<std::string>());
     });
     return result;
