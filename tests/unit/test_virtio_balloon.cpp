@@ -16,6 +16,7 @@
 
 #include "devices/virtio/mmio_transport.hpp"
 #include "devices/virtio/virtqueue.hpp"
+#include "virtio_test_driver.hpp"
 
 namespace vessel::virtio {
 namespace {
@@ -26,61 +27,24 @@ constexpr uint64_t kRam = 0x8000'0000;
 constexpr uint64_t kRamSize = 32 << 20;
 constexpr uint64_t kPage = 4096;
 constexpr uint16_t kQSize = 16;
-// Rings of queue q in the first 64 KiB, buffers the driver builds after.
-uint64_t desc_of(unsigned q) {
-  return kRam + 0x4000 * uint64_t{q};
-}
-uint64_t avail_of(unsigned q) {
-  return desc_of(q) + 0x1000;
-}
-uint64_t used_of(unsigned q) {
-  return desc_of(q) + 0x2000;
-}
+// Rings of queue q at kRam + 0x4000 * q, in the first 64 KiB; buffers the
+// driver builds after.
 constexpr uint64_t kBuffers = kRam + 0x10000;  // PFN arrays, stats buffers
 // Pages the tests balloon away, well clear of rings and buffers.
 constexpr uint64_t kPattern = kRam + (8 << 20);
 
 constexpr uint64_t kAllFeatures = kBalloonFStatsVq | kBalloonFDeflateOnOom | kBalloonFReporting;
 
-struct LevelSink : IrqSink {
-  void set_irq(uint32_t, bool on) override { level = on; }
-  bool level = false;
-};
-
-struct Desc {
-  uint64_t addr;
-  uint32_t len;
-  bool writable;
-};
-
 uint64_t fake_clock_ns = 1000;
 
 // One guest: RAM, a balloon behind virtio-mmio, and a driver for it.
-class Guest {
+class Guest : public test::MmioDriver {
  public:
-  Guest() {
+  Guest() : MmioDriver(kQSize, kRam) {
     auto dev = std::make_unique<Balloon>([] { return fake_clock_ns; });
     balloon = dev.get();
     mmio = std::make_unique<VirtioMmio>(mem, IrqLine(&sink, 7), std::move(dev));
-  }
-
-  uint32_t rd(uint64_t off, unsigned size = 4) {
-    uint64_t v = 0;
-    EXPECT_TRUE(mmio->mmio_read(off, size, v));
-    return static_cast<uint32_t>(v);
-  }
-  void wr(uint64_t off, uint32_t v, unsigned size = 4) {
-    EXPECT_TRUE(mmio->mmio_write(off, size, v));
-  }
-  template <typename T>
-  void put(uint64_t gpa, T v) {
-    ASSERT_TRUE(mem.write(gpa, {reinterpret_cast<const uint8_t*>(&v), sizeof v}));
-  }
-  template <typename T>
-  T get(uint64_t gpa) {
-    T v{};
-    EXPECT_TRUE(mem.read(gpa, {reinterpret_cast<uint8_t*>(&v), sizeof v}));
-    return v;
+    bind(*mmio);
   }
 
   // 3.1.1 device initialization, accepting `features` (plus VERSION_1) and
@@ -90,63 +54,17 @@ class Guest {
     wr(kStatus, 0);
     wr(kStatus, kStatusAcknowledge);
     wr(kStatus, kStatusAcknowledge | kStatusDriver);
-    const uint64_t accept = features | kFVersion1;
-    wr(kDriverFeaturesSel, 0);
-    wr(kDriverFeatures, static_cast<uint32_t>(accept));
-    wr(kDriverFeaturesSel, 1);
-    wr(kDriverFeatures, static_cast<uint32_t>(accept >> 32));
-    wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk);
-    ASSERT_NE(rd(kStatus) & kStatusFeaturesOk, 0u);
+    negotiate(features | kFVersion1);
     unsigned queues = 2;
     if ((features & kBalloonFStatsVq) != 0) ++queues;
     if ((features & kBalloonFReporting) != 0) ++queues;
     for (unsigned q = 0; q < queues; ++q) setup_queue(q);
     if (driver_ok) this->driver_ok();
   }
-  void driver_ok() {
-    wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
-  }
   // A driver allocates fresh, zeroed rings for each probe.
   void setup_queue(unsigned q) {
-    fill(desc_of(q), 0x4000, 0);
-    next_desc_[q] = 0;
-    wr(kQueueSel, q);
-    ASSERT_GE(rd(kQueueNumMax), kQSize);
-    wr(kQueueNum, kQSize);
-    wr(kQueueDescLow, static_cast<uint32_t>(desc_of(q)));
-    wr(kQueueDescHigh, static_cast<uint32_t>(desc_of(q) >> 32));
-    wr(kQueueDriverLow, static_cast<uint32_t>(avail_of(q)));
-    wr(kQueueDriverHigh, static_cast<uint32_t>(avail_of(q) >> 32));
-    wr(kQueueDeviceLow, static_cast<uint32_t>(used_of(q)));
-    wr(kQueueDeviceHigh, static_cast<uint32_t>(used_of(q) >> 32));
-    wr(kQueueReady, 1);
-    ASSERT_EQ(rd(kQueueReady), 1u);
-  }
-
-  // Builds a chain from the next free descriptors of queue q and publishes
-  // it; returns its head.
-  uint16_t post(unsigned q, const std::vector<Desc>& chain) {
-    const uint16_t head = next_desc_[q];
-    for (size_t i = 0; i < chain.size(); ++i) {
-      const uint16_t index = next_desc_[q];
-      next_desc_[q] = static_cast<uint16_t>((index + 1) % kQSize);
-      uint16_t flags = chain[i].writable ? kDescWrite : 0;
-      if (i + 1 < chain.size()) flags |= kDescNext;
-      put(desc_of(q) + 16 * uint64_t{index},
-          Descriptor{chain[i].addr, chain[i].len, flags, next_desc_[q]});
-    }
-    const uint16_t idx = get<uint16_t>(avail_of(q) + 2);
-    put<uint16_t>(avail_of(q) + 4 + 2 * uint64_t(idx % kQSize), head);
-    put<uint16_t>(avail_of(q) + 2, idx + 1);
-    return head;
-  }
-  void notify(unsigned q) { wr(kQueueNotify, q); }
-  uint16_t used_idx(unsigned q) { return get<uint16_t>(used_of(q) + 2); }
-  uint32_t used_id(unsigned q, uint16_t i) {
-    return get<uint32_t>(used_of(q) + 4 + 8 * uint64_t(i % kQSize));
-  }
-  uint32_t used_len(unsigned q, uint16_t i) {
-    return get<uint32_t>(used_of(q) + 8 + 8 * uint64_t(i % kQSize));
+    fill(desc_ring(q), 0x4000, 0);
+    MmioDriver::setup_queue(q);
   }
 
   // An array of le32 PFNs at `gpa`, as one device-readable buffer.
@@ -192,12 +110,9 @@ class Guest {
   bool needs_reset() { return (rd(kStatus) & kStatusNeedsReset) != 0; }
 
   GuestMemory mem{kRam, kRamSize};
-  LevelSink sink;
+  test::LevelSink sink;
   Balloon* balloon = nullptr;
   std::unique_ptr<VirtioMmio> mmio;
-
- private:
-  uint16_t next_desc_[4] = {};
 };
 
 uint32_t pfn(uint64_t gpa) {
@@ -540,16 +455,10 @@ TEST_F(VirtioBalloonTest, ResetDropsTheHeldStatsBuffer) {
   EXPECT_FALSE(g.balloon->request_stats());
 }
 
-std::vector<uint8_t> save(const Balloon& b) {
-  state::Writer w;
-  b.save_state(w);
-  return w.take();
-}
+using test::save;
 
 void load(Balloon& b, const std::vector<uint8_t>& blob) {
-  state::Reader r(blob, "balloon");
-  b.load_state(r);
-  r.expect_end();
+  test::load(b, blob, "balloon");
 }
 
 TEST_F(VirtioBalloonTest, SaveLoadRoundTrip) {

@@ -10,6 +10,7 @@
 
 #include "devices/virtio/mmio_transport.hpp"
 #include "devices/virtio/virtqueue.hpp"
+#include "virtio_test_driver.hpp"
 
 namespace vessel::virtio {
 namespace {
@@ -19,79 +20,29 @@ using namespace mmio;
 constexpr uint64_t kRam = 0x8000'0000;
 constexpr uint64_t kRamSize = 1 << 20;
 constexpr uint16_t kQSize = 8;
-// Rings of queue q at kRam + 0x1000 * (1 + 3q) ...
-uint64_t desc_of(unsigned q) {
-  return kRam + 0x1000 * (1 + 3 * q);
-}
-uint64_t avail_of(unsigned q) {
-  return desc_of(q) + 0x1000;
-}
-uint64_t used_of(unsigned q) {
-  return desc_of(q) + 0x2000;
-}
 constexpr uint64_t kData = kRam + 0x10000;
 
-struct LevelSink : IrqSink {
-  void set_irq(uint32_t, bool on) override { level = on; }
-  bool level = false;
-};
-
-class VirtioConsoleTest : public ::testing::Test {
+// Rings of queue q at kRam + 0x1000 * (1 + 3q) ...
+class VirtioConsoleTest : public ::testing::Test, public test::MmioDriver {
  protected:
-  VirtioConsoleTest() {
+  VirtioConsoleTest() : MmioDriver(kQSize, kRam + 0x1000, 0x3000) {
     auto dev = std::make_unique<Console>(
         [this](std::span<const uint8_t> b) { out.append(b.begin(), b.end()); });
     console = dev.get();
     mmio = std::make_unique<VirtioMmio>(mem, IrqLine(&sink, 5), std::move(dev));
-  }
-  uint32_t rd(uint64_t off) {
-    uint64_t v = 0;
-    EXPECT_TRUE(mmio->mmio_read(off, 4, v));
-    return static_cast<uint32_t>(v);
-  }
-  void wr(uint64_t off, uint32_t v) { EXPECT_TRUE(mmio->mmio_write(off, 4, v)); }
-  template <typename T>
-  void put(uint64_t gpa, T v) {
-    ASSERT_TRUE(mem.write(gpa, {reinterpret_cast<const uint8_t*>(&v), sizeof v}));
-  }
-  template <typename T>
-  T get(uint64_t gpa) {
-    T v{};
-    EXPECT_TRUE(mem.read(gpa, {reinterpret_cast<uint8_t*>(&v), sizeof v}));
-    return v;
+    bind(*mmio);
   }
   void probe() {
     wr(kStatus, 0);
     wr(kStatus, kStatusAcknowledge | kStatusDriver);
-    wr(kDriverFeaturesSel, 0);
-    wr(kDriverFeatures, static_cast<uint32_t>(Console::kFSize));
-    wr(kDriverFeaturesSel, 1);
-    wr(kDriverFeatures, static_cast<uint32_t>(kFVersion1 >> 32));
-    wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk);
-    ASSERT_NE(rd(kStatus) & kStatusFeaturesOk, 0u);
-    for (unsigned q = 0; q < 2; ++q) {
-      wr(kQueueSel, q);
-      wr(kQueueNum, kQSize);
-      wr(kQueueDescLow, static_cast<uint32_t>(desc_of(q)));
-      wr(kQueueDescHigh, static_cast<uint32_t>(desc_of(q) >> 32));
-      wr(kQueueDriverLow, static_cast<uint32_t>(avail_of(q)));
-      wr(kQueueDriverHigh, static_cast<uint32_t>(avail_of(q) >> 32));
-      wr(kQueueDeviceLow, static_cast<uint32_t>(used_of(q)));
-      wr(kQueueDeviceHigh, static_cast<uint32_t>(used_of(q) >> 32));
-      wr(kQueueReady, 1);
-    }
-    wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
+    negotiate(Console::kFSize | kFVersion1);
+    for (unsigned q = 0; q < 2; ++q) setup_queue(q);
+    driver_ok();
   }
   // One-descriptor buffer `i` in queue q, published.
   void post(unsigned q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags) {
-    put(desc_of(q) + 16 * uint64_t{i}, Descriptor{addr, len, flags, 0});
-    const uint16_t idx = get<uint16_t>(avail_of(q) + 2);
-    put<uint16_t>(avail_of(q) + 4 + 2 * uint64_t(idx % kQSize), i);
-    put<uint16_t>(avail_of(q) + 2, idx + 1);
-  }
-  uint16_t used_idx(unsigned q) { return get<uint16_t>(used_of(q) + 2); }
-  uint32_t used_len(unsigned q, uint16_t i) {
-    return get<uint32_t>(used_of(q) + 8 + 8 * uint64_t(i % kQSize));
+    put_desc(q, i, Descriptor{addr, len, flags, 0});
+    publish(q, i);
   }
   std::string text(uint64_t gpa, size_t n) {
     std::string s(n, '\0');
@@ -103,7 +54,7 @@ class VirtioConsoleTest : public ::testing::Test {
   }
 
   GuestMemory mem{kRam, kRamSize};
-  LevelSink sink;
+  test::LevelSink sink;
   std::string out;
   Console* console = nullptr;
   std::unique_ptr<VirtioMmio> mmio;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "devices/virtio/mmio_transport.hpp"
+#include "virtio_test_driver.hpp"
 
 namespace vessel::virtio {
 namespace {
@@ -16,36 +17,17 @@ using namespace mmio;
 
 constexpr uint64_t kRam = 0x8000'0000;
 constexpr uint64_t kRamSize = 1 << 20;
-constexpr uint64_t kDesc = kRam + 0x1000, kAvail = kRam + 0x2000, kUsed = kRam + 0x3000;
 constexpr uint64_t kData = kRam + 0x10000;
 constexpr uint16_t kQSize = 16;
 
-struct LevelSink : IrqSink {
-  void set_irq(uint32_t, bool on) override { level = on; }
-  bool level = false;
-};
-
-class VirtioRngTest : public ::testing::Test {
+// The one queue's rings at kRam + 0x1000.
+class VirtioRngTest : public ::testing::Test, public test::MmioDriver {
  protected:
+  VirtioRngTest() : MmioDriver(kQSize, kRam + 0x1000) {}
   void make(Rng::Source source = {}) {
     mmio = std::make_unique<VirtioMmio>(mem, IrqLine(&sink, 3),
                                         std::make_unique<Rng>(std::move(source)));
-  }
-  uint32_t rd(uint64_t off) {
-    uint64_t v = 0;
-    EXPECT_TRUE(mmio->mmio_read(off, 4, v));
-    return static_cast<uint32_t>(v);
-  }
-  void wr(uint64_t off, uint32_t v) { EXPECT_TRUE(mmio->mmio_write(off, 4, v)); }
-  template <typename T>
-  void put(uint64_t gpa, T v) {
-    ASSERT_TRUE(mem.write(gpa, {reinterpret_cast<const uint8_t*>(&v), sizeof v}));
-  }
-  template <typename T>
-  T get(uint64_t gpa) {
-    T v{};
-    EXPECT_TRUE(mem.read(gpa, {reinterpret_cast<uint8_t*>(&v), sizeof v}));
-    return v;
+    bind(*mmio);
   }
 
   // What Linux's virtio_mmio + virtio_rng do at probe (3.1.1, 4.2.3).
@@ -56,52 +38,20 @@ class VirtioRngTest : public ::testing::Test {
     wr(kStatus, 0);
     wr(kStatus, kStatusAcknowledge);
     wr(kStatus, kStatusAcknowledge | kStatusDriver);
-    wr(kDeviceFeaturesSel, 1);
-    const uint64_t hi = rd(kDeviceFeatures);
-    wr(kDeviceFeaturesSel, 0);
-    const uint64_t offered = hi << 32 | rd(kDeviceFeatures);
+    const uint64_t offered = device_features();
     ASSERT_NE(offered & kFVersion1, 0u);
-    const uint64_t accept = offered & (kFVersion1 | kFEventIdx);
-    wr(kDriverFeaturesSel, 0);
-    wr(kDriverFeatures, static_cast<uint32_t>(accept));
-    wr(kDriverFeaturesSel, 1);
-    wr(kDriverFeatures, static_cast<uint32_t>(accept >> 32));
-    wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk);
-    ASSERT_NE(rd(kStatus) & kStatusFeaturesOk, 0u);
+    negotiate(offered & (kFVersion1 | kFEventIdx));
     wr(kQueueSel, 0);
     ASSERT_EQ(rd(kQueueReady), 0u);
-    ASSERT_GE(rd(kQueueNumMax), kQSize);
-    wr(kQueueNum, kQSize);
-    wr(kQueueDescLow, static_cast<uint32_t>(kDesc));
-    wr(kQueueDescHigh, static_cast<uint32_t>(kDesc >> 32));
-    wr(kQueueDriverLow, static_cast<uint32_t>(kAvail));
-    wr(kQueueDriverHigh, static_cast<uint32_t>(kAvail >> 32));
-    wr(kQueueDeviceLow, static_cast<uint32_t>(kUsed));
-    wr(kQueueDeviceHigh, static_cast<uint32_t>(kUsed >> 32));
-    wr(kQueueReady, 1);
-    if (driver_ok) {
-      wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
-    }
+    setup_queue(0);
+    if (driver_ok) this->driver_ok();
   }
   void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next = 0) {
-    put(kDesc + 16 * uint64_t{i}, Descriptor{addr, len, flags, next});
-  }
-  void publish(uint16_t head) {
-    const uint16_t idx = get<uint16_t>(kAvail + 2);
-    put<uint16_t>(kAvail + 4 + 2 * uint64_t(idx % kQSize), head);
-    put<uint16_t>(kAvail + 2, idx + 1);
-  }
-  uint16_t used_idx() { return get<uint16_t>(kUsed + 2); }
-  uint32_t used_id(uint16_t i) { return get<uint32_t>(kUsed + 4 + 8 * uint64_t(i % kQSize)); }
-  uint32_t used_len(uint16_t i) { return get<uint32_t>(kUsed + 8 + 8 * uint64_t(i % kQSize)); }
-  std::vector<uint8_t> bytes(uint64_t gpa, size_t n) {
-    std::vector<uint8_t> v(n);
-    EXPECT_TRUE(mem.read(gpa, v));
-    return v;
+    put_desc(0, i, Descriptor{addr, len, flags, next});
   }
 
   GuestMemory mem{kRam, kRamSize};
-  LevelSink sink;
+  test::LevelSink sink;
   std::unique_ptr<VirtioMmio> mmio;
 };
 
@@ -116,18 +66,18 @@ TEST_F(VirtioRngTest, EndToEndWithHostRandomness) {
   desc(1, kData + 0x1000, 32, kDescWrite | kDescNext, 2);
   desc(2, kData + 0x2000, 32, kDescWrite);
   desc(5, kRam + 0x40000, 100 * 1024, kDescWrite);  // more than one request gets
-  publish(0);
-  publish(1);
-  publish(5);
+  publish(0, 0);
+  publish(0, 1);
+  publish(0, 5);
   wr(kQueueNotify, 0);
 
-  ASSERT_EQ(used_idx(), 3);
-  EXPECT_EQ(used_id(0), 0u);
-  EXPECT_EQ(used_len(0), 64u);
-  EXPECT_EQ(used_id(1), 1u);
-  EXPECT_EQ(used_len(1), 64u);
-  EXPECT_EQ(used_id(2), 5u);
-  EXPECT_EQ(used_len(2), Rng::kMaxBytesPerRequest);
+  ASSERT_EQ(used_idx(0), 3);
+  EXPECT_EQ(used_id(0, 0), 0u);
+  EXPECT_EQ(used_len(0, 0), 64u);
+  EXPECT_EQ(used_id(0, 1), 1u);
+  EXPECT_EQ(used_len(0, 1), 64u);
+  EXPECT_EQ(used_id(0, 2), 5u);
+  EXPECT_EQ(used_len(0, 2), Rng::kMaxBytesPerRequest);
   EXPECT_FALSE(all_zero(bytes(kData, 64)));
   EXPECT_FALSE(all_zero(bytes(kData + 0x1000, 32)));
   EXPECT_FALSE(all_zero(bytes(kData + 0x2000, 32)));
@@ -148,9 +98,9 @@ TEST_F(VirtioRngTest, BytesComeFromTheSource) {
   });
   probe();
   desc(0, kData, 8, kDescWrite);
-  publish(0);
+  publish(0, 0);
   wr(kQueueNotify, 0);
-  ASSERT_EQ(used_idx(), 1);
+  ASSERT_EQ(used_idx(0), 1);
   EXPECT_EQ(get<uint64_t>(kData), 0xababababababababull);
   EXPECT_EQ(get<uint8_t>(kData + 8), 0);
 }
@@ -166,20 +116,20 @@ TEST_F(VirtioRngTest, ShortSourceReportsOnlyWhatWasFilled) {
   probe();
   desc(0, kData, 6, kDescWrite | kDescNext, 1);
   desc(1, kData + 0x100, 16, kDescWrite);
-  publish(0);
+  publish(0, 0);
   wr(kQueueNotify, 0);
-  ASSERT_EQ(used_idx(), 1);
-  EXPECT_EQ(used_len(0), 10u);
+  ASSERT_EQ(used_idx(0), 1);
+  EXPECT_EQ(used_len(0, 0), 10u);
 }
 
 TEST_F(VirtioRngTest, ReadOnlyBufferIsReturnedEmpty) {
   make();
   probe();
   desc(0, kData, 64, 0);
-  publish(0);
+  publish(0, 0);
   wr(kQueueNotify, 0);
-  ASSERT_EQ(used_idx(), 1);
-  EXPECT_EQ(used_len(0), 0u);
+  ASSERT_EQ(used_idx(0), 1);
+  EXPECT_EQ(used_len(0, 0), 0u);
   EXPECT_TRUE(all_zero(bytes(kData, 64)));
 }
 
@@ -187,12 +137,12 @@ TEST_F(VirtioRngTest, BuffersPostedBeforeDriverOkAreServedOnActivation) {
   make();
   probe(/*driver_ok=*/false);
   desc(0, kData, 16, kDescWrite);
-  publish(0);
+  publish(0, 0);
   wr(kQueueNotify, 0);  // too early: ignored
-  EXPECT_EQ(used_idx(), 0);
+  EXPECT_EQ(used_idx(0), 0);
   wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
-  EXPECT_EQ(used_idx(), 1);
-  EXPECT_EQ(used_len(0), 16u);
+  EXPECT_EQ(used_idx(0), 1);
+  EXPECT_EQ(used_len(0, 0), 16u);
 }
 
 TEST_F(VirtioRngTest, NothingIsServedAfterReset) {
@@ -200,9 +150,9 @@ TEST_F(VirtioRngTest, NothingIsServedAfterReset) {
   probe();
   wr(kStatus, 0);
   desc(0, kData, 16, kDescWrite);
-  publish(0);
+  publish(0, 0);
   wr(kQueueNotify, 0);
-  EXPECT_EQ(used_idx(), 0);
+  EXPECT_EQ(used_idx(0), 0);
   EXPECT_TRUE(all_zero(bytes(kData, 16)));
 }
 
@@ -210,9 +160,9 @@ TEST_F(VirtioRngTest, BadBufferNeedsReset) {
   make();
   probe();
   desc(0, kRam + kRamSize - 8, 64, kDescWrite);  // runs off the end of RAM
-  publish(0);
+  publish(0, 0);
   wr(kQueueNotify, 0);
-  EXPECT_EQ(used_idx(), 0);
+  EXPECT_EQ(used_idx(0), 0);
   EXPECT_NE(rd(kStatus) & kStatusNeedsReset, 0u);
   EXPECT_EQ(rd(kInterruptStatus), kIntConfigChange);
 }

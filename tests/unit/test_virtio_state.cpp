@@ -23,6 +23,7 @@
 #include "devices/virtio/net.hpp"
 #include "devices/virtio/rng.hpp"
 #include "devices/virtio/virtqueue.hpp"
+#include "virtio_test_driver.hpp"
 
 namespace vessel::virtio {
 namespace {
@@ -40,130 +41,16 @@ constexpr size_t kFirstQueue = 4 + 4 + 8 + 6 * 4 + 1;
 constexpr size_t kQueueSizeField = kFirstQueue + 2;
 constexpr size_t kIsrField = 4 + 4 + 8 + 4 * 4;
 
-struct LevelSink : IrqSink {
-  void set_irq(uint32_t, bool on) override { level = on; }
-  bool level = false;
-};
+using test::Buf;
+using test::LevelSink;
+using test::save;
+using Driver = test::MmioDriver;
 
-struct Buf {
-  uint64_t gpa;
-  uint32_t len;
-  bool write;
-};
-
-// A virtio-mmio driver over guest memory. It keeps only what a real driver
-// keeps in its own memory (next free descriptor, used entries consumed), so
-// it carries on unchanged against a restored transport.
-class Driver {
- public:
-  Driver(GuestMemory& mem, uint16_t qsize) : mem_(mem), qsize_(qsize) {}
-
-  void bind(VirtioMmio& m) { mmio_ = &m; }
-
-  static uint64_t desc(unsigned q) { return kRam + 0x10000 + 0x4000 * uint64_t{q}; }
-  static uint64_t avail(unsigned q) { return desc(q) + 0x1000; }
-  static uint64_t used(unsigned q) { return desc(q) + 0x2000; }
-
-  uint32_t rd(uint64_t off) {
-    uint64_t v = 0;
-    EXPECT_TRUE(mmio_->mmio_read(off, 4, v));
-    return static_cast<uint32_t>(v);
-  }
-  void wr(uint64_t off, uint32_t v) { EXPECT_TRUE(mmio_->mmio_write(off, 4, v)); }
-  template <typename T>
-  void put(uint64_t gpa, T v) {
-    ASSERT_TRUE(mem_.write(gpa, {reinterpret_cast<const uint8_t*>(&v), sizeof v}));
-  }
-  template <typename T>
-  T get(uint64_t gpa) {
-    T v{};
-    EXPECT_TRUE(mem_.read(gpa, {reinterpret_cast<uint8_t*>(&v), sizeof v}));
-    return v;
-  }
-
-  // 3.1.1 device initialization; accepts `want` of what is offered.
-  void probe(uint64_t want, bool driver_ok = true) {
-    wr(kStatus, 0);
-    wr(kStatus, kStatusAcknowledge | kStatusDriver);
-    wr(kDeviceFeaturesSel, 1);
-    const uint64_t hi = rd(kDeviceFeatures);
-    wr(kDeviceFeaturesSel, 0);
-    const uint64_t accept = (hi << 32 | rd(kDeviceFeatures)) & (want | kFVersion1);
-    wr(kDriverFeaturesSel, 0);
-    wr(kDriverFeatures, static_cast<uint32_t>(accept));
-    wr(kDriverFeaturesSel, 1);
-    wr(kDriverFeatures, static_cast<uint32_t>(accept >> 32));
-    wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk);
-    ASSERT_NE(rd(kStatus) & kStatusFeaturesOk, 0u);
-    const unsigned queues = mmio_->device().num_queues();
-    for (unsigned q = 0; q < queues; ++q) {
-      wr(kQueueSel, q);
-      wr(kQueueNum, qsize_);
-      wr(kQueueDescLow, static_cast<uint32_t>(desc(q)));
-      wr(kQueueDescHigh, static_cast<uint32_t>(desc(q) >> 32));
-      wr(kQueueDriverLow, static_cast<uint32_t>(avail(q)));
-      wr(kQueueDriverHigh, static_cast<uint32_t>(avail(q) >> 32));
-      wr(kQueueDeviceLow, static_cast<uint32_t>(used(q)));
-      wr(kQueueDeviceHigh, static_cast<uint32_t>(used(q) >> 32));
-      wr(kQueueReady, 1);
-      ASSERT_EQ(rd(kQueueReady), 1u);
-    }
-    next_desc_.assign(queues, 0);
-    used_seen_.assign(queues, 0);
-    if (driver_ok) {
-      wr(kStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
-    }
-  }
-
-  // Writes a chain and publishes it (no notify); returns its head.
-  uint16_t post(unsigned q, const std::vector<Buf>& bufs) {
-    const uint16_t head = next_desc_[q];
-    for (size_t i = 0; i < bufs.size(); ++i) {
-      const uint16_t idx = next_desc_[q];
-      next_desc_[q] = static_cast<uint16_t>((idx + 1) % qsize_);
-      const bool last = i + 1 == bufs.size();
-      put(desc(q) + 16 * uint64_t{idx},
-          Descriptor{
-              bufs[i].gpa, bufs[i].len,
-              static_cast<uint16_t>((bufs[i].write ? kDescWrite : 0) | (last ? 0 : kDescNext)),
-              last ? uint16_t{0} : next_desc_[q]});
-    }
-    const auto idx = get<uint16_t>(avail(q) + 2);
-    put<uint16_t>(avail(q) + 4 + 2 * uint64_t(idx % qsize_), head);
-    put<uint16_t>(avail(q) + 2, static_cast<uint16_t>(idx + 1));
-    return head;
-  }
-  void notify(unsigned q) { wr(kQueueNotify, q); }
-
-  // EVENT_IDX: interrupt me once the used index passes `idx`.
-  void set_used_event(unsigned q, uint16_t idx) { put(avail(q) + 4 + 2 * uint64_t{qsize_}, idx); }
-  uint16_t used_idx(unsigned q) { return get<uint16_t>(used(q) + 2); }
-  uint16_t unseen(unsigned q) { return static_cast<uint16_t>(used_idx(q) - used_seen_[q]); }
-  // The next used element (id, len).
-  std::pair<uint32_t, uint32_t> next_used(unsigned q) {
-    const uint64_t slot = used(q) + 4 + 8 * uint64_t(used_seen_[q] % qsize_);
-    ++used_seen_[q];
-    return {get<uint32_t>(slot), get<uint32_t>(slot + 4)};
-  }
-
- private:
-  GuestMemory& mem_;
-  VirtioMmio* mmio_ = nullptr;
-  uint16_t qsize_;
-  std::vector<uint16_t> next_desc_;
-  std::vector<uint16_t> used_seen_;
-};
-
-std::vector<uint8_t> save(const VirtioMmio& m) {
-  state::Writer w;
-  m.save_state(w);
-  return w.take();
-}
+// Queue q's rings at kRam + 0x10000 + 0x4000 * q.
+constexpr uint64_t kRings = kRam + 0x10000;
 
 void load(VirtioMmio& m, const std::vector<uint8_t>& blob) {
-  state::Reader r(blob, "virtio0");
-  m.load_state(r);
-  r.expect_end();
+  test::load(m, blob, "virtio0");
 }
 
 bool all_zero(const std::vector<uint8_t>& v) {
@@ -197,7 +84,7 @@ class VirtioStateRng : public ::testing::Test {
   }
 
   GuestMemory mem{kRam, kRamSize};
-  Driver driver{mem, 16};
+  Driver driver{16, kRings};
 };
 
 TEST_F(VirtioStateRng, RestoredDeviceCarriesOn) {
@@ -223,8 +110,8 @@ TEST_F(VirtioStateRng, RestoredDeviceCarriesOn) {
   driver.wr(kQueueSel, 0);
   EXPECT_EQ(driver.rd(kQueueReady), 1u);
   EXPECT_EQ(driver.rd(kQueueNum), 16u);
-  EXPECT_EQ(driver.rd(kQueueDescLow), static_cast<uint32_t>(Driver::desc(0)));
-  EXPECT_EQ(driver.rd(kQueueDeviceLow), static_cast<uint32_t>(Driver::used(0)));
+  EXPECT_EQ(driver.rd(kQueueDescLow), static_cast<uint32_t>(driver.desc_ring(0)));
+  EXPECT_EQ(driver.rd(kQueueDeviceLow), static_cast<uint32_t>(driver.used_ring(0)));
   EXPECT_TRUE(restored->active());
   EXPECT_EQ(restored->driver_features(), kFVersion1 | kFEventIdx);
   driver.wr(kInterruptAck, kIntUsedBuffer);
@@ -504,7 +391,7 @@ class VirtioStateBlk : public ::testing::TestWithParam<BlockBackend::Kind> {
   GuestMemory mem_{kRam, kRamSize};
   LevelSink sink_;
   EventLoop loop_;
-  Driver driver_{mem_, 16};
+  Driver driver_{16, kRings};
   std::unique_ptr<VirtioMmio> mmio_;
   std::string path_;
   std::vector<std::string> images_;
@@ -665,7 +552,7 @@ class FakeNet : public net::NetBackend {
 
 TEST(VirtioStateNet, HeldReceiveBuffersSurvive) {
   GuestMemory mem(kRam, kRamSize);
-  Driver driver(mem, 16);
+  Driver driver(16, kRings);
   FakeNet backend;
   const net::MacAddress mac = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc};
   std::vector<uint8_t> blob;
@@ -702,7 +589,7 @@ TEST(VirtioStateNet, HeldReceiveBuffersSurvive) {
 
 TEST(VirtioStateConsole, PendingInputSurvives) {
   GuestMemory mem(kRam, kRamSize);
-  Driver driver(mem, 16);
+  Driver driver(16, kRings);
   std::vector<uint8_t> blob;
   {
     VirtioMmio m(mem, IrqLine(), std::make_unique<Console>(Console::Output{}, 100, 30));
