@@ -71,6 +71,34 @@ vessel::DiskConfig parse_disk(const std::string& text) {
   return disk;
 }
 
+// --engine and --jit-cache, which run, host, restore and receive take.
+struct EngineOptions {
+  std::string engine = "interp";
+  std::string jit_cache;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--engine", engine,
+                    "How guest code runs: interp (the interpreter) or jit (the binary translator)")
+        ->capture_default_str();
+    cmd->add_option("--jit-cache", jit_cache,
+                    "Size of the translator's code cache, e.g. 64M (default 128M); emptied when full");
+  }
+  vessel::Engine parsed_engine() const {
+    const auto e = vessel::parse_engine(engine);
+    if (!e) fail("--engine '{}' is not an engine: interp or jit", engine);
+    return *e;
+  }
+  uint64_t parsed_cache() const {
+    if (jit_cache.empty()) return 0;
+    const auto size = vessel::parse_size(jit_cache);
+    if (!size) fail("--jit-cache '{}' is not a size (examples: 64M, 1G)", jit_cache);
+    if (*size < (uint64_t{1} << 20) || *size > (uint64_t{4} << 30)) {
+      fail("--jit-cache {} is out of range: 1M to 4G", jit_cache);
+    }
+    return *size;
+  }
+};
+
 // The options `vessel run` and `vessel host` share.
 struct RunOptions {
   vessel::MachineConfig config;
@@ -80,6 +108,7 @@ struct RunOptions {
   std::vector<std::string> guest_command;
   bool stats = false;
   std::string api_socket;
+  EngineOptions engine;
 };
 
 void add_run_options(CLI::App* cmd, RunOptions& o) {
@@ -119,6 +148,7 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
       ->capture_default_str();
   cmd->add_option("--api-socket", o.api_socket,
                   "Listen for `vessel ctl` requests on this unix socket");
+  o.engine.add_to(cmd);
   cmd->add_option(
       "command", o.guest_command,
       "Command to run in the default guest (after --); its exit status becomes vessel's");
@@ -133,6 +163,8 @@ vessel::MachineConfig finish_config(RunOptions& o) {
   if (config.timeout_seconds < 0) fail("--timeout must not be negative");
   if (config.page_sharing && config.sharing_rate == 0) fail("--share-rate must be above 0");
   config.mem_size = parse_mem(o.mem);
+  config.engine = o.engine.parsed_engine();
+  config.jit_cache_bytes = o.engine.parsed_cache();
   config.virtio_console = o.console == "virtio";
   for (const std::string& disk : o.disks) config.disks.push_back(parse_disk(disk));
   if (config.kernel.empty() && config.bios.empty()) {
@@ -179,6 +211,18 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
   if (stats) {
     std::fprintf(stderr, "vessel: instructions=%llu seconds=%.3f\n",
                  static_cast<unsigned long long>(result.instructions), result.seconds);
+    const vessel::EngineStats& e = result.engine_stats;
+    std::fprintf(stderr, "vessel: engine=%s", std::string(vessel::engine_name(result.engine)).c_str());
+    if (result.engine == vessel::Engine::kJit) {
+      std::fprintf(stderr,
+                   " blocks=%llu cache_bytes=%llu translate_seconds=%.3f flushes=%llu "
+                   "invalidations=%llu",
+                   static_cast<unsigned long long>(e.blocks_translated),
+                   static_cast<unsigned long long>(e.cache_bytes), e.translate_seconds,
+                   static_cast<unsigned long long>(e.cache_flushes),
+                   static_cast<unsigned long long>(e.invalidations));
+    }
+    std::fprintf(stderr, "\n");
   }
   return result.status;
 }
@@ -236,6 +280,8 @@ int main(int argc, char** argv) {
   restore->add_option("--api-socket", restore_socket,
                       "Listen for `vessel ctl` requests on this unix socket");
   restore->add_flag("--stats", restore_stats, "Print the instruction count and run time at exit");
+  EngineOptions restore_engine;
+  restore_engine.add_to(restore);
 
   vessel::ReceiveOptions receive_options;
   std::string receive_socket;
@@ -244,6 +290,8 @@ int main(int argc, char** argv) {
   receive->add_option("--listen", receive_options.listen, "HOST:PORT to listen on")->required();
   receive->add_option("--api-socket", receive_socket,
                       "Listen for `vessel ctl` requests once the VM runs");
+  EngineOptions receive_engine;
+  receive_engine.add_to(receive);
   receive->add_option("--accept-timeout", receive_options.accept_timeout_seconds,
                       "Give up if no migration arrives within this many seconds");
 
@@ -278,13 +326,19 @@ int main(int argc, char** argv) {
     }
     if (restore->parsed()) {
       const uint64_t start = vessel::GuestClock::host_ns();
+      const vessel::Engine engine = restore_engine.parsed_engine();
+      const uint64_t cache = restore_engine.parsed_cache();
       std::unique_ptr<vessel::Machine> machine = vessel::restore_snapshot(restore_options);
+      machine->set_engine(engine, cache);
       spdlog::info("restored from {} in {:.2f} ms", restore_options.dir,
                    static_cast<double>(vessel::GuestClock::host_ns() - start) / 1e6);
       return run_machine(*machine, restore_socket, restore_stats);
     }
     if (receive->parsed()) {
+      const vessel::Engine engine = receive_engine.parsed_engine();
+      const uint64_t cache = receive_engine.parsed_cache();
       std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(receive_options);
+      machine->set_engine(engine, cache);
       return run_machine(*machine, receive_socket, false);
     }
     const vessel::MachineConfig config = finish_config(run_options);

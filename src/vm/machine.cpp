@@ -79,6 +79,7 @@ void Machine::build() {
     harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_, clock_, *pins_[i]));
   }
   running_.assign(config_.cpus, false);
+  set_engine(config_.engine, config_.jit_cache_bytes);
   memory_->set_write_protect_hook([this] {
     for (auto& h : harts_) h->flush_write_translations();
   });
@@ -366,6 +367,13 @@ void Machine::wait_for_interrupt() {
   service_devices(timeout_ms);
 }
 
+void Machine::set_engine(Engine engine, uint64_t jit_cache_bytes) {
+  config_.engine = engine;
+  config_.jit_cache_bytes = jit_cache_bytes;
+  code_->set_jit_capacity(jit_cache_bytes);
+  for (auto& h : harts_) h->set_engine(engine);
+}
+
 RunResult Machine::run() {
   if (!restored_) load();
   if (config_.page_sharing) {
@@ -454,6 +462,8 @@ RunResult Machine::run() {
   RunResult result;
   result.status = *exit_status_;
   result.instructions = retired_;
+  result.engine = config_.engine;
+  result.engine_stats = harts_.front()->engine_stats();
   result.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
   return result;
 }

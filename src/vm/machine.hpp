@@ -48,6 +48,8 @@ struct RunResult {
   int status = 0;
   uint64_t instructions = 0;
   double seconds = 0;
+  Engine engine = Engine::kInterp;
+  EngineStats engine_stats;
 };
 
 class Machine {
@@ -57,6 +59,10 @@ class Machine {
   // will hold, the guest's RAM; call load_state() before run().
   Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory);
   ~Machine();
+
+  // Chooses the engine and its cache size (before run(); restore and receive
+  // use it, since the configuration they bring does not say).
+  void set_engine(Engine engine, uint64_t jit_cache_bytes);
 
   // The process-wide page store that page sharing uses (before run()).
   void set_page_store(PageStore* store) { page_store_ = store; }

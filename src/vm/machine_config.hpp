@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/vcpu.hpp"
+
 namespace vessel {
 
 struct DiskConfig {
@@ -35,6 +37,10 @@ struct MachineConfig {
   // Where the console goes: empty for the terminal; otherwise a file that
   // receives the output (vessel host: one log per VM), with no input.
   std::string console_log;
+  // How guest code runs: a choice of this host, not part of the VM, so it is
+  // not in the JSON form (restore and receive take their own --engine).
+  Engine engine = Engine::kInterp;
+  uint64_t jit_cache_bytes = 0;  // the translator's code cache; 0: its default
 };
 
 // The configuration as JSON: a snapshot records it and a migration stream

@@ -1,9 +1,21 @@
 #include "engine/riscv/code_cache.hpp"
 
+#include "engine/riscv/jit/block_cache.hpp"
+
 namespace vessel::rv {
 
 CodeCache::CodeCache(GuestMemory& memory) : memory_(memory), pages_(memory.pages()) {
   memory_.set_code_write_hook([this](uint64_t page_gpa) { invalidate(page_gpa); });
+}
+
+CodeCache::~CodeCache() = default;
+
+jit::BlockCache& CodeCache::jit() {
+  if (!jit_) {
+    jit_ = std::make_unique<jit::BlockCache>(jit_capacity_ != 0 ? jit_capacity_
+                                                                 : jit::BlockCache::kDefaultCapacity);
+  }
+  return *jit_;
 }
 
 void CodeCache::reset(DecodedPage& page) {
@@ -34,6 +46,7 @@ void CodeCache::invalidate(uint64_t gpa) {
   memory_.page_flags(gpa) &= static_cast<uint8_t>(~GuestMemory::kPageCode);
   auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
   if (slot && slot->decoded != 0) reset(*slot);
+  if (jit_) jit_->invalidate_page(gpa & ~uint64_t{GuestMemory::kPageSize - 1});
 }
 
 }  // namespace vessel::rv

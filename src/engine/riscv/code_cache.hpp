@@ -1,4 +1,5 @@
-// Decoded instructions, cached per guest-physical page and shared by all harts.
+// Decoded instructions and translated blocks, cached per guest-physical page
+// and shared by all harts.
 //
 // Each 4 KiB RAM page that holds executed code gets an array with one slot per
 // 2-byte offset (RVC instructions may start at any even address), filled on
@@ -17,6 +18,10 @@
 
 namespace vessel::rv {
 
+namespace jit {
+class BlockCache;
+}
+
 struct DecodedPage {
   static constexpr unsigned kSlots = 4096 / 2;
   DecodedInsn insns[kSlots + 2];  // + PAGE_END sentinels
@@ -26,6 +31,7 @@ struct DecodedPage {
 class CodeCache {
  public:
   explicit CodeCache(GuestMemory& memory);
+  ~CodeCache();
 
   // The decoded page for the RAM page holding `gpa` (allocated on demand).
   DecodedPage* page(uint64_t gpa);
@@ -35,8 +41,17 @@ class CodeCache {
   // changes so harts not running now notice at their next slice).
   bool mark_code(uint64_t gpa);
 
-  // Drops every decoded instruction of the page holding `gpa`.
+  // Drops every decoded instruction and translated block of the page
+  // holding `gpa`.
   void invalidate(uint64_t gpa);
+
+  // The binary translator's blocks (made on first use, with room for
+  // `capacity` bytes of code as set before; see set_jit_capacity).
+  jit::BlockCache& jit();
+  // Size of the translated-code cache (--jit-cache); before the first jit().
+  void set_jit_capacity(size_t bytes) { jit_capacity_ = bytes; }
+  // Null until a hart used the translator.
+  const jit::BlockCache* jit_if_used() const { return jit_.get(); }
 
   // Bumped whenever a page becomes a code page.
   uint64_t epoch() const { return epoch_; }
@@ -47,6 +62,8 @@ class CodeCache {
   GuestMemory& memory_;
   std::vector<std::unique_ptr<DecodedPage>> pages_;
   uint64_t epoch_ = 0;
+  std::unique_ptr<jit::BlockCache> jit_;
+  size_t jit_capacity_ = 0;  // 0: the default
 };
 
 }  // namespace vessel::rv

@@ -44,4 +44,14 @@ void Hart::enter_supervisor(uint64_t start_pc, uint64_t a0, uint64_t a1) {
   select_tlbs();
 }
 
+void Hart::set_engine(Engine engine) {
+  engine_ = engine;
+  flush_tlbs();  // fills the jump caches' empty entries
+}
+
+uint64_t Hart::run(uint64_t budget, StopReason& stop) {
+  if (engine_ == Engine::kJit) return run_translated(budget, stop);
+  return interpret(budget, stop);
+}
+
 }  // namespace vessel::rv

@@ -1,6 +1,8 @@
 // One RISC-V hart (RV64IMAFDC + Zicsr/Zifencei/Zicntr + Zba/Zbb/Zbs) with the
 // machine, supervisor and user privilege levels, Sv39/Sv48 paging and a
-// software TLB. It runs guest code with the interpreter in interpreter.cpp.
+// software TLB. It runs guest code with one of two executors over the same
+// state: the interpreter (interpreter.cpp) or the binary translator
+// (jit/dispatch.cpp), chosen by set_engine().
 //
 // A hart knows guest memory, the MMIO bus, its interrupt pins and the guest
 // clock; it does not know which devices exist (see DESIGN.md).
@@ -15,6 +17,8 @@
 #include "engine/riscv/code_cache.hpp"
 #include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/fpu.hpp"
+#include "engine/riscv/hart_state.hpp"
+#include "engine/vcpu.hpp"
 #include "memory/guest_memory.hpp"
 #include "platform/guest_clock.hpp"
 
@@ -42,16 +46,30 @@ struct FetchTlbEntry {
 inline constexpr unsigned kTlbEntries = 256;
 
 // One translation context's TLB (see Hart::tlbs_).
+// A translated block's entry in a hart's jump cache: the guest virtual pc it
+// starts at (kInvalid if empty) and its host code. One cache per translation
+// context, beside that context's TLB, so it is dropped whenever the TLB is.
+struct JumpCacheEntry {
+  uint64_t va = ~uint64_t{0};
+  const void* code = nullptr;
+};
+inline constexpr unsigned kJumpCacheEntries = 1024;
+
 struct Tlb {
   TlbEntry read[kTlbEntries];
   TlbEntry write[kTlbEntries];
   FetchTlbEntry fetch[kTlbEntries];
+  JumpCacheEntry jump[kJumpCacheEntries];  // the binary translator's
 };
 
-// Why run() returned before its budget ran out.
-enum class StopReason : uint8_t { kBudget, kWfi, kRequested };
+using vessel::StopReason;
 
-class Hart {
+namespace jit {
+class BlockCache;
+struct Runtime;
+}  // namespace jit
+
+class Hart final : public HartState, public Vcpu {
  public:
   Hart(unsigned id, GuestMemory& memory, Bus& bus, CodeCache& code, const GuestClock& clock,
        HartIrqPins& pins);
@@ -61,22 +79,29 @@ class Hart {
   // Resets architectural state and starts at `pc` in `priv`.
   void reset(uint64_t pc, Priv priv = Priv::kMachine);
 
+  // Chooses the executor (the interpreter by default). Takes effect at the
+  // next run(); the architectural state is the same for both.
+  void set_engine(Engine engine);
+  Engine engine() const override { return engine_; }
+  // Translation statistics (zero for the interpreter).
+  EngineStats engine_stats() const;
+
   // Executes up to `budget` instructions. Returns how many retired; `stop`
   // says why it returned. Takes pending interrupts first.
-  uint64_t run(uint64_t budget, StopReason& stop);
+  uint64_t run(uint64_t budget, StopReason& stop) override;
 
   // Ends the current run() at the next instruction boundary that leaves the
   // fast path (MMIO side effects call it so the machine can react).
-  void request_stop() { stop_requested_ = true; }
+  void request_stop() override { stop_requested_ = true; }
 
   // True while the hart sits in WFI with no interrupt to wake it.
-  bool waiting() const { return wfi_; }
+  bool waiting() const override { return wfi_; }
   // An interrupt is pending and enabled in mie (the WFI wake-up condition,
   // which ignores the global enable bits).
-  bool wake_pending() const { return (pending_interrupts() & mie_) != 0; }
+  bool wake_pending() const override { return (pending_interrupts() & mie_) != 0; }
 
   // Drops the LR reservation (the scheduler calls it when switching harts).
-  void clear_reservation() { reservation_ = kNoReservation; }
+  void clear_reservation() override { reservation_ = kNoReservation; }
 
   // For a VMM-provided SBI: the hart runs a supervisor kernel with no M-mode
   // firmware. Delegates every delegable exception and interrupt to S-mode,
@@ -86,22 +111,20 @@ class Hart {
   // Sets sip.SSIP (an SBI IPI).
   void raise_supervisor_software_interrupt() { mip_ |= irq::kSsip; }
   // Drops all cached translations (SBI remote fences).
-  void flush_translations() { flush_tlbs(); }
+  void flush_translations() override { flush_tlbs(); }
   // Drops cached write pointers (guest memory's write-protect hook: dirty
   // logging restarted, or a page became shared).
-  void flush_write_translations() { flush_write_tlbs(); }
+  void flush_write_translations() override { flush_write_tlbs(); }
 
   // Called on ECALL from S-mode when set: an SBI implemented by the VMM.
   // Returns true if handled (the hart then continues after the ecall).
   std::function<bool(Hart&)> sbi_handler;
 
-  // Architectural state, public for the SBI, loaders, snapshots and tests.
+  // Architectural state: pc, x and fp (HartState) are public for the SBI,
+  // loaders, snapshots and tests.
   unsigned id() const { return id_; }
-  uint64_t pc = 0;
-  uint64_t x[33] = {};  // x[32] is the write sink for rd = x0
-  FpState fp;
   Priv priv() const { return priv_; }
-  uint64_t instret() const { return instret_; }
+  uint64_t instret() const override { return instret_; }
 
   uint64_t read_csr_raw(uint16_t number);  // for tests and debugging; no permission checks
 
@@ -112,15 +135,22 @@ class Hart {
   // state::StateError on anything this hart could not have reached; after a
   // throw the hart must be reset or discarded.
   static constexpr uint32_t kStateVersion = 1;
-  void save_state(state::Writer& w) const;
-  void load_state(state::Reader& r);
+  void save_state(state::Writer& w) const override;
+  void load_state(state::Reader& r) override;
 
   // Translates a guest virtual address as the current mode would for
   // `access`, without side effects on the TLB. Returns false on a fault.
   bool translate_debug(uint64_t va, Access access, uint64_t& pa);
 
  private:
+  friend struct jit::Runtime;  // the translator's slow paths
   static constexpr uint64_t kNoReservation = ~uint64_t{0};
+
+  // The executors. interpret() also reports the budget it used (retired
+  // instructions plus traps taken), which the translator's dispatcher needs
+  // when it hands instructions to the interpreter.
+  uint64_t interpret(uint64_t budget, StopReason& stop, uint64_t* consumed = nullptr);
+  uint64_t run_translated(uint64_t budget, StopReason& stop);
 
   // Traps and interrupts (trap.cpp)
   void raise(uint64_t cause, uint64_t tval) {
@@ -175,12 +205,13 @@ class Hart {
   bool stop_requested_ = false;
   uint64_t reservation_ = kNoReservation;
   uint64_t code_epoch_ = 0;
+  Engine engine_ = Engine::kInterp;
+  uint64_t jit_epoch_ = 0;  // the block cache's epoch this hart's jump caches match
 
   uint64_t trap_cause_ = 0;
   uint64_t trap_tval_ = 0;
 
-  // CSR state
-  uint64_t mstatus_ = 0;
+  // CSR state (mstatus_ is in HartState)
   uint64_t medeleg_ = 0, mideleg_ = 0, mie_ = 0, mip_ = 0;
   uint64_t mtvec_ = 0, mscratch_ = 0, mepc_ = 0, mcause_ = 0, mtval_ = 0;
   uint64_t mcounteren_ = 0, menvcfg_ = 0, mcountinhibit_ = 0;
@@ -191,9 +222,8 @@ class Hart {
 
   // TLBs, one per translation context so U<->S switches keep their entries:
   // 0 = M-mode (no translation), 1 = U, 2 = S with SUM=0, 3 = S with SUM=1.
+  // The current contexts are HartState::fetch_tlb_ and data_tlb_.
   Tlb tlbs_[4];
-  Tlb* fetch_tlb_ = &tlbs_[0];
-  Tlb* data_tlb_ = &tlbs_[0];
 };
 
 }  // namespace vessel::rv

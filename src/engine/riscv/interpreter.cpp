@@ -62,7 +62,7 @@ inline unsigned dispatch_index(const DecodedInsn& d) {
 
 }  // namespace
 
-uint64_t Hart::run(uint64_t budget, StopReason& stop) {
+uint64_t Hart::interpret(uint64_t budget, StopReason& stop, uint64_t* consumed) {
   static const void* const kLabels[] = {
 #define VESSEL_RV_LABEL(name) &&op_##name##_2, &&op_##name##_4,
       VESSEL_RV_OPS(VESSEL_RV_LABEL)
@@ -77,6 +77,7 @@ uint64_t Hart::run(uint64_t budget, StopReason& stop) {
     flush_write_tlbs();
     code_epoch_ = code_.epoch();
   }
+  if (consumed != nullptr) *consumed = 0;
   if (budget == 0) return 0;
   const uint64_t start_instret = instret_;
   // Dispatches left in this run. Every dispatch takes one; traps take one too
@@ -187,6 +188,7 @@ illegal:
   goto trap;
 
 finish:
+  if (consumed != nullptr) *consumed = budget - static_cast<uint64_t>(remaining);
   instret_ =
       start_instret + static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining - traps);
   return instret_ - start_instret;

@@ -56,6 +56,11 @@ void Hart::flush_tlbs() {
     for (auto& e : tlb.read) e.vpage = TlbEntry::kInvalid;
     for (auto& e : tlb.write) e.vpage = TlbEntry::kInvalid;
     for (auto& e : tlb.fetch) e.vpage = TlbEntry::kInvalid;
+    // Jump-cache entries are virtual addresses, valid exactly as long as the
+    // fetch entries are.
+    if (engine_ == Engine::kJit) {
+      for (auto& e : tlb.jump) e.va = TlbEntry::kInvalid;
+    }
   }
 }
 

@@ -1,0 +1,48 @@
+// How generated code uses the host's registers (x86-64, System V).
+//
+//   rbp  the HartState* of the running hart (all guest state is [rbp + offset])
+//   r15  the budget left (HartState::remaining_ while generated code runs)
+//   rax, rcx, rdx  scratch
+//   rbx, r12, r13, r14, rsi, rdi, r8..r11  guest integer registers chosen per
+//        block (translator.cpp); the caller-saved ones are reloaded after
+//        every helper call
+//
+// Between blocks every guest register is in HartState; a block loads the
+// ones it caches on entry and stores the ones it changed before it leaves.
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <cstddef>
+
+#include "engine/riscv/hart.hpp"
+
+namespace vessel::rv::jit {
+
+inline const Xbyak::Reg64& state_reg() {
+  return Xbyak::util::rbp;
+}
+inline const Xbyak::Reg64& budget_reg() {
+  return Xbyak::util::r15;
+}
+
+// Byte offsets generated code uses.
+inline constexpr int32_t kOffPc = offsetof(HartState, pc);
+inline constexpr int32_t kOffMstatus = offsetof(HartState, mstatus_);
+inline constexpr int32_t kOffFetchTlb = offsetof(HartState, fetch_tlb_);
+inline constexpr int32_t kOffDataTlb = offsetof(HartState, data_tlb_);
+inline constexpr int32_t kOffRemaining = offsetof(HartState, remaining_);
+inline constexpr int32_t kOffChainSite = offsetof(HartState, chain_site_);
+inline constexpr int32_t off_x(unsigned i) {
+  return static_cast<int32_t>(offsetof(HartState, x) + 8 * i);
+}
+inline constexpr int32_t off_f(unsigned i) {
+  return static_cast<int32_t>(offsetof(HartState, fp) + offsetof(FpState, f) + 8 * i);
+}
+inline constexpr int32_t kOffTlbRead = offsetof(Tlb, read);
+inline constexpr int32_t kOffTlbWrite = offsetof(Tlb, write);
+inline constexpr int32_t kOffTlbJump = offsetof(Tlb, jump);
+static_assert(sizeof(TlbEntry) == 16 && offsetof(TlbEntry, addend) == 8);
+static_assert(sizeof(JumpCacheEntry) == 16 && offsetof(JumpCacheEntry, code) == 8);
+
+}  // namespace vessel::rv::jit

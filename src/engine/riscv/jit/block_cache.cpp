@@ -1,0 +1,99 @@
+#include "engine/riscv/jit/block_cache.hpp"
+
+#include "engine/riscv/jit/abi.hpp"
+
+namespace vessel::rv::jit {
+
+BlockCache::BlockCache(size_t capacity) : buffer_(std::max(capacity, kMinCapacity)) {
+  emit_trampolines();
+}
+
+// The entry, exit and jump-cache lookup routines, at the start of the buffer
+// (kept across flushes).
+void BlockCache::emit_trampolines() {
+  using namespace Xbyak::util;
+  Xbyak::CodeGenerator g(buffer_.room(), buffer_.cursor());
+  Xbyak::Label exit, lookup, miss;
+
+  // uint32_t enter(HartState* state /* rdi */, const void* code /* rsi */)
+  const uint8_t* enter = g.getCurr();
+  g.push(rbx);
+  g.push(rbp);
+  g.push(r12);
+  g.push(r13);
+  g.push(r14);
+  g.push(r15);
+  g.sub(rsp, 8);  // 16-byte stack alignment for helper calls
+  g.mov(rbp, rdi);
+  g.mov(r15, g.qword[rbp + kOffRemaining]);
+  g.jmp(rsi);
+
+  g.align(16);
+  g.L(exit);
+  g.mov(g.qword[rbp + kOffRemaining], r15);
+  g.add(rsp, 8);
+  g.pop(r15);
+  g.pop(r14);
+  g.pop(r13);
+  g.pop(r12);
+  g.pop(rbp);
+  g.pop(rbx);
+  g.ret();
+
+  // rax = the target pc (already in state.pc): jump to its block if this
+  // context's jump cache has it, else return to the dispatcher.
+  g.align(16);
+  g.L(lookup);
+  g.mov(rcx, g.qword[rbp + kOffFetchTlb]);
+  g.mov(edx, eax);
+  g.shr(edx, 1);
+  g.and_(edx, kJumpCacheEntries - 1);
+  g.shl(edx, 4);
+  g.add(rcx, rdx);
+  g.cmp(rax, g.qword[rcx + kOffTlbJump]);
+  g.jne(miss);
+  g.jmp(g.qword[rcx + kOffTlbJump + 8]);
+  g.L(miss);
+  g.mov(eax, kExitLookup);
+  g.jmp(exit);
+  g.ready();
+
+  enter_ = reinterpret_cast<uint32_t (*)(HartState*, const void*)>(const_cast<uint8_t*>(enter));
+  exit_ = exit.getAddress();
+  lookup_ = lookup.getAddress();
+  buffer_.commit(g.getSize());
+  trampoline_bytes_ = buffer_.used();
+}
+
+const Block* BlockCache::find(uint64_t gpa, uint64_t va) const {
+  auto it = blocks_.find(Key{gpa, va});
+  return it == blocks_.end() ? nullptr : &it->second;
+}
+
+const Block* BlockCache::insert(uint64_t gpa, uint64_t va, const Block& block) {
+  auto [it, fresh] = blocks_.insert_or_assign(Key{gpa, va}, block);
+  if (fresh) pages_[gpa & ~uint64_t{0xfff}].push_back(Key{gpa, va});
+  if (block.code != nullptr) ++stats_.blocks_translated;
+  stats_.cache_bytes = buffer_.used() - trampoline_bytes_;
+  return &it->second;
+}
+
+void BlockCache::invalidate_page(uint64_t page_gpa) {
+  auto it = pages_.find(page_gpa);
+  if (it == pages_.end()) return;
+  for (const Key& k : it->second) blocks_.erase(k);
+  pages_.erase(it);
+  ++stats_.invalidations;
+  ++epoch_;
+}
+
+void BlockCache::flush() {
+  blocks_.clear();
+  pages_.clear();
+  buffer_.reset(trampoline_bytes_);
+  stats_.cache_bytes = 0;
+  ++stats_.cache_flushes;
+  ++epoch_;
+}
+
+}  // namespace vessel::rv::jit

@@ -1,0 +1,97 @@
+// Translated blocks of one machine, shared by its harts: which guest code has
+// host code, the executable buffer it lives in, and the trampolines that
+// enter and leave generated code.
+//
+// A block is keyed by the guest-physical address of its first instruction and
+// the virtual address it was translated for (pc-relative values are baked
+// into the code), so a guest that switches page tables or forks keeps its
+// translations, and one physical page mapped at two addresses gets one
+// translation per address. Blocks never span a page. When a page that holds
+// blocks is written (GuestMemory's code-write hook, through CodeCache), all
+// its blocks are dropped and the epoch moves on: every hart then empties its
+// jump caches before it enters generated code again. Direct jumps are linked
+// only between blocks of one page, so dropping a page's blocks never leaves a
+// live block jumping into a dead one.
+//
+// Threads: one VM thread runs all harts today; the cache is not locked.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/riscv/jit/code_buffer.hpp"
+#include "engine/vcpu.hpp"
+
+namespace vessel::rv {
+struct HartState;
+}
+
+namespace vessel::rv::jit {
+
+// How generated code returns to the dispatcher (the value in eax).
+enum Exit : uint32_t {
+  kExitLookup = 0,     // continue at state.pc (a jump-cache miss, or too little budget)
+  kExitChain = 1,      // the same, and state.chain_site_ names a direct jump to link
+  kExitTrap = 2,       // the instruction at state.pc raised the trap recorded in the hart
+  kExitInterpret = 3,  // the interpreter must execute the instruction at state.pc
+};
+
+struct Block {
+  const uint8_t* code = nullptr;  // nullptr: the first instruction is the interpreter's
+  uint32_t insns = 0;             // instructions the block retires when it runs to its end
+};
+
+class BlockCache {
+ public:
+  static constexpr size_t kDefaultCapacity = size_t{128} << 20;
+  static constexpr size_t kMinCapacity = size_t{1} << 20;
+
+  explicit BlockCache(size_t capacity = kDefaultCapacity);
+
+  // Runs generated code at `code` for the hart whose state is `state` until
+  // it leaves through an exit; returns the Exit.
+  uint32_t enter(HartState* state, const void* code) const { return enter_(state, code); }
+  // Addresses generated code jumps to: the common exit (eax holds the Exit)
+  // and the jump-cache lookup (rax holds the target pc, already in state.pc).
+  const uint8_t* exit_code() const { return exit_; }
+  const uint8_t* lookup_code() const { return lookup_; }
+
+  const Block* find(uint64_t gpa, uint64_t va) const;
+  // Records a block; `code` must have been written at buffer().cursor().
+  const Block* insert(uint64_t gpa, uint64_t va, const Block& block);
+
+  // Drops every block of the page holding `page_gpa` (it was written).
+  void invalidate_page(uint64_t page_gpa);
+  // Drops everything (the buffer is full).
+  void flush();
+  // Moves on whenever a block that a hart may have cached goes away.
+  uint64_t epoch() const { return epoch_; }
+  uint64_t flushes() const { return stats_.cache_flushes; }
+
+  CodeBuffer& buffer() { return buffer_; }
+  EngineStats& stats() { return stats_; }
+  const EngineStats& stats() const { return stats_; }
+
+ private:
+  struct Key {
+    uint64_t gpa, va;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return k.gpa * 0x9e3779b97f4a7c15ull ^ k.va; }
+  };
+  void emit_trampolines();
+
+  CodeBuffer buffer_;
+  size_t trampoline_bytes_ = 0;
+  uint32_t (*enter_)(HartState*, const void*) = nullptr;
+  const uint8_t* exit_ = nullptr;
+  const uint8_t* lookup_ = nullptr;
+  std::unordered_map<Key, Block, KeyHash> blocks_;
+  std::unordered_map<uint64_t, std::vector<Key>> pages_;  // page gpa -> its blocks
+  uint64_t epoch_ = 1;
+  EngineStats stats_;
+};
+
+}  // namespace vessel::rv::jit

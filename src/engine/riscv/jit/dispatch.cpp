@@ -1,0 +1,152 @@
+// The translator's run loop: find (or make) the block for pc, run generated
+// code until it returns, handle what it returns for.
+//
+// It keeps the interpreter's accounting exactly: every instruction retired
+// and every trap taken costs one unit of budget, interrupts are taken at the
+// same points (the dispatcher looks wherever the interpreter would: blocks
+// end at every instruction that can enable an interrupt, and a store that
+// reaches a device returns here), and a block longer than the budget left is
+// run by the interpreter instead. So run(a) then run(b) equals run(a + b),
+// and a --deterministic run retires the same instructions on either engine.
+#include <time.h>
+
+#include <cstring>
+
+#include "engine/riscv/hart.hpp"
+#include "engine/riscv/jit/block_cache.hpp"
+#include "engine/riscv/jit/translator.hpp"
+
+namespace vessel::rv {
+
+namespace {
+double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+EngineStats Hart::engine_stats() const {
+  if (engine_ != Engine::kJit) return {};
+  const jit::BlockCache* cache = code_.jit_if_used();
+  return cache != nullptr ? cache->stats() : EngineStats{};
+}
+
+uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
+  stop = StopReason::kBudget;
+  stop_requested_ = false;
+  wfi_ = false;  // the machine runs a waiting hart only once an interrupt is pending
+  if (budget == 0) return 0;
+  jit::BlockCache& cache = code_.jit();
+  const uint64_t start_instret = instret_;
+  remaining_ = static_cast<int64_t>(budget);
+  int64_t traps = 0;
+  // A direct jump at the end of the block that just returned, to link to the
+  // block for link_pc once that exists (both in one page).
+  uint8_t* link_site = nullptr;
+  uint64_t link_pc = 0;
+  chain_site_ = 0;
+  auto sync_instret = [&] {
+    instret_ = start_instret + static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining_ - traps);
+  };
+  // Runs up to `n` instructions in the interpreter; false if it stopped for WFI.
+  auto interpret_some = [&](uint64_t n) {
+    sync_instret();
+    uint64_t used = 0;
+    StopReason why = StopReason::kBudget;
+    const uint64_t retired = interpret(n, why, &used);
+    remaining_ -= static_cast<int64_t>(used);
+    traps += static_cast<int64_t>(used - retired);
+    if (why == StopReason::kWfi) {
+      stop = StopReason::kWfi;
+      return false;
+    }
+    return true;
+  };
+
+  for (;;) {
+    if (code_epoch_ != code_.epoch()) {
+      flush_write_tlbs();
+      code_epoch_ = code_.epoch();
+    }
+    if (jit_epoch_ != cache.epoch()) {
+      for (Tlb& tlb : tlbs_) {
+        for (auto& e : tlb.jump) e.va = TlbEntry::kInvalid;
+      }
+      jit_epoch_ = cache.epoch();
+    }
+    if (remaining_ <= 0) break;
+    if (stop_requested_) {
+      stop = StopReason::kRequested;
+      break;
+    }
+    if ((pending_interrupts() & mie_) != 0 && take_interrupt()) {
+      link_site = nullptr;
+      ++traps;
+      --remaining_;
+      continue;
+    }
+    FetchTlbEntry* fe = &fetch_tlb_->fetch[(pc >> 12) % kTlbEntries];
+    if (fe->vpage != (pc & ~uint64_t{0xfff}) && !fill_fetch(pc, fe)) {
+      take_trap(pc);
+      ++traps;
+      --remaining_;
+      continue;
+    }
+    const uint64_t gpa = fe->gpa | (pc & 0xfff);
+    const jit::Block* block = cache.find(gpa, pc);
+    if (block == nullptr) {
+      if ((memory_.page_flags(fe->gpa) & GuestMemory::kPageCode) == 0 && code_.mark_code(fe->gpa)) {
+        flush_write_tlbs();  // stores to the page must now be seen
+        code_epoch_ = code_.epoch();
+      }
+      const double t0 = thread_seconds();
+      jit::Block made;
+      if (!jit::translate_block(cache, pc, gpa, fe->host, made)) {
+        cache.flush();
+        jit_epoch_ = 0;       // empties the jump caches before the next entry
+        link_site = nullptr;  // its code is gone
+        if (!jit::translate_block(cache, pc, gpa, fe->host, made)) made = jit::Block{};
+      }
+      block = cache.insert(gpa, pc, made);
+      cache.stats().translate_seconds += thread_seconds() - t0;
+    }
+    if (block->code == nullptr || static_cast<int64_t>(block->insns) > remaining_) {
+      // The interpreter's instruction, or the budget ends inside the block.
+      if (!interpret_some(block->code == nullptr ? 1 : static_cast<uint64_t>(remaining_))) break;
+      continue;
+    }
+    if (link_site != nullptr && link_pc == pc) {
+      // SAFETY: the site is a `jmp rel32` this cache emitted and has not
+      // flushed since; the target is a block of the same page, which lives
+      // exactly as long as the site's own block.
+      const auto rel = static_cast<int32_t>(block->code - (link_site + 5));
+      std::memcpy(link_site + 1, &rel, 4);
+    }
+    link_site = nullptr;
+    fetch_tlb_->jump[(pc >> 1) % kJumpCacheEntries] = JumpCacheEntry{pc, block->code};
+    const uint32_t exit = cache.enter(this, block->code);
+    switch (exit) {
+      case jit::kExitTrap:
+        take_trap(pc);
+        ++traps;
+        --remaining_;
+        break;
+      case jit::kExitInterpret:
+        if (remaining_ > 0 && !interpret_some(1)) goto done;
+        break;
+      case jit::kExitChain:
+        link_site = reinterpret_cast<uint8_t*>(chain_site_);
+        link_pc = pc;
+        chain_site_ = 0;
+        break;
+      default: break;
+    }
+  }
+done:
+  remaining_ = std::max<int64_t>(remaining_, 0);
+  sync_instret();
+  return instret_ - start_instret;
+}
+
+}  // namespace vessel::rv

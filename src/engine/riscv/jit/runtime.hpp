@@ -1,0 +1,32 @@
+// The slow paths that generated code calls: plain functions with the System V
+// calling convention, each given the running hart's HartState*. They reach
+// the hart's private MMU and trap machinery (Hart declares Runtime a friend)
+// and never touch generated code.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/riscv/hart_state.hpp"
+
+namespace vessel::rv::jit {
+
+struct Runtime {
+  // A load's result and whether it succeeded (ok = 0: a trap is recorded).
+  // Returned in rax:rdx.
+  struct LoadResult {
+    uint64_t value;
+    uint64_t ok;
+  };
+  // `kind` is the size in bytes, plus kSigned to sign-extend the value.
+  static constexpr uint64_t kSigned = 0x100;
+  static LoadResult load(HartState* state, uint64_t va, uint64_t kind);
+  // Returns 0 if the store trapped. After a store here the block always
+  // returns to the dispatcher: it may have hit MMIO or rewritten code.
+  static uint64_t store(HartState* state, uint64_t va, uint64_t value, uint64_t size);
+  // One F/D computational instruction; `packed` holds op | rm << 8 | rd << 16 |
+  // rs1 << 24 | rs2 << 32 | rs3 << 40. Returns 0 if it is illegal (the
+  // interpreter then raises the exception).
+  static uint64_t fp(HartState* state, uint64_t packed);
+};
+
+}  // namespace vessel::rv::jit

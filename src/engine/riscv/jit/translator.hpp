@@ -1,0 +1,35 @@
+// Translation of one block of RISC-V code to x86-64 (through xbyak).
+//
+// A block is straight-line code in one 4 KiB page: it starts where execution
+// arrives and ends after the first branch or jump, before the first
+// instruction it leaves to the interpreter (system instructions, CSRs,
+// atomics, an instruction that crosses into the next page), at the end of
+// the page, or after kMaxBlockInsns instructions. Its code:
+//   - takes its instruction count from the budget on entry, or returns to the
+//     dispatcher untouched when too little is left (the dispatcher then
+//     interprets the rest, so the retired count stays exact);
+//   - keeps the guest registers it uses most in host registers (abi.hpp);
+//   - does loads and stores through the software TLB inline, calling
+//     Runtime's slow paths on a miss; a fault refunds the instructions that
+//     did not retire and returns with pc at the faulting instruction;
+//   - ends in direct jumps to blocks of the same page (linked lazily) or in
+//     the jump-cache lookup for everything else.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/riscv/jit/block_cache.hpp"
+
+namespace vessel::rv::jit {
+
+inline constexpr unsigned kMaxBlockInsns = 64;
+
+// Translates the block at virtual `va`, guest-physical `gpa`; `page` is the
+// host address of the page's first byte. Writes code at the cache's cursor
+// and returns the block (code == nullptr when the first instruction is one
+// the translator leaves to the interpreter). Returns false when the buffer
+// is too full for it: the caller flushes the cache and tries again.
+bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
+                     Block& out);
+
+}  // namespace vessel::rv::jit
