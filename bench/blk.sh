@@ -1,18 +1,21 @@
 #!/bin/bash
 # Block I/O benchmark: the default Linux guest with a raw disk image as
-# virtio-blk under QEMU (TCG, -device virtio-blk-device) and vessel (--disk),
-# alternating. In the guest, bench/programs/io/vio.c measures O_DIRECT
-# sequential write and read throughput (1 MiB requests) and 4 KiB random-read
-# IOPS (queue depth 1) on /dev/vda, verifies the data read back, and the
-# script reports the medians and the vessel/QEMU ratio of each.
+# virtio-blk under QEMU (TCG, -device virtio-blk-device) and vessel (--disk)
+# with each of its engines (interpreter, translator), alternating. In the
+# guest, bench/programs/io/vio.c measures O_DIRECT sequential write and read
+# throughput (1 MiB requests) and 4 KiB random-read IOPS (queue depth 1) on
+# /dev/vda, verifies the data read back, and the script reports the medians
+# and the vessel/QEMU ratio of each.
 #
 # Usage: bench/blk.sh [--runs N] [--size MiB] [--ops N] [--mem SIZE]
-#                     [--qemu-only] [--no-build] [--timeout SECONDS] [--verbose]
-#   --size MiB  disk image size and bytes written/read (default 256)
-#   --ops N     random 4 KiB reads per run (default 10000)
+#                     [--engines LIST] [--qemu-only] [--no-build]
+#                     [--timeout SECONDS] [--verbose]
+#   --size MiB      disk image size and bytes written/read (default 256)
+#   --ops N         random 4 KiB reads per run (default 10000)
+#   --engines LIST  vessel engines to run, comma-separated (default interp,jit)
 # Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR
 #        (default build), VESSEL (default $BUILD_DIR/vessel), VESSEL_ARGS (extra
-#        `vessel run` arguments), QEMU (default qemu-system-riscv64),
+#        `vessel run` arguments, not --engine), QEMU (default qemu-system-riscv64),
 #        RISCV_LINUX_CC (default riscv64-linux-gnu-gcc), DISK (default
 #        $BUILD_DIR/bench/blk/disk.img; overwritten!)
 set -euo pipefail
@@ -23,15 +26,19 @@ me=blk
 . "$root/bench/lib/linux-guest.sh"
 # shellcheck source=bench/programs/io/common.sh
 . "$root/bench/programs/io/common.sh"
+# shellcheck source=bench/lib/engines.sh
+. "$root/bench/lib/engines.sh"
 
 runs=3 size=256 ops=10000 mem=512M qemu_only=0 build=1 timeout_s=600 verbose=0
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+engine_list=$ENG_DEFAULT
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --runs) runs=${2:?--runs wants a value}; shift 2 ;;
     --size) size=${2:?--size wants a value}; shift 2 ;;
     --ops) ops=${2:?--ops wants a value}; shift 2 ;;
     --mem) mem=${2:?--mem wants a value}; shift 2 ;;
+    --engines) engine_list=${2?--engines wants a value}; shift 2 ;;
     --qemu-only) qemu_only=1; shift ;;
     --no-build) build=0; shift ;;
     --timeout) timeout_s=${2:?--timeout wants a value}; shift 2 ;;
@@ -45,6 +52,8 @@ done
 [[ $ops =~ ^[1-9][0-9]*$ ]] || die "--ops wants a positive integer"
 [[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem wants a size like 512M or 1G"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
+eng_parse "$engine_list"
+[[ $qemu_only -eq 0 ]] || engines=()
 
 out_dir=${BUILD_DIR:-$root/build}/bench/blk
 lg_find_guest
@@ -52,7 +61,8 @@ lg_find_qemu
 configs=(qemu)
 if [[ $qemu_only -eq 0 ]]; then
   lg_find_vessel "$build" "$out_dir/vessel-build.log"
-  configs+=(vessel)
+  eng_check_vessel "$vessel" "${vessel_args[@]}"
+  for e in "${engines[@]}"; do configs+=("vessel-$e"); done
 fi
 io_build
 
@@ -70,8 +80,8 @@ lg_tmpdir
 
 # ---- runs ---------------------------------------------------------------------
 result_re='vio: blk seq-write ([0-9.]+) seq-read ([0-9.]+) rand-read ([0-9.]+) verified ([0-9]+)'
-declare -A wr rd iops failed
-for c in "${configs[@]}"; do failed[$c]=0 wr[$c]='' rd[$c]='' iops[$c]=''; done
+declare -A wr rd iops failed mips_r cache_b
+for c in "${configs[@]}"; do failed[$c]=0 wr[$c]='' rd[$c]='' iops[$c]='' mips_r[$c]='' cache_b[$c]=''; done
 load_start=$(io_loadavg)
 blocks=$((want_bytes / 4096))
 for ((r = 1; r <= runs; r++)); do
@@ -86,8 +96,8 @@ test -b /dev/vda || { echo 'blk: no /dev/vda in the guest'; ls /dev; exit 4; }
       qemu) cmd=("$qemu" -M virt -m "$mem" -smp 1 -nographic -bios default -no-reboot
                  -kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
                  -drive "file=$disk,format=raw,if=none,id=d0" -device "virtio-blk-device,drive=d0") ;;
-      vessel) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$initrd" --cmdline "$cmdline"
-                   --mem "$mem" --disk "$disk" "${vessel_args[@]}") ;;
+      vessel-*) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$initrd" --cmdline "$cmdline"
+                     --mem "$mem" --disk "$disk" --engine "${c#vessel-}" --stats "${vessel_args[@]}") ;;
     esac
     log=$out_dir/$c.log
     lg_run "$log" "$timeout_s" "${cmd[@]}"
@@ -107,10 +117,21 @@ test -b /dev/vda || { echo 'blk: no /dev/vda in the guest'; ls /dev; exit 4; }
       echo "$me: command: ${cmd[*]}" >&2
       continue
     fi
-    wr[$c]+=" ${BASH_REMATCH[1]}" rd[$c]+=" ${BASH_REMATCH[2]}" iops[$c]+=" ${BASH_REMATCH[3]}"
+    w=${BASH_REMATCH[1]} rr=${BASH_REMATCH[2]} ri=${BASH_REMATCH[3]}
+    wr[$c]+=" $w" rd[$c]+=" $rr" iops[$c]+=" $ri"
+    stats=''
+    if [[ $c == vessel-* ]]; then
+      # vessel's --stats: instructions over its own run time (idle included),
+      # the translator's code cache.
+      eng_stats "$log"
+      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
+      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
+      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
+      stats=", ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, $es_flushes flushes, $es_invalidations invalidations}"
+    fi
     [[ $verbose -eq 0 ]] ||
-      printf '%s: run %d %-7s seq-write %8.1f MB/s  seq-read %8.1f MB/s  rand-read %8.0f IOPS  (wall %.2f s, load %s)\n' \
-        "$me" "$r" "$c" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" "$lg_exit" "$(io_loadavg)" >&2
+      printf '%s: run %d %-13s seq-write %8.1f MB/s  seq-read %8.1f MB/s  rand-read %8.0f IOPS  (wall %.2f s, load %s%s)\n' \
+        "$me" "$r" "$c" "$w" "$rr" "$ri" "$lg_exit" "$(io_loadavg)" "$stats" >&2
   done
 done
 
@@ -119,19 +140,25 @@ med() { [[ -z ${1// /} ]] || lg_median <<<"$1"; }
 echo "blk: disk $(lg_tilde "$disk") ($size MiB raw), $runs runs each, $ops random reads, medians; load average $load_start at start, $(io_loadavg) at end"
 metric() { # metric LABEL UNIT DECIMALS ARRAY
   local -n vals=$4
-  local q v line
+  local q v e line ratios=''
   q=$(med "${vals[qemu]}")
   line=$(printf 'blk: %-26s qemu %8s %-4s' "$1" "$(io_fmt "$q" "$3")" "$2")
-  if [[ $qemu_only -eq 0 ]]; then
-    v=$(med "${vals[vessel]}")
-    line+=$(printf '   vessel %8s %-4s' "$(io_fmt "$v" "$3")" "$2")
-    if [[ -n $q && -n $v ]]; then line+="   vessel/qemu $(lg_ratio "$v" "$q")x"; fi
-  fi
-  echo "$line"
+  for e in "${engines[@]}"; do
+    v=$(med "${vals[vessel-$e]}")
+    line+=$(printf '   vessel-%s %8s %-4s' "$e" "$(io_fmt "$v" "$3")" "$2")
+    if [[ -n $q && -n $v ]]; then ratios+="   $e/qemu $(lg_ratio "$v" "$q")x"; else ratios+="   $e/qemu n/a"; fi
+  done
+  echo "$line$ratios"
 }
 metric "seq-write 1 MiB O_DIRECT" MB/s 1 wr
 metric "seq-read  1 MiB O_DIRECT" MB/s 1 rd
 metric "rand-read 4 KiB O_DIRECT" IOPS 0 iops
+for e in "${engines[@]}"; do
+  c=vessel-$e
+  [[ -n ${mips_r[$c]// /} ]] || continue
+  printf 'blk: %-13s %6s MIPS over its whole run (idle included)%s\n' "$c" "$(med "${mips_r[$c]}" | awk '{ printf "%.0f", $1 }')" \
+    "$([[ -z ${cache_b[$c]// /} ]] || echo ", cache $(eng_kib "$(med "${cache_b[$c]}")") KiB")"
+done
 any_failed=0
 for c in "${configs[@]}"; do
   if [[ ${failed[$c]} -ne 0 ]]; then

@@ -1,15 +1,18 @@
 #!/bin/bash
 # Boot benchmark: boots the default Linux guest (same kernel and initramfs)
 # under QEMU (TCG, its default OpenSBI), vessel (built-in SBI) and vessel with
-# Debian's OpenSBI, alternating, the guest running `true` and powering off.
+# Debian's OpenSBI, each vessel with each of its engines (interpreter,
+# translator), alternating, the guest running `true` and powering off.
 # Reports median wall time to the line "vessel-init: ready", to process exit,
-# median peak RSS, and the vessel/QEMU ratios.
+# median peak RSS, vessel's MIPS, and the vessel/QEMU ratios.
 #
-# Usage: bench/boot.sh [--runs N] [--cpus N] [--mem SIZE] [--qemu-only]
-#                      [--no-opensbi] [--no-build] [--timeout SECONDS] [--verbose]
+# Usage: bench/boot.sh [--runs N] [--cpus N] [--mem SIZE] [--engines LIST]
+#                      [--qemu-only] [--no-opensbi] [--no-build]
+#                      [--timeout SECONDS] [--verbose]
+#   --engines LIST  vessel engines to run, comma-separated (default interp,jit)
 # Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR
 #        (default build), VESSEL (default $BUILD_DIR/vessel), VESSEL_ARGS (extra
-#        `vessel run` arguments), QEMU (default qemu-system-riscv64), OPENSBI
+#        `vessel run` arguments, not --engine), QEMU (default qemu-system-riscv64), OPENSBI
 #        (default /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin)
 set -euo pipefail
 
@@ -17,14 +20,18 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 me=boot
 # shellcheck source=bench/lib/linux-guest.sh
 . "$root/bench/lib/linux-guest.sh"
+# shellcheck source=bench/lib/engines.sh
+. "$root/bench/lib/engines.sh"
 
 runs=5 cpus=1 mem=512M qemu_only=0 opensbi=1 build=1 timeout_s=300 verbose=0
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+engine_list=$ENG_DEFAULT
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --runs) runs=${2:?--runs wants a value}; shift 2 ;;
     --cpus) cpus=${2:?--cpus wants a value}; shift 2 ;;
     --mem) mem=${2:?--mem wants a value}; shift 2 ;;
+    --engines) engine_list=${2?--engines wants a value}; shift 2 ;;
     --qemu-only) qemu_only=1; shift ;;
     --no-opensbi) opensbi=0; shift ;;
     --no-build) build=0; shift ;;
@@ -38,6 +45,8 @@ done
 [[ $cpus =~ ^[1-8]$ ]] || die "--cpus wants 1 to 8"
 [[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem wants a size like 512M or 1G"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
+eng_parse "$engine_list"
+[[ $qemu_only -eq 0 ]] || engines=()
 
 lg_find_guest
 lg_find_qemu
@@ -47,28 +56,31 @@ opensbi_bin=${OPENSBI:-/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 configs=(qemu)
 if [[ $qemu_only -eq 0 ]]; then
   lg_find_vessel "$build" "$out_dir/vessel-build.log"
-  configs+=(vessel)
+  eng_check_vessel "$vessel" "${vessel_args[@]}"
+  for e in "${engines[@]}"; do configs+=("vessel-$e"); done
   if [[ $opensbi -eq 1 ]]; then
     [[ -f $opensbi_bin ]] || die "OpenSBI firmware $opensbi_bin not found (apt install opensbi, set OPENSBI=, or use --no-opensbi)"
-    configs+=(vessel+opensbi)
+    for e in "${engines[@]}"; do configs+=("vessel-$e+opensbi"); done
   fi
 fi
 lg_tmpdir
 
 cmdline="console=ttyS0 quiet vessel.cmd=$(printf '%s' true | base64 -w0)"
 cmd_for() {
+  local e=${1#vessel-}
+  e=${e%+opensbi}
   case $1 in
     qemu) cmd=("$qemu" -M virt -m "$mem" -smp "$cpus" -nographic -bios default -no-reboot
                -kernel "$KERNEL" -initrd "$INITRD" -append "$cmdline") ;;
-    vessel) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
-                 --mem "$mem" --cpus "$cpus" "${vessel_args[@]}") ;;
-    vessel+opensbi) cmd=("$vessel" run --bios "$opensbi_bin" --kernel "$KERNEL" --initrd "$INITRD"
-                         --cmdline "$cmdline" --mem "$mem" --cpus "$cpus" "${vessel_args[@]}") ;;
+    *+opensbi) cmd=("$vessel" run --bios "$opensbi_bin" --kernel "$KERNEL" --initrd "$INITRD"
+                    --cmdline "$cmdline" --mem "$mem" --cpus "$cpus" --engine "$e" --stats "${vessel_args[@]}") ;;
+    vessel-*) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
+                   --mem "$mem" --cpus "$cpus" --engine "$e" --stats "${vessel_args[@]}") ;;
   esac
 }
 
-declare -A marker_t exit_t rss_k failed
-for c in "${configs[@]}"; do marker_t[$c]='' exit_t[$c]='' rss_k[$c]='' failed[$c]=0; done
+declare -A marker_t exit_t rss_k failed mips_r cache_b
+for c in "${configs[@]}"; do marker_t[$c]='' exit_t[$c]='' rss_k[$c]='' failed[$c]=0 mips_r[$c]='' cache_b[$c]=''; done
 for ((r = 1; r <= runs; r++)); do
   for c in "${configs[@]}"; do
     [[ ${failed[$c]} -eq 0 ]] || continue
@@ -82,8 +94,17 @@ for ((r = 1; r <= runs; r++)); do
       continue
     fi
     marker_t[$c]+=" $lg_marker" exit_t[$c]+=" $lg_exit" rss_k[$c]+=" ${lg_rss:-0}"
+    stats=''
+    if [[ $c == vessel-* ]]; then
+      # vessel's --stats: instructions over its own run time; the translator's cache.
+      eng_stats "$log"
+      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
+      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
+      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
+      stats="  ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, translated in $es_translate s, $es_flushes flushes, $es_invalidations invalidations}"
+    fi
     [[ $verbose -eq 0 ]] ||
-      printf '%s: run %d %-19s marker %.3f s  exit %.3f s  rss %s KiB\n' "$me" "$r" "$c" "$lg_marker" "$lg_exit" "${lg_rss:-?}" >&2
+      printf '%s: run %d %-21s marker %.3f s  exit %.3f s  rss %s KiB%s\n' "$me" "$r" "$c" "$lg_marker" "$lg_exit" "${lg_rss:-?}" "$stats" >&2
   done
 done
 
@@ -93,23 +114,27 @@ declare -A med_marker med_exit med_rss
 any_failed=0
 for c in "${configs[@]}"; do
   if [[ ${failed[$c]} -ne 0 ]]; then
-    printf 'boot: %-19s FAILED (see above)\n' "$c"
+    printf 'boot: %-26s FAILED (see above)\n' "$c"
     any_failed=1
     continue
   fi
   med_marker[$c]=$(lg_median <<<"${marker_t[$c]}")
   med_exit[$c]=$(lg_median <<<"${exit_t[$c]}")
   med_rss[$c]=$(lg_median <<<"${rss_k[$c]}")
-  printf 'boot: %-19s marker %5.2f s   exit %5.2f s   rss %4.0f MiB\n' "$c" \
-    "${med_marker[$c]}" "${med_exit[$c]}" "$(awk -v k="${med_rss[$c]}" 'BEGIN { print k / 1024 }')"
+  extra=''
+  [[ -z ${mips_r[$c]} ]] || extra+="   $(lg_median <<<"${mips_r[$c]}" | awk '{ printf "%.0f", $1 }') MIPS"
+  [[ -z ${cache_b[$c]} ]] || extra+=" (cache $(eng_kib "$(lg_median <<<"${cache_b[$c]}")") KiB)"
+  printf 'boot: %-26s marker %5.2f s   exit %5.2f s   rss %4.0f MiB%s\n' "$c" \
+    "${med_marker[$c]}" "${med_exit[$c]}" "$(awk -v k="${med_rss[$c]}" 'BEGIN { print k / 1024 }')" "$extra"
 done
 if [[ ${failed[qemu]} -eq 0 ]]; then
-  for c in vessel vessel+opensbi; do
-    [[ -n ${med_exit[$c]:-} ]] || continue
-    printf 'boot: %-19s marker %5sx    exit %5sx    rss %5sx\n' "$c/qemu" \
+  for c in "${configs[@]}"; do
+    [[ $c != qemu && -n ${med_exit[$c]:-} ]] || continue
+    printf 'boot: %-26s marker %5sx    exit %5sx    rss %5sx   (%s boots at %sx qemu speed, to the marker)\n' "$c/qemu" \
       "$(lg_ratio "${med_marker[$c]}" "${med_marker[qemu]}")" \
       "$(lg_ratio "${med_exit[$c]}" "${med_exit[qemu]}")" \
-      "$(lg_ratio "${med_rss[$c]}" "${med_rss[qemu]}")"
+      "$(lg_ratio "${med_rss[$c]}" "${med_rss[qemu]}")" \
+      "$c" "$(lg_ratio "${med_marker[qemu]}" "${med_marker[$c]}")"
   done
 fi
 [[ $any_failed -eq 0 ]] || { echo "boot: error: some configurations failed (logs in $out_dir)" >&2; exit 1; }

@@ -2,20 +2,21 @@
 # Network benchmark: TCP throughput between the default Linux guest and a
 # host-side sink/source on 127.0.0.1 (bench/programs/io/netserver.py, python3)
 # through user-mode networking: QEMU (TCG, -netdev user + virtio-net-device)
-# and vessel (--net user), alternating. The guest (eth0 10.0.2.15 by DHCP)
-# connects to 10.0.2.2:PORT with bench/programs/io/vio.c, which times each
-# transfer with the guest's clock: guest -> host (the sink checks every byte
-# and confirms the count), then host -> guest. Reports the medians and the
-# vessel/QEMU ratios.
+# and vessel (--net user) with each of its engines (interpreter, translator),
+# alternating. The guest (eth0 10.0.2.15 by DHCP) connects to 10.0.2.2:PORT
+# with bench/programs/io/vio.c, which times each transfer with the guest's
+# clock: guest -> host (the sink checks every byte and confirms the count),
+# then host -> guest. Reports the medians and the vessel/QEMU ratios.
 #
 # Usage: bench/net.sh [--runs N] [--size MiB] [--direction send|recv|both]
-#                     [--mem SIZE] [--qemu-only] [--no-build]
+#                     [--mem SIZE] [--engines LIST] [--qemu-only] [--no-build]
 #                     [--timeout SECONDS] [--verbose]
-#   --size MiB    bytes per transfer (default 64)
-#   --direction   send: guest -> host only, recv: host -> guest only (default both)
+#   --size MiB      bytes per transfer (default 64)
+#   --direction     send: guest -> host only, recv: host -> guest only (default both)
+#   --engines LIST  vessel engines to run, comma-separated (default interp,jit)
 # Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR
 #        (default build), VESSEL (default $BUILD_DIR/vessel), VESSEL_ARGS (extra
-#        `vessel run` arguments), QEMU (default qemu-system-riscv64),
+#        `vessel run` arguments, not --engine), QEMU (default qemu-system-riscv64),
 #        RISCV_LINUX_CC (default riscv64-linux-gnu-gcc), PYTHON (default python3)
 set -euo pipefail
 
@@ -25,8 +26,11 @@ me=net
 . "$root/bench/lib/linux-guest.sh"
 # shellcheck source=bench/programs/io/common.sh
 . "$root/bench/programs/io/common.sh"
+# shellcheck source=bench/lib/engines.sh
+. "$root/bench/lib/engines.sh"
 
 runs=3 size=64 direction=both mem=512M qemu_only=0 build=1 timeout_s=600 verbose=0
+engine_list=$ENG_DEFAULT
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -34,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --size) size=${2:?--size wants a value}; shift 2 ;;
     --direction) direction=${2:?--direction wants a value}; shift 2 ;;
     --mem) mem=${2:?--mem wants a value}; shift 2 ;;
+    --engines) engine_list=${2?--engines wants a value}; shift 2 ;;
     --qemu-only) qemu_only=1; shift ;;
     --no-build) build=0; shift ;;
     --timeout) timeout_s=${2:?--timeout wants a value}; shift 2 ;;
@@ -50,6 +55,8 @@ case $direction in
 esac
 [[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem wants a size like 512M or 1G"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
+eng_parse "$engine_list"
+[[ $qemu_only -eq 0 ]] || engines=()
 
 out_dir=${BUILD_DIR:-$root/build}/bench/net
 python=${PYTHON:-python3}
@@ -59,7 +66,8 @@ lg_find_qemu
 configs=(qemu)
 if [[ $qemu_only -eq 0 ]]; then
   lg_find_vessel "$build" "$out_dir/vessel-build.log"
-  configs+=(vessel)
+  eng_check_vessel "$vessel" "${vessel_args[@]}"
+  for e in "${engines[@]}"; do configs+=("vessel-$e"); done
 fi
 io_build
 
@@ -82,9 +90,9 @@ done
 port=$(cat "$lg_tmp/port")
 
 # ---- runs ---------------------------------------------------------------------
-declare -A rate host_rate failed
+declare -A rate host_rate failed mips_r cache_b
 for c in "${configs[@]}"; do
-  failed[$c]=0
+  failed[$c]=0 mips_r[$c]='' cache_b[$c]=''
   for d in send recv; do rate[$c.$d]='' host_rate[$c.$d]=''; done
 done
 vio_cmds=''
@@ -101,8 +109,8 @@ for ((r = 1; r <= runs; r++)); do
       qemu) cmd=("$qemu" -M virt -m "$mem" -smp 1 -nographic -bios default -no-reboot
                  -kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
                  -netdev "user,id=n0" -device "virtio-net-device,netdev=n0") ;;
-      vessel) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$initrd" --cmdline "$cmdline"
-                   --mem "$mem" --net user "${vessel_args[@]}") ;;
+      vessel-*) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$initrd" --cmdline "$cmdline"
+                     --mem "$mem" --net user --engine "${c#vessel-}" --stats "${vessel_args[@]}") ;;
     esac
     log=$out_dir/$c.log
     srv_before=$(wc -l <"$srv_log")
@@ -130,13 +138,23 @@ for ((r = 1; r <= runs; r++)); do
       echo "$me: command: ${cmd[*]}" >&2
       continue
     fi
+    stats=''
+    if [[ $c == vessel-* ]]; then
+      # vessel's --stats: instructions over its own run time (idle included),
+      # the translator's code cache.
+      eng_stats "$log"
+      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
+      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
+      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
+      stats=", ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, $es_flushes flushes, $es_invalidations invalidations}"
+    fi
     for d in "${dirs[@]}"; do
       rate[$c.$d]+=" ${got[$d]}"
       h=$(awk -v d="$d" '$1 == d { split($2, b, "="); split($3, s, "="); if (s[2] > 0) printf "%.2f", b[2] / s[2] / 1e6 }' <<<"$srv_new" | tail -n 1)
       host_rate[$c.$d]+=" $h"
       [[ $verbose -eq 0 ]] ||
-        printf '%s: run %d %-7s %s %8.2f MB/s (guest clock)  %8s MB/s (host clock)  wall %.2f s, load %s\n' \
-          "$me" "$r" "$c" "$d" "${got[$d]}" "$h" "$lg_exit" "$(io_loadavg)" >&2
+        printf '%s: run %d %-13s %s %8.2f MB/s (guest clock)  %8s MB/s (host clock)  wall %.2f s, load %s%s\n' \
+          "$me" "$r" "$c" "$d" "${got[$d]}" "$h" "$lg_exit" "$(io_loadavg)" "$stats" >&2
     done
   done
 done
@@ -148,12 +166,19 @@ for d in "${dirs[@]}"; do
   [[ $d == send ]] && label="guest->host" || label="host->guest"
   q=$(med "${rate[qemu.$d]}")
   line=$(printf 'net: %-16s qemu %8s MB/s' "$label TCP" "$(io_fmt "$q" 2)")
-  if [[ $qemu_only -eq 0 ]]; then
-    v=$(med "${rate[vessel.$d]}")
-    line+=$(printf '   vessel %8s MB/s' "$(io_fmt "$v" 2)")
-    [[ -z $q || -z $v ]] || line+="   vessel/qemu $(lg_ratio "$v" "$q")x"
-  fi
-  echo "$line"
+  ratios=''
+  for e in "${engines[@]}"; do
+    v=$(med "${rate[vessel-$e.$d]}")
+    line+=$(printf '   vessel-%s %8s MB/s' "$e" "$(io_fmt "$v" 2)")
+    if [[ -n $q && -n $v ]]; then ratios+="   $e/qemu $(lg_ratio "$v" "$q")x"; else ratios+="   $e/qemu n/a"; fi
+  done
+  echo "$line$ratios"
+done
+for e in "${engines[@]}"; do
+  c=vessel-$e
+  [[ -n ${mips_r[$c]// /} ]] || continue
+  printf 'net: %-13s %6s MIPS over its whole run (idle included)%s\n' "$c" "$(med "${mips_r[$c]}" | awk '{ printf "%.0f", $1 }')" \
+    "$([[ -z ${cache_b[$c]// /} ]] || echo ", cache $(eng_kib "$(med "${cache_b[$c]}")") KiB")"
 done
 # The sink times guest -> host transfers too: a guest clock that runs slow or
 # fast would show up here.

@@ -2,11 +2,30 @@
  * kernel plus a total. Portable C: the same source runs natively (host gcc),
  * bare-metal under vessel and under QEMU (tests/rt runtime). Build with
  * -ffp-contract=off on every side so the floating-point checksums agree.
- * CPU_SCALE (default 1) multiplies every kernel's repetition count. */
+ * CPU_SCALE (default 1) multiplies every kernel's repetition count.
+ * After each kernel's checksum line it prints that kernel's time in
+ * microseconds (`cpu: NAME time N us`): natively from CLOCK_MONOTONIC,
+ * bare-metal from the CLINT's mtime (10 MHz; QEMU and vessel both drive it
+ * from the host clock). The timing does not touch the checksums. */
+#if !defined(__riscv) || defined(__linux__)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, also under -std=c11 */
+#endif
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#if defined(__riscv) && !defined(__linux__)
+#include "vessel_rt.h"
+static uint64_t now_us(void) { return vrt_mtime() / (VRT_MTIME_HZ / 1000000); }
+#else
+#include <time.h>
+static uint64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+#endif
 
 #ifndef CPU_SCALE
 #define CPU_SCALE 1
@@ -228,8 +247,11 @@ int main(void) {
     };
     uint64_t total = 0;
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+        uint64_t t0 = now_us();
         uint64_t c = kernels[i].fn();
+        uint64_t t1 = now_us();
         printf("cpu: %-8s checksum 0x%016" PRIx64 "\n", kernels[i].name, c);
+        printf("cpu: %-8s time %" PRIu64 " us\n", kernels[i].name, t1 - t0);
         total = mix(total, c);
     }
     printf("cpu: total    checksum 0x%08" PRIx32 "\n", (uint32_t)(total ^ (total >> 32)));

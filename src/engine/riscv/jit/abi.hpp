@@ -9,6 +9,13 @@
 //
 // Between blocks every guest register is in HartState; a block loads the
 // ones it caches on entry and stores the ones it changed before it leaves.
+//
+// F/D exception flags: inline SSE arithmetic leaves them in MXCSR's sticky
+// bits, and they are ORed into fflags whenever generated code hands control
+// to C++ (the exit trampoline, Runtime::fp), the only places that can look.
+// So on entry MXCSR must hold no flag the guest has not accrued (the
+// dispatcher resets it when it does) and round to nearest, the invariant
+// fpu.cpp keeps for its own host path too.
 #pragma once
 
 #include <xbyak/xbyak.h>
@@ -39,6 +46,8 @@ inline constexpr int32_t off_x(unsigned i) {
 inline constexpr int32_t off_f(unsigned i) {
   return static_cast<int32_t>(offsetof(HartState, fp) + offsetof(FpState, f) + 8 * i);
 }
+inline constexpr int32_t kOffFflags = offsetof(HartState, fp) + offsetof(FpState, fflags);
+inline constexpr int32_t kOffFrm = offsetof(HartState, fp) + offsetof(FpState, frm);
 inline constexpr int32_t kOffTlbRead = offsetof(Tlb, read);
 inline constexpr int32_t kOffTlbWrite = offsetof(Tlb, write);
 inline constexpr int32_t kOffTlbJump = offsetof(Tlb, jump);

@@ -1,11 +1,26 @@
 #include "engine/riscv/jit/block_cache.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
 #include "engine/riscv/jit/abi.hpp"
+#include "engine/riscv/jit/runtime.hpp"
 
 namespace vessel::rv::jit {
 
 BlockCache::BlockCache(size_t capacity) : buffer_(std::max(capacity, kMinCapacity)) {
   emit_trampolines();
+  if (const char* v = std::getenv("VESSEL_JIT_PERFMAP");
+      v != nullptr && std::string_view(v) == "1") {
+    perf_map_ = std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a");
+  }
+}
+
+BlockCache::~BlockCache() {
+  if (perf_map_ != nullptr) std::fclose(perf_map_);
 }
 
 // The entry, exit and jump-cache lookup routines, at the start of the buffer
@@ -31,6 +46,13 @@ void BlockCache::emit_trampolines() {
   g.align(16);
   g.L(exit);
   g.mov(g.qword[rbp + kOffRemaining], r15);
+  // fflags |= the flags inline F/D arithmetic left in MXCSR (abi.hpp).
+  g.stmxcsr(g.dword[rsp]);
+  g.mov(ecx, g.dword[rsp]);
+  g.and_(ecx, 63);
+  g.mov(rdx, reinterpret_cast<uint64_t>(Runtime::kHostToRvFlags));
+  g.movzx(ecx, g.byte[rdx + rcx]);
+  g.or_(g.dword[rbp + kOffFflags], ecx);
   g.add(rsp, 8);
   g.pop(r15);
   g.pop(r14);
@@ -73,7 +95,14 @@ const Block* BlockCache::find(uint64_t gpa, uint64_t va) const {
 const Block* BlockCache::insert(uint64_t gpa, uint64_t va, const Block& block) {
   auto [it, fresh] = blocks_.insert_or_assign(Key{gpa, va}, block);
   if (fresh) pages_[gpa & ~uint64_t{0xfff}].push_back(Key{gpa, va});
-  if (block.code != nullptr) ++stats_.blocks_translated;
+  if (block.code != nullptr) {
+    ++stats_.blocks_translated;
+    if (perf_map_ != nullptr) {
+      std::fprintf(perf_map_, "%lx %x guest_%lx_pa_%lx\n", reinterpret_cast<uintptr_t>(block.code),
+                   block.bytes, static_cast<unsigned long>(va), static_cast<unsigned long>(gpa));
+      std::fflush(perf_map_);
+    }
+  }
   stats_.cache_bytes = buffer_.used() - trampoline_bytes_;
   return &it->second;
 }

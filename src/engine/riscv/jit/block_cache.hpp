@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <unordered_map>
 #include <vector>
 
@@ -40,6 +41,7 @@ enum Exit : uint32_t {
 struct Block {
   const uint8_t* code = nullptr;  // nullptr: the first instruction is the interpreter's
   uint32_t insns = 0;             // instructions the block retires when it runs to its end
+  uint32_t bytes = 0;             // size of its host code
 };
 
 class BlockCache {
@@ -47,7 +49,11 @@ class BlockCache {
   static constexpr size_t kDefaultCapacity = size_t{128} << 20;
   static constexpr size_t kMinCapacity = size_t{1} << 20;
 
+  // With VESSEL_JIT_PERFMAP=1 in the environment, every block is named in
+  // /tmp/perf-PID.map (the convention perf uses for JIT code), so `perf
+  // report` shows guest addresses instead of anonymous memory.
   explicit BlockCache(size_t capacity = kDefaultCapacity);
+  ~BlockCache();
 
   // Runs generated code at `code` for the hart whose state is `state` until
   // it leaves through an exit; returns the Exit.
@@ -92,6 +98,7 @@ class BlockCache {
   std::unordered_map<uint64_t, std::vector<Key>> pages_;  // page gpa -> its blocks
   uint64_t epoch_ = 1;
   EngineStats stats_;
+  std::FILE* perf_map_ = nullptr;
 };
 
 }  // namespace vessel::rv::jit

@@ -14,6 +14,7 @@
 
 #include "engine/riscv/hart.hpp"
 #include "engine/riscv/jit/block_cache.hpp"
+#include "engine/riscv/jit/runtime.hpp"
 #include "engine/riscv/jit/translator.hpp"
 
 namespace vessel::rv {
@@ -47,7 +48,8 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
   uint64_t link_pc = 0;
   chain_site_ = 0;
   auto sync_instret = [&] {
-    instret_ = start_instret + static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining_ - traps);
+    instret_ =
+        start_instret + static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining_ - traps);
   };
   // Runs up to `n` instructions in the interpreter; false if it stopped for WFI.
   auto interpret_some = [&](uint64_t n) {
@@ -125,6 +127,7 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
     }
     link_site = nullptr;
     fetch_tlb_->jump[(pc >> 1) % kJumpCacheEntries] = JumpCacheEntry{pc, block->code};
+    jit::Runtime::prepare_mxcsr(fp.fflags);
     const uint32_t exit = cache.enter(this, block->code);
     switch (exit) {
       case jit::kExitTrap:

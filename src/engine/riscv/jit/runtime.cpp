@@ -12,6 +12,56 @@ Hart& hart_of(HartState* state) {
 }
 }  // namespace
 
+namespace {
+constexpr uint32_t kNV = 16, kDZ = 8, kOF = 4, kUF = 2, kNX = 1;
+}  // namespace
+
+const uint8_t Runtime::kHostToRvFlags[64] = {
+#define VESSEL_HOST_TO_RV(m)                                                  \
+  static_cast<uint8_t>((((m)&1) != 0 ? kNV : 0) | (((m)&4) != 0 ? kDZ : 0) |  \
+                       (((m)&8) != 0 ? kOF : 0) | (((m)&16) != 0 ? kUF : 0) | \
+                       (((m)&32) != 0 ? kNX : 0))
+#define VESSEL_ROW(b)                                                               \
+  VESSEL_HOST_TO_RV(b + 0), VESSEL_HOST_TO_RV(b + 1), VESSEL_HOST_TO_RV(b + 2),     \
+      VESSEL_HOST_TO_RV(b + 3), VESSEL_HOST_TO_RV(b + 4), VESSEL_HOST_TO_RV(b + 5), \
+      VESSEL_HOST_TO_RV(b + 6), VESSEL_HOST_TO_RV(b + 7)
+    VESSEL_ROW(0),  VESSEL_ROW(8),  VESSEL_ROW(16), VESSEL_ROW(24),
+    VESSEL_ROW(32), VESSEL_ROW(40), VESSEL_ROW(48), VESSEL_ROW(56),
+#undef VESSEL_ROW
+#undef VESSEL_HOST_TO_RV
+};
+
+const uint16_t Runtime::kRvToHostAllowed[32] = {
+#define VESSEL_RV_TO_HOST(f)                                                      \
+  static_cast<uint16_t>(2 | (((f)&kNV) != 0 ? 1 : 0) | (((f)&kDZ) != 0 ? 4 : 0) | \
+                        (((f)&kOF) != 0 ? 8 : 0) | (((f)&kUF) != 0 ? 16 : 0) |    \
+                        (((f)&kNX) != 0 ? 32 : 0))
+#define VESSEL_ROW(b)                                                               \
+  VESSEL_RV_TO_HOST(b + 0), VESSEL_RV_TO_HOST(b + 1), VESSEL_RV_TO_HOST(b + 2),     \
+      VESSEL_RV_TO_HOST(b + 3), VESSEL_RV_TO_HOST(b + 4), VESSEL_RV_TO_HOST(b + 5), \
+      VESSEL_RV_TO_HOST(b + 6), VESSEL_RV_TO_HOST(b + 7)
+    VESSEL_ROW(0),
+    VESSEL_ROW(8),
+    VESSEL_ROW(16),
+    VESSEL_ROW(24),
+#undef VESSEL_ROW
+#undef VESSEL_RV_TO_HOST
+};
+
+uint32_t Runtime::read_mxcsr() {
+  uint32_t v;
+  asm volatile("stmxcsr %0" : "=m"(v));
+  return v;
+}
+
+void Runtime::prepare_mxcsr(uint32_t fflags) {
+  const uint32_t m = read_mxcsr();
+  if ((m & ~static_cast<uint32_t>(kRvToHostAllowed[fflags & 31])) != 0x1f80) {
+    const uint32_t v = 0x1f80;
+    asm volatile("ldmxcsr %0" : : "m"(v));
+  }
+}
+
 Runtime::LoadResult Runtime::load(HartState* state, uint64_t va, uint64_t kind) {
   Hart& h = hart_of(state);
   const unsigned size = static_cast<unsigned>(kind & 0xff);
@@ -30,8 +80,11 @@ uint64_t Runtime::store(HartState* state, uint64_t va, uint64_t value, uint64_t 
 
 uint64_t Runtime::fp(HartState* state, uint64_t packed) {
   Hart& h = hart_of(state);
+  h.fp.fflags |= kHostToRvFlags[read_mxcsr() & 63];  // what inline arithmetic accrued
   const auto op = static_cast<FpOp>(packed & 0xff);
-  const auto field = [&](unsigned shift) { return static_cast<unsigned>((packed >> shift) & 0xff); };
+  const auto field = [&](unsigned shift) {
+    return static_cast<unsigned>((packed >> shift) & 0xff);
+  };
   return fp_execute(op, field(8), h.fp, h.x, field(16), field(24), field(32), field(40)) ? 1 : 0;
 }
 

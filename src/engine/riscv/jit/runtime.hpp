@@ -27,6 +27,16 @@ struct Runtime {
   // rs1 << 24 | rs2 << 32 | rs3 << 40. Returns 0 if it is illegal (the
   // interpreter then raises the exception).
   static uint64_t fp(HartState* state, uint64_t packed);
+  // Before entering generated code: MXCSR must round to nearest with all
+  // exceptions masked and hold no sticky flag missing from `fflags` (abi.hpp);
+  // resets it to the default when not (rare: ldmxcsr is slow).
+  static void prepare_mxcsr(uint32_t fflags);
+  static uint32_t read_mxcsr();
+
+  // MXCSR flag bits (IE DE ZE OE UE PE) -> fflags, and fflags -> the MXCSR
+  // bits that may be set without news for the guest (those plus DE).
+  static const uint8_t kHostToRvFlags[64];
+  static const uint16_t kRvToHostAllowed[32];
 };
 
 }  // namespace vessel::rv::jit

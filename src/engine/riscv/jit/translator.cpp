@@ -31,11 +31,8 @@ struct Insn {
   uint64_t va;
 };
 
-
-bool ends_block(Op op) {
+bool is_conditional_branch(Op op) {
   switch (op) {
-    case Op::JAL:
-    case Op::JALR:
     case Op::BEQ:
     case Op::BNE:
     case Op::BLT:
@@ -92,12 +89,22 @@ class Emitter {
   void emit() {
     allocate_registers();
     const auto n = static_cast<uint32_t>(insns_.size());
-    Label no_budget;
-    g_.sub(budget_reg(), n);
-    g_.jl(no_budget, Xbyak::CodeGenerator::T_NEAR);
+    for (const Insn& i : insns_) {
+      if (cached(i.d.rd)) written_ |= 1u << i.d.rd;
+      if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_)
+        loops_ = true;
+    }
     for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
       if (guest_of_[i] != 0) g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(guest_of_[i])]);
     }
+    // A branch back to the block's start comes here with the guest registers
+    // still in host registers; any of those the block writes may then be
+    // newer than HartState at any exit.
+    Label no_budget;
+    g_.L(head_);
+    g_.sub(budget_reg(), n);
+    g_.jl(no_budget, Xbyak::CodeGenerator::T_NEAR);
+    if (loops_) dirty_ = written_;
     bool ended = false;
     for (k_ = 0; k_ < insns_.size(); ++k_) ended = emit_insn(insns_[k_]);
     if (!ended) {
@@ -114,10 +121,15 @@ class Emitter {
     }
     g_.L(no_budget);
     g_.add(budget_reg(), n);
+    if (loops_) writeback(written_);
     set_pc(va_);
     g_.mov(eax, kExitLookup);
     g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
-    for (auto& c : cold_) c();
+    // Cold code may add more cold code (a deque keeps the others in place).
+    for (size_t i = 0; i < cold_.size(); ++i) {
+      const std::function<void()> f = std::move(cold_[i]);
+      f();
+    }
   }
 
  private:
@@ -260,21 +272,160 @@ class Emitter {
     g_.or_(g_.dword[rbp + kOffMstatus], static_cast<uint32_t>(mstatus::kFs));
   }
 
+  // Calls Runtime::fp for `d` (guest registers written back already); an
+  // illegal rounding mode leaves the block for the interpreter.
+  void fp_call(const DecodedInsn& d) {
+    const uint64_t packed = uint64_t{d.aux} | (uint64_t(d.imm & 0xff) << 8) |
+                            (uint64_t{d.rd} << 16) | (uint64_t{d.rs1} << 24) |
+                            (uint64_t{d.rs2} << 32) | (uint64_t{d.rs3} << 40);
+    g_.mov(rdi, rbp);
+    g_.mov(rsi, packed);
+    call(reinterpret_cast<const void*>(&Runtime::fp));
+    Label& bad = label();
+    g_.test(eax, eax);
+    g_.jz(bad, Xbyak::CodeGenerator::T_NEAR);
+    reload_after_call(fp_writes_x(static_cast<FpOp>(d.aux)) ? d.rd : 0);
+    const size_t k = k_;
+    cold([this, &bad, k] {
+      g_.L(bad);
+      // Registers were written back before the call and are unchanged.
+      k_ = k;
+      exit_here(kExitInterpret);
+    });
+  }
+
+  // F/D instructions done inline: moves and sign injection (no flags), and
+  // add/sub/mul/div/sqrt in round-to-nearest through SSE, which is exact
+  // there (fpu.cpp): NaN results, NaN-unboxed single inputs and other
+  // rounding modes go to Runtime::fp. Returns false if `d` is not one.
+  bool fp_inline(const DecodedInsn& d) {
+    const auto op = static_cast<FpOp>(d.aux);
+    const int32_t f1 = off_f(d.rs1), f2 = off_f(d.rs2), fd = off_f(d.rd < 32 ? d.rd : 0);
+    switch (op) {
+      case FpOp::FMV_X_D:
+        g_.mov(rax, g_.qword[rbp + f1]);
+        put(d.rd, rax);
+        return true;
+      case FpOp::FMV_X_W:
+        g_.movsxd(rax, g_.dword[rbp + f1]);
+        put(d.rd, rax);
+        return true;
+      case FpOp::FMV_D_X: {
+        const Reg64 a = get(d.rs1, rax);
+        g_.mov(g_.qword[rbp + fd], a);
+        return true;
+      }
+      case FpOp::FMV_W_X: {
+        const Reg64 a = get(d.rs1, rax);
+        g_.mov(eax, a.cvt32());
+        g_.mov(rcx, 0xffffffff00000000ull);
+        g_.or_(rax, rcx);
+        g_.mov(g_.qword[rbp + fd], rax);
+        return true;
+      }
+      case FpOp::FSGNJ_D:
+      case FpOp::FSGNJN_D:
+      case FpOp::FSGNJX_D:
+        g_.mov(rax, g_.qword[rbp + f1]);
+        if (op == FpOp::FSGNJ_D && d.rs1 == d.rs2) {  // fmv.d
+          g_.mov(g_.qword[rbp + fd], rax);
+          return true;
+        }
+        g_.mov(rcx, g_.qword[rbp + f2]);
+        if (op == FpOp::FSGNJN_D) g_.not_(rcx);
+        g_.shr(rcx, 63);
+        g_.shl(rcx, 63);
+        if (op == FpOp::FSGNJX_D) {
+          g_.xor_(rax, rcx);
+        } else {
+          g_.btr(rax, 63);
+          g_.or_(rax, rcx);
+        }
+        g_.mov(g_.qword[rbp + fd], rax);
+        return true;
+      default: break;
+    }
+    const unsigned rm = static_cast<unsigned>(d.imm) & 7;
+    if (rm != 0 && rm != 7) return false;
+    using G = Xbyak::CodeGenerator;
+    void (G::*arith)(const Xbyak::Xmm&, const Xbyak::Operand&) = nullptr;
+    bool single = false;
+    switch (op) {
+      case FpOp::FADD_D: arith = &G::addsd; break;
+      case FpOp::FSUB_D: arith = &G::subsd; break;
+      case FpOp::FMUL_D: arith = &G::mulsd; break;
+      case FpOp::FDIV_D: arith = &G::divsd; break;
+      case FpOp::FSQRT_D: arith = &G::sqrtsd; break;
+      case FpOp::FADD_S: arith = &G::addss, single = true; break;
+      case FpOp::FSUB_S: arith = &G::subss, single = true; break;
+      case FpOp::FMUL_S: arith = &G::mulss, single = true; break;
+      case FpOp::FDIV_S: arith = &G::divss, single = true; break;
+      case FpOp::FSQRT_S: arith = &G::sqrtss, single = true; break;
+      default: return false;
+    }
+    const bool sqrt = op == FpOp::FSQRT_D || op == FpOp::FSQRT_S;
+    Label& slow = label();
+    Label& done = label();
+    if (rm == 7) {
+      g_.cmp(g_.dword[rbp + kOffFrm], 0);
+      g_.jne(slow, G::T_NEAR);
+    }
+    if (single) {  // both inputs NaN-boxed
+      g_.cmp(g_.dword[rbp + f1 + 4], -1);
+      g_.jne(slow, G::T_NEAR);
+      if (!sqrt) {
+        g_.cmp(g_.dword[rbp + f2 + 4], -1);
+        g_.jne(slow, G::T_NEAR);
+      }
+      g_.movss(xmm0, g_.dword[rbp + f1]);
+      (g_.*arith)(xmm0, sqrt ? g_.dword[rbp + f1] : g_.dword[rbp + f2]);
+      g_.ucomiss(xmm0, xmm0);
+    } else {
+      g_.movsd(xmm0, g_.qword[rbp + f1]);
+      (g_.*arith)(xmm0, sqrt ? g_.qword[rbp + f1] : g_.qword[rbp + f2]);
+      g_.ucomisd(xmm0, xmm0);
+    }
+    g_.jp(slow, G::T_NEAR);  // a NaN: RISC-V's NaN rules are Runtime::fp's
+    if (single) {
+      g_.movss(g_.dword[rbp + fd], xmm0);
+      g_.mov(g_.dword[rbp + fd + 4], -1);
+    } else {
+      g_.movsd(g_.qword[rbp + fd], xmm0);
+    }
+    // The exception flags stay in MXCSR until the block returns (abi.hpp).
+    g_.L(done);
+    const uint32_t mask = dirty_;
+    const DecodedInsn copy = d;
+    const size_t k = k_;
+    cold([this, &slow, &done, mask, copy, k] {
+      g_.L(slow);
+      writeback(mask);
+      k_ = k;
+      fp_call(copy);
+      g_.jmp(done, G::T_NEAR);
+    });
+    return true;
+  }
+
   // rax = x[rs1] + imm
-  void address(const DecodedInsn& d) {
+  // The register holding the access's virtual address: the base register
+  // itself when there is no offset, else rax = x[rs1] + imm.
+  Reg64 address(const DecodedInsn& d) {
     const Reg64 base = get(d.rs1, rax);
-    if (d.imm != 0 || base.getIdx() != rax.getIdx()) g_.lea(rax, g_.ptr[base + d.imm]);
+    if (d.imm == 0) return base;
+    g_.lea(rax, g_.ptr[base + d.imm]);
+    return rax;
   }
   // rcx = &tlb->read[index] (or write), rdx clobbered; jumps to `miss` unless
-  // the entry maps the access in rax (its alignment folded into the tag).
-  void tlb_check(int32_t array, unsigned size, Label& miss) {
+  // the entry maps the access at `va` (its alignment folded into the tag).
+  void tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss) {
     g_.mov(rcx, g_.qword[rbp + kOffDataTlb]);
-    g_.mov(edx, eax);
-    g_.shr(edx, 12);
-    g_.and_(edx, kTlbEntries - 1);
-    g_.shl(edx, 4);
+    static_assert(kTlbEntries == 256 && sizeof(TlbEntry) == 16);
+    g_.mov(edx, va.cvt32());
+    g_.shr(edx, 12 - 4);  // the entry's byte offset: ((va >> 12) & 255) * 16
+    g_.and_(edx, (kTlbEntries - 1) << 4);
     g_.add(rcx, rdx);
-    g_.mov(rdx, rax);
+    g_.mov(rdx, va);
     g_.and_(rdx, static_cast<int32_t>(~uint32_t{0xfff} | (size - 1)));
     g_.cmp(rdx, g_.qword[rcx + array]);
     g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
@@ -282,25 +433,26 @@ class Emitter {
 
   // rax = the loaded value (extended as `kind` says).
   void load(const DecodedInsn& d, unsigned size, bool sign) {
-    address(d);
+    const Reg64 va = address(d);
     Label& miss = label();
     Label& done = label();
-    tlb_check(kOffTlbRead, size, miss);
-    g_.add(rax, g_.qword[rcx + kOffTlbRead + 8]);
+    tlb_check(va, kOffTlbRead, size, miss);
+    g_.mov(rdx, g_.qword[rcx + kOffTlbRead + 8]);
+    // SAFETY (of the guest access): the entry maps this aligned access into RAM.
     switch (size) {
-      case 1: sign ? g_.movsx(rax, g_.byte[rax]) : g_.movzx(eax, g_.byte[rax]); break;
-      case 2: sign ? g_.movsx(rax, g_.word[rax]) : g_.movzx(eax, g_.word[rax]); break;
-      case 4: sign ? g_.movsxd(rax, g_.dword[rax]) : g_.mov(eax, g_.dword[rax]); break;
-      default: g_.mov(rax, g_.qword[rax]); break;
+      case 1: sign ? g_.movsx(rax, g_.byte[va + rdx]) : g_.movzx(eax, g_.byte[va + rdx]); break;
+      case 2: sign ? g_.movsx(rax, g_.word[va + rdx]) : g_.movzx(eax, g_.word[va + rdx]); break;
+      case 4: sign ? g_.movsxd(rax, g_.dword[va + rdx]) : g_.mov(eax, g_.dword[va + rdx]); break;
+      default: g_.mov(rax, g_.qword[va + rdx]); break;
     }
     g_.L(done);
     const uint32_t mask = dirty_;
     const size_t k = k_;
     const uint64_t kind = size | (sign ? Runtime::kSigned : 0);
-    cold([this, &miss, &done, mask, k, kind] {
+    cold([this, &miss, &done, mask, k, kind, va] {
       g_.L(miss);
       writeback(mask);
-      g_.mov(rsi, rax);
+      g_.mov(rsi, va);
       g_.mov(rdi, rbp);
       g_.mov(edx, static_cast<uint32_t>(kind));
       call(reinterpret_cast<const void*>(&Runtime::load));
@@ -317,29 +469,32 @@ class Emitter {
 
   // Stores x[rs2] (or f[rs2] when `fp`).
   void store(const DecodedInsn& d, unsigned size, bool fp) {
-    address(d);
+    const Reg64 va = address(d);
     Label& miss = label();
-    tlb_check(kOffTlbWrite, size, miss);
-    g_.add(rax, g_.qword[rcx + kOffTlbWrite + 8]);
+    tlb_check(va, kOffTlbWrite, size, miss);
+    g_.mov(rcx, g_.qword[rcx + kOffTlbWrite + 8]);
     Reg64 v = rdx;
     if (fp) {
       g_.mov(rdx, g_.qword[rbp + off_f(d.rs2)]);
     } else {
       v = get(d.rs2, rdx);
     }
+    // SAFETY (of the guest access): write entries exist only for RAM pages
+    // that need nothing from GuestMemory::prepare_write.
     switch (size) {
-      case 1: g_.mov(g_.byte[rax], v.cvt8()); break;
-      case 2: g_.mov(g_.word[rax], v.cvt16()); break;
-      case 4: g_.mov(g_.dword[rax], v.cvt32()); break;
-      default: g_.mov(g_.qword[rax], v); break;
+      case 1: g_.mov(g_.byte[va + rcx], v.cvt8()); break;
+      case 2: g_.mov(g_.word[va + rcx], v.cvt16()); break;
+      case 4: g_.mov(g_.dword[va + rcx], v.cvt32()); break;
+      default: g_.mov(g_.qword[va + rcx], v); break;
     }
     const uint32_t mask = dirty_;
     const size_t k = k_;
     const uint8_t rs2 = d.rs2;
     const uint64_t next = insns_[k_].va + d.len;
-    cold([this, &miss, mask, k, rs2, fp, size, next] {
+    cold([this, &miss, mask, k, rs2, fp, size, next, va] {
       g_.L(miss);
       writeback(mask);
+      g_.mov(rsi, va);
       if (fp) {
         g_.mov(rdx, g_.qword[rbp + off_f(rs2)]);
       } else if (rs2 == 0) {
@@ -347,7 +502,6 @@ class Emitter {
       } else {
         g_.mov(rdx, g_.qword[rbp + off_x(rs2)]);
       }
-      g_.mov(rsi, rax);
       g_.mov(rdi, rbp);
       g_.mov(ecx, size);
       call(reinterpret_cast<const void*>(&Runtime::store));
@@ -374,6 +528,39 @@ class Emitter {
     if (a.getIdx() != rax.getIdx()) g_.mov(rax, a);
   }
 
+  // Where x[rd] is computed: its host register when cached, else rax.
+  Reg64 target(unsigned rd) const { return cached(rd) ? host(rd) : rax; }
+  // x[rd] = OP(x[rs1]), computed in place.
+  template <typename F>
+  void unary_in(const DecodedInsn& d, F op) {
+    const Reg64 t = target(d.rd);
+    const Reg64 a = get(d.rs1, t);
+    if (a.getIdx() != t.getIdx()) g_.mov(t, a);
+    op(t);
+    put(d.rd, t);
+  }
+  // x[rd] = x[rs1] OP x[rs2], computed in place.
+  template <typename F>
+  void binary_in(const DecodedInsn& d, F op) {
+    const Reg64 t = target(d.rd);
+    Reg64 b = get(d.rs2, rcx);
+    if (b.getIdx() == t.getIdx() && d.rs1 != d.rs2) {  // rd == rs2: keep it
+      g_.mov(rcx, b);
+      b = rcx;
+    }
+    const Reg64 a = get(d.rs1, t);
+    if (a.getIdx() != t.getIdx()) g_.mov(t, a);
+    op(t, b);
+    put(d.rd, t);
+  }
+  template <typename F>
+  void binary_in32(const DecodedInsn& d, F op) {
+    binary_in(d, [&](const Reg64& t, const Reg64& b) {
+      op(t, b);
+      g_.movsxd(t, t.cvt32());
+    });
+  }
+
   // x[rd] = x[rs1] OP x[rs2] through rax.
   template <typename F>
   void binary(const DecodedInsn& d, F op) {
@@ -398,7 +585,8 @@ class Emitter {
     op();
     put(d.rd, rax);
   }
-  void set_cc(const DecodedInsn& d, bool imm, void (Xbyak::CodeGenerator::*setcc)(const Xbyak::Operand&)) {
+  void set_cc(const DecodedInsn& d, bool imm,
+              void (Xbyak::CodeGenerator::*setcc)(const Xbyak::Operand&)) {
     const Reg64 a = get(d.rs1, rax);
     g_.xor_(edx, edx);
     if (imm) {
@@ -423,12 +611,12 @@ class Emitter {
   }
   void shift_imm(const DecodedInsn& d, bool word,
                  void (Xbyak::CodeGenerator::*op)(const Xbyak::Operand&, int)) {
-    unary(d, [&] {
+    unary_in(d, [&](const Reg64& t) {
       if (word) {
-        (g_.*op)(eax, d.imm);
-        g_.movsxd(rax, eax);
+        (g_.*op)(t.cvt32(), d.imm);
+        g_.movsxd(t, t.cvt32());
       } else {
-        (g_.*op)(rax, d.imm);
+        (g_.*op)(t, d.imm);
       }
     });
   }
@@ -503,17 +691,56 @@ class Emitter {
     put(d.rd, rax);
   }
 
-  void branch(const Insn& i, void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType)) {
+  // A conditional branch. Returns true if it ended the block: a branch in
+  // the middle of one leaves through a cold side exit when taken, one back
+  // to the block's start loops without leaving.
+  bool branch(const Insn& i,
+              void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType)) {
+    using G = Xbyak::CodeGenerator;
     const DecodedInsn& d = i.d;
+    const uint64_t target = i.va + static_cast<int64_t>(d.imm);
+    const bool last = k_ + 1 == insns_.size();
+    // Instructions of the block after this one, which do not run when it is taken.
+    const auto skipped = static_cast<uint32_t>(insns_.size() - k_ - 1);
     const Reg64 a = get(d.rs1, rax);
     const Reg64 b = get(d.rs2, rcx);
     g_.cmp(a, b);
+    if (target == va_) {
+      if (skipped == 0) {
+        (g_.*jcc)(head_, G::T_NEAR);
+      } else {
+        Label& back = label();
+        (g_.*jcc)(back, G::T_NEAR);
+        cold([this, &back, skipped] {
+          g_.L(back);
+          g_.add(budget_reg(), skipped);
+          g_.jmp(head_, G::T_NEAR);
+        });
+      }
+      if (!last) return false;
+      writeback();
+      exit_to(i.va + d.len);
+      return true;
+    }
+    if (!last) {
+      Label& taken = label();
+      (g_.*jcc)(taken, G::T_NEAR);
+      const uint32_t mask = dirty_;
+      cold([this, &taken, mask, skipped, target] {
+        g_.L(taken);
+        writeback(mask);
+        g_.add(budget_reg(), skipped);
+        exit_to(target);
+      });
+      return false;
+    }
     writeback();  // mov does not touch the flags
     Label& taken = label();
-    (g_.*jcc)(taken, Xbyak::CodeGenerator::T_NEAR);
+    (g_.*jcc)(taken, G::T_NEAR);
     exit_to(i.va + d.len);
     g_.L(taken);
-    exit_to(i.va + static_cast<int64_t>(d.imm));
+    exit_to(target);
+    return true;
   }
 
   // Emits one instruction; returns true if it ended the block.
@@ -546,7 +773,8 @@ class Emitter {
         exit_to(i.va + static_cast<int64_t>(d.imm));
         return true;
       case Op::JALR: {
-        address(d);
+        const Reg64 base = get(d.rs1, rax);
+        g_.lea(rax, g_.ptr[base + d.imm]);
         g_.and_(rax, -2);
         g_.mov(rcx, i.va + d.len);
         put(d.rd, rcx);
@@ -555,60 +783,103 @@ class Emitter {
         g_.jmp(cache_.lookup_code(), G::T_NEAR);
         return true;
       }
-      case Op::BEQ: branch(i, &G::je); return true;
-      case Op::BNE: branch(i, &G::jne); return true;
-      case Op::BLT: branch(i, &G::jl); return true;
-      case Op::BGE: branch(i, &G::jge); return true;
-      case Op::BLTU: branch(i, &G::jb); return true;
-      case Op::BGEU: branch(i, &G::jae); return true;
+      case Op::BEQ: return branch(i, &G::je);
+      case Op::BNE: return branch(i, &G::jne);
+      case Op::BLT: return branch(i, &G::jl);
+      case Op::BGE: return branch(i, &G::jge);
+      case Op::BLTU: return branch(i, &G::jb);
+      case Op::BGEU: return branch(i, &G::jae);
 
-      case Op::LB: load(d, 1, true); put(d.rd, rax); return false;
-      case Op::LH: load(d, 2, true); put(d.rd, rax); return false;
-      case Op::LW: load(d, 4, true); put(d.rd, rax); return false;
-      case Op::LD: load(d, 8, false); put(d.rd, rax); return false;
-      case Op::LBU: load(d, 1, false); put(d.rd, rax); return false;
-      case Op::LHU: load(d, 2, false); put(d.rd, rax); return false;
-      case Op::LWU: load(d, 4, false); put(d.rd, rax); return false;
+      case Op::LB:
+        load(d, 1, true);
+        put(d.rd, rax);
+        return false;
+      case Op::LH:
+        load(d, 2, true);
+        put(d.rd, rax);
+        return false;
+      case Op::LW:
+        load(d, 4, true);
+        put(d.rd, rax);
+        return false;
+      case Op::LD:
+        load(d, 8, false);
+        put(d.rd, rax);
+        return false;
+      case Op::LBU:
+        load(d, 1, false);
+        put(d.rd, rax);
+        return false;
+      case Op::LHU:
+        load(d, 2, false);
+        put(d.rd, rax);
+        return false;
+      case Op::LWU:
+        load(d, 4, false);
+        put(d.rd, rax);
+        return false;
       case Op::SB: store(d, 1, false); return false;
       case Op::SH: store(d, 2, false); return false;
       case Op::SW: store(d, 4, false); return false;
       case Op::SD: store(d, 8, false); return false;
 
-      case Op::ADDI: unary(d, [&] { g_.add(rax, d.imm); }); return false;
+      case Op::ADDI: {
+        const Reg64 t = target(d.rd);
+        const Reg64 a = get(d.rs1, t);
+        g_.lea(t, g_.ptr[a + d.imm]);
+        put(d.rd, t);
+        return false;
+      }
       case Op::SLTI: set_cc(d, true, &G::setl); return false;
       case Op::SLTIU: set_cc(d, true, &G::setb); return false;
-      case Op::XORI: unary(d, [&] { g_.xor_(rax, d.imm); }); return false;
-      case Op::ORI: unary(d, [&] { g_.or_(rax, d.imm); }); return false;
-      case Op::ANDI: unary(d, [&] { g_.and_(rax, d.imm); }); return false;
+      case Op::XORI: unary_in(d, [&](const Reg64& t) { g_.xor_(t, d.imm); }); return false;
+      case Op::ORI: unary_in(d, [&](const Reg64& t) { g_.or_(t, d.imm); }); return false;
+      case Op::ANDI: unary_in(d, [&](const Reg64& t) { g_.and_(t, d.imm); }); return false;
       case Op::SLLI: shift_imm(d, false, &G::shl); return false;
       case Op::SRLI: shift_imm(d, false, &G::shr); return false;
       case Op::SRAI: shift_imm(d, false, &G::sar); return false;
-      case Op::ADD: binary(d, [&](const Reg64& b) { g_.add(rax, b); }); return false;
-      case Op::SUB: binary(d, [&](const Reg64& b) { g_.sub(rax, b); }); return false;
+      case Op::ADD:
+        binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.add(t, b); });
+        return false;
+      case Op::SUB:
+        binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.sub(t, b); });
+        return false;
       case Op::SLL: shift_var(d, false, &G::shl); return false;
       case Op::SLT: set_cc(d, false, &G::setl); return false;
       case Op::SLTU: set_cc(d, false, &G::setb); return false;
-      case Op::XOR: binary(d, [&](const Reg64& b) { g_.xor_(rax, b); }); return false;
+      case Op::XOR:
+        binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.xor_(t, b); });
+        return false;
       case Op::SRL: shift_var(d, false, &G::shr); return false;
       case Op::SRA: shift_var(d, false, &G::sar); return false;
-      case Op::OR: binary(d, [&](const Reg64& b) { g_.or_(rax, b); }); return false;
-      case Op::AND: binary(d, [&](const Reg64& b) { g_.and_(rax, b); }); return false;
+      case Op::OR:
+        binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.or_(t, b); });
+        return false;
+      case Op::AND:
+        binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.and_(t, b); });
+        return false;
       case Op::ADDIW:
-        unary(d, [&] {
-          g_.add(eax, d.imm);
-          g_.movsxd(rax, eax);
+        unary_in(d, [&](const Reg64& t) {
+          if (d.imm != 0) g_.add(t.cvt32(), d.imm);
+          g_.movsxd(t, t.cvt32());
         });
         return false;
       case Op::SLLIW: shift_imm(d, true, &G::shl); return false;
       case Op::SRLIW: shift_imm(d, true, &G::shr); return false;
       case Op::SRAIW: shift_imm(d, true, &G::sar); return false;
-      case Op::ADDW: binary32(d, [&](const Reg64& b) { g_.add(eax, b.cvt32()); }); return false;
-      case Op::SUBW: binary32(d, [&](const Reg64& b) { g_.sub(eax, b.cvt32()); }); return false;
+      case Op::ADDW:
+        binary_in32(d, [&](const Reg64& t, const Reg64& b) { g_.add(t.cvt32(), b.cvt32()); });
+        return false;
+      case Op::SUBW:
+        binary_in32(d, [&](const Reg64& t, const Reg64& b) { g_.sub(t.cvt32(), b.cvt32()); });
+        return false;
       case Op::SLLW: shift_var(d, true, &G::shl); return false;
       case Op::SRLW: shift_var(d, true, &G::shr); return false;
       case Op::SRAW: shift_var(d, true, &G::sar); return false;
 
-      case Op::MUL: binary(d, [&](const Reg64& b) { g_.imul(rax, b); }); return false;
+      case Op::MUL:
+        binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.imul(t, b); });
+        return false;
       case Op::MULW: binary32(d, [&](const Reg64& b) { g_.imul(eax, b.cvt32()); }); return false;
       case Op::MULH:
       case Op::MULHU: {
@@ -655,32 +926,22 @@ class Emitter {
         set_fs_dirty();
         return false;
       }
-      case Op::FSW: check_fs(); store(d, 4, true); return false;
-      case Op::FSD: check_fs(); store(d, 8, true); return false;
-      case Op::FP: {
+      case Op::FSW:
         check_fs();
-        const auto op = static_cast<FpOp>(d.aux);
-        const uint64_t packed = uint64_t{d.aux} | (uint64_t(d.imm & 0xff) << 8) |
-                                (uint64_t{d.rd} << 16) | (uint64_t{d.rs1} << 24) |
-                                (uint64_t{d.rs2} << 32) | (uint64_t{d.rs3} << 40);
-        writeback();  // the helper reads x[rs1] for conversions from integers
-        g_.mov(rdi, rbp);
-        g_.mov(rsi, packed);
-        call(reinterpret_cast<const void*>(&Runtime::fp));
-        Label& bad = label();
-        g_.test(eax, eax);
-        g_.jz(bad, Xbyak::CodeGenerator::T_NEAR);
-        reload_after_call(fp_writes_x(op) ? d.rd : 0);
-        set_fs_dirty();
-        const size_t k = k_;
-        cold([this, &bad, k] {
-          g_.L(bad);
-          // Registers were written back before the call and are unchanged.
-          k_ = k;
-          exit_here(kExitInterpret);
-        });
+        store(d, 4, true);
         return false;
-      }
+      case Op::FSD:
+        check_fs();
+        store(d, 8, true);
+        return false;
+      case Op::FP:
+        check_fs();
+        if (!fp_inline(d)) {
+          writeback();  // the helper reads x[rs1] for conversions from integers
+          fp_call(d);
+        }
+        set_fs_dirty();
+        return false;
 
       case Op::SH1ADD:
       case Op::SH2ADD:
@@ -765,9 +1026,9 @@ class Emitter {
         return false;
       case Op::CPOP: unary(d, [&] { g_.popcnt(rax, rax); }); return false;
       case Op::CPOPW: unary(d, [&] { g_.popcnt(eax, eax); }); return false;
-      case Op::MAX: select(d, &G::cmovl); return false;   // a < b: take b
+      case Op::MAX: select(d, &G::cmovl); return false;  // a < b: take b
       case Op::MAXU: select(d, &G::cmovb); return false;
-      case Op::MIN: select(d, &G::cmovg); return false;   // a > b: take b
+      case Op::MIN: select(d, &G::cmovg); return false;  // a > b: take b
       case Op::MINU: select(d, &G::cmova); return false;
       case Op::SEXT_B: unary(d, [&] { g_.movsx(rax, al); }); return false;
       case Op::SEXT_H: unary(d, [&] { g_.movsx(rax, ax); }); return false;
@@ -835,8 +1096,11 @@ class Emitter {
   std::array<uint8_t, 10> guest_of_{};  // kCacheRegs index -> guest register (0: none)
   uint32_t dirty_ = 0;                  // guest registers whose host copy is newer
   bool fs_checked_ = false, fs_dirty_ = false;
+  Label head_;            // after the register loads: where the budget is taken
+  bool loops_ = false;    // some branch goes back to the start
+  uint32_t written_ = 0;  // cached guest registers the block writes
   std::deque<Label> labels_;
-  std::vector<std::function<void()>> cold_;
+  std::deque<std::function<void()>> cold_;
 };
 
 }  // namespace
@@ -867,7 +1131,7 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
     }
     insns.push_back(Insn{d, (va & ~uint64_t{0xfff}) | offset});
     offset += d.len;
-    if (ends_block(d.op)) break;
+    if (d.op == Op::JAL || d.op == Op::JALR) break;
   }
   if (insns.empty()) {
     out = Block{};
@@ -881,6 +1145,7 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
     g.ready();
     out.code = g.getCode();
     out.insns = static_cast<uint32_t>(insns.size());
+    out.bytes = static_cast<uint32_t>(g.getSize());
     buffer.commit(g.getSize());
   } catch (const Xbyak::Error&) {
     return false;  // out of room

@@ -29,7 +29,6 @@ inline constexpr unsigned kMaxBlockInsns = 64;
 // and returns the block (code == nullptr when the first instruction is one
 // the translator leaves to the interpreter). Returns false when the buffer
 // is too full for it: the caller flushes the cache and tries again.
-bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
-                     Block& out);
+bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page, Block& out);
 
 }  // namespace vessel::rv::jit

@@ -1,0 +1,78 @@
+# shellcheck shell=bash disable=SC2034 # sourced: sets globals for the caller
+# vessel's execution engines in the benchmarks (bench/cpu.sh, linux-cpu.sh,
+# boot.sh, blk.sh, net.sh): every script runs vessel once per engine
+# (`vessel run --engine interp|jit --stats`) next to QEMU. Source it after
+# defining `die MSG...`. Provides:
+#   ENG_DEFAULT                    the default of --engines: interp,jit
+#   eng_parse LIST                 sets the array `engines` from a comma-separated
+#                                  list of interp and jit (in that order of runs)
+#   eng_check_vessel VESSEL [ARG...]  dies unless VESSEL knows `run --engine`
+#                                  and the extra arguments (VESSEL_ARGS) do not
+#                                  set --engine themselves
+#   eng_stats FILE                 parses vessel's last --stats lines in FILE
+#                                  (`vessel: instructions=N seconds=S`,
+#                                  `vessel: engine=E [blocks=N cache_bytes=N
+#                                  translate_seconds=S flushes=N invalidations=N]`)
+#                                  into es_insns es_seconds es_engine es_blocks
+#                                  es_cache_bytes es_translate es_flushes
+#                                  es_invalidations (empty when absent)
+#   eng_mips INSNS SECONDS         million instructions per second, no decimals
+#   eng_kib BYTES                  KiB, no decimals
+
+ENG_DEFAULT=interp,jit
+
+eng_parse() {
+  local e seen=' ' words=()
+  engines=()
+  [[ -n $1 ]] || die "--engines wants a comma-separated list of interp and jit, e.g. interp,jit"
+  IFS=, read -ra words <<<"$1"
+  [[ $1 != *, ]] || words+=('')
+  for e in "${words[@]}"; do
+    case $e in
+      interp | jit) ;;
+      *) die "--engines: '$e' is not an engine (interp or jit; e.g. --engines interp,jit)" ;;
+    esac
+    [[ $seen != *" $e "* ]] || die "--engines: $e is listed twice"
+    seen+="$e "
+    engines+=("$e")
+  done
+}
+
+eng_check_vessel() {
+  local a help
+  for a in "${@:2}"; do
+    case $a in
+      --engine | --engine=*) die "VESSEL_ARGS sets $a: choose the engines with --engines instead" ;;
+    esac
+  done
+  help=$("$1" run --help 2>&1 || true)
+  [[ $help == *--engine* ]] ||
+    die "$1 has no 'run --engine' option (built before the translator?): rebuild it, set VESSEL=, or use --qemu-only"
+}
+
+eng_stats() {
+  es_insns='' es_seconds='' es_engine='' es_blocks='' es_cache_bytes='' es_translate='' es_flushes=''
+  es_invalidations=''
+  local line w words=()
+  # -o: the guest's console may leave a line unterminated before vessel's
+  # stderr lines in a merged log.
+  line=$(grep -aoE 'vessel: instructions=[0-9]+ seconds=[0-9.]+' "$1" | tail -n 1 || true)
+  if [[ $line =~ instructions=([0-9]+)\ seconds=([0-9.]+) ]]; then
+    es_insns=${BASH_REMATCH[1]} es_seconds=${BASH_REMATCH[2]}
+  fi
+  line=$(grep -aoE 'vessel: engine=[a-z]+( [a-z_]+=[0-9.]+)*' "$1" | tail -n 1 || true)
+  read -ra words <<<"${line#vessel: }"
+  for w in "${words[@]}"; do
+    case $w in
+      engine=*) es_engine=${w#*=} ;;
+      blocks=*) es_blocks=${w#*=} ;;
+      cache_bytes=*) es_cache_bytes=${w#*=} ;;
+      translate_seconds=*) es_translate=${w#*=} ;;
+      flushes=*) es_flushes=${w#*=} ;;
+      invalidations=*) es_invalidations=${w#*=} ;;
+    esac
+  done
+}
+
+eng_mips() { awk -v n="$1" -v t="$2" 'BEGIN { if (n != "" && t > 0) printf "%.0f", n / t / 1e6; else printf "n/a" }'; }
+eng_kib() { awk -v b="$1" 'BEGIN { if (b != "") printf "%.0f", b / 1024; else printf "n/a" }'; }
