@@ -46,7 +46,6 @@ void Hart::enter_supervisor(uint64_t start_pc, uint64_t a0, uint64_t a1) {
 
 void Hart::set_engine(Engine engine) {
   engine_ = engine;
-  flush_tlbs();  // fills the jump caches' empty entries
 }
 
 uint64_t Hart::run(uint64_t budget, StopReason& stop) {

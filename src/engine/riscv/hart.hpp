@@ -60,6 +60,19 @@ struct Tlb {
   TlbEntry write[kTlbEntries];
   FetchTlbEntry fetch[kTlbEntries];
   JumpCacheEntry jump[kJumpCacheEntries];  // the binary translator's
+
+  // Which entries were filled since the last flush, so that a flush (Linux
+  // issues thousands of sfence.vma while it boots) clears only those. Past
+  // kFillLog fills a flush clears everything.
+  enum Kind : uint16_t { kRead = 0, kWrite = 1, kFetch = 2, kJump = 3 };
+  static constexpr unsigned kFillLog = 64;
+  uint16_t fill_log[kFillLog];
+  uint32_t fills = 0;
+  void note_fill(Kind kind, unsigned index) {
+    if (fills < kFillLog) fill_log[fills] = static_cast<uint16_t>((kind << 12) | index);
+    ++fills;
+  }
+  void flush();
 };
 
 using vessel::StopReason;

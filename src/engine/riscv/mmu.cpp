@@ -51,17 +51,31 @@ void Hart::select_tlbs() {
   data_tlb_ = context(data_priv());
 }
 
-void Hart::flush_tlbs() {
-  for (Tlb& tlb : tlbs_) {
-    for (auto& e : tlb.read) e.vpage = TlbEntry::kInvalid;
-    for (auto& e : tlb.write) e.vpage = TlbEntry::kInvalid;
-    for (auto& e : tlb.fetch) e.vpage = TlbEntry::kInvalid;
+void Tlb::flush() {
+  if (fills == 0) return;
+  if (fills <= kFillLog) {
+    for (unsigned i = 0; i < fills; ++i) {
+      const unsigned index = fill_log[i] & 0xfff;
+      switch (fill_log[i] >> 12) {
+        case kRead: read[index].vpage = TlbEntry::kInvalid; break;
+        case kWrite: write[index].vpage = TlbEntry::kInvalid; break;
+        case kFetch: fetch[index].vpage = TlbEntry::kInvalid; break;
+        default: jump[index].va = TlbEntry::kInvalid; break;
+      }
+    }
+  } else {
+    for (auto& e : read) e.vpage = TlbEntry::kInvalid;
+    for (auto& e : write) e.vpage = TlbEntry::kInvalid;
+    for (auto& e : fetch) e.vpage = TlbEntry::kInvalid;
     // Jump-cache entries are virtual addresses, valid exactly as long as the
     // fetch entries are.
-    if (engine_ == Engine::kJit) {
-      for (auto& e : tlb.jump) e.va = TlbEntry::kInvalid;
-    }
+    for (auto& e : jump) e.va = TlbEntry::kInvalid;
   }
+  fills = 0;
+}
+
+void Hart::flush_tlbs() {
+  for (Tlb& tlb : tlbs_) tlb.flush();
 }
 
 void Hart::flush_write_tlbs() {
@@ -166,6 +180,7 @@ bool Hart::fill_fetch(uint64_t va, FetchTlbEntry*& entry) {
     return false;
   }
   entry = &fetch_tlb_->fetch[tlb_index(va)];
+  fetch_tlb_->note_fill(Tlb::kFetch, tlb_index(va));
   entry->vpage = va & kPageMask;
   entry->page = code_.page(page_gpa);
   entry->host = host;
@@ -219,6 +234,7 @@ bool Hart::load_slow(uint64_t va, unsigned size, uint64_t& value) {
   if (!load_phys(pa, size, value, va)) return false;
   if (const uint8_t* host = memory_.host_ptr(pa & kPageMask, 4096)) {
     TlbEntry& e = data_tlb_->read[tlb_index(va)];
+    data_tlb_->note_fill(Tlb::kRead, tlb_index(va));
     e.vpage = va & kPageMask;
     e.addend = reinterpret_cast<uintptr_t>(host) - (va & kPageMask);
   }
@@ -248,6 +264,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
   // nothing from it until the memory's write-protect hook flushes the TLBs.
   if (host != nullptr && (memory_.page_flags(pa) & GuestMemory::kPageSlowWrite) == 0) {
     TlbEntry& e = data_tlb_->write[tlb_index(va)];
+    data_tlb_->note_fill(Tlb::kWrite, tlb_index(va));
     e.vpage = va & kPageMask;
     e.addend = reinterpret_cast<uintptr_t>(host) - (va & kPageMask);
   }

@@ -107,6 +107,12 @@ const Block* BlockCache::insert(uint64_t gpa, uint64_t va, const Block& block) {
   return &it->second;
 }
 
+uint32_t BlockCache::warm_up(uint64_t gpa, uint64_t va) {
+  constexpr size_t kMaxCounts = size_t{1} << 20;
+  if (heat_.size() >= kMaxCounts) heat_.clear();
+  return ++heat_[Key{gpa, va}];
+}
+
 void BlockCache::invalidate_page(uint64_t page_gpa) {
   auto it = pages_.find(page_gpa);
   if (it == pages_.end()) return;
@@ -119,6 +125,7 @@ void BlockCache::invalidate_page(uint64_t page_gpa) {
 void BlockCache::flush() {
   blocks_.clear();
   pages_.clear();
+  heat_.clear();
   buffer_.reset(trampoline_bytes_);
   stats_.cache_bytes = 0;
   ++stats_.cache_flushes;

@@ -64,6 +64,11 @@ class BlockCache {
   const uint8_t* lookup_code() const { return lookup_; }
 
   const Block* find(uint64_t gpa, uint64_t va) const;
+  // Counts one more arrival of the dispatcher at (gpa, va) without a block
+  // and returns the count: code is translated only once it is warm, since
+  // most of a kernel's boot runs once and costs less to interpret than to
+  // translate. The counts are forgotten when there are too many of them.
+  uint32_t warm_up(uint64_t gpa, uint64_t va);
   // Records a block; `code` must have been written at buffer().cursor().
   const Block* insert(uint64_t gpa, uint64_t va, const Block& block);
 
@@ -96,6 +101,7 @@ class BlockCache {
   const uint8_t* lookup_ = nullptr;
   std::unordered_map<Key, Block, KeyHash> blocks_;
   std::unordered_map<uint64_t, std::vector<Key>> pages_;  // page gpa -> its blocks
+  std::unordered_map<Key, uint32_t, KeyHash> heat_;       // arrivals without a block
   uint64_t epoch_ = 1;
   EngineStats stats_;
   std::FILE* perf_map_ = nullptr;

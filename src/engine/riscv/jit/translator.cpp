@@ -31,6 +31,31 @@ struct Insn {
   uint64_t va;
 };
 
+// Whether `d` writes x[rd] (as opposed to an f register, memory or nothing).
+bool writes_x(const DecodedInsn& d) {
+  switch (d.op) {
+    case Op::NOP:
+    case Op::FENCE:
+    case Op::FENCE_I:
+    case Op::SB:
+    case Op::SH:
+    case Op::SW:
+    case Op::SD:
+    case Op::FSW:
+    case Op::FSD:
+    case Op::FLW:
+    case Op::FLD:
+    case Op::BEQ:
+    case Op::BNE:
+    case Op::BLT:
+    case Op::BGE:
+    case Op::BLTU:
+    case Op::BGEU: return false;
+    case Op::FP: return fp_writes_x(static_cast<FpOp>(d.aux));
+    default: return true;
+  }
+}
+
 bool is_conditional_branch(Op op) {
   switch (op) {
     case Op::BEQ:
@@ -94,8 +119,19 @@ class Emitter {
       if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_)
         loops_ = true;
     }
+    // Load the cached registers the block may read before it writes them
+    // (all of them if it loops: the loop's next round reads them too).
+    uint32_t written_first = 0, read_first = 0;
+    for (const Insn& i : insns_) {
+      for (const unsigned r : {unsigned{i.d.rs1}, unsigned{i.d.rs2}}) {
+        if (r < 32 && ((written_first >> r) & 1) == 0) read_first |= 1u << r;
+      }
+      if (writes_x(i.d) && i.d.rd < 32) written_first |= 1u << i.d.rd;
+    }
     for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
-      if (guest_of_[i] != 0) g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(guest_of_[i])]);
+      const unsigned r = guest_of_[i];
+      if (r != 0 && (loops_ || ((read_first >> r) & 1) != 0))
+        g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
     }
     // A branch back to the block's start comes here with the guest registers
     // still in host registers; any of those the block writes may then be
