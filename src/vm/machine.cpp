@@ -403,7 +403,7 @@ RunResult Machine::run() {
     bool ran = false;
     for (unsigned i = 0; i < harts_.size() && !exit_status_; ++i) {
       if (!running_[i]) continue;
-      rv::Hart& hart = *harts_[i];
+      Vcpu& hart = *harts_[i];  // the scheduler needs only the engine seam
       if (hart.waiting() && !hart.wake_pending()) continue;
       if (harts_.size() > 1) hart.clear_reservation();
       uint64_t budget = kSliceInstructions;
@@ -412,7 +412,7 @@ RunResult Machine::run() {
                           config_.max_instructions - std::min(config_.max_instructions, retired_));
       }
       if (budget == 0) break;
-      rv::StopReason stop;
+      StopReason stop;
       retired_ += hart.run(budget, stop);
       ran = true;
     }

@@ -156,6 +156,13 @@ nlohmann::json Machine::stats() const {
       started_ns_ == 0 ? 0.0 : static_cast<double>(GuestClock::host_ns() - started_ns_) / 1e9;
   j["paused"] = paused_;
   j["memory_bytes"] = memory_->size();
+  const EngineStats e = harts_.front()->engine_stats();
+  j["engine"] = {{"name", std::string(engine_name(config_.engine))},
+                 {"blocks_translated", e.blocks_translated},
+                 {"cache_bytes", e.cache_bytes},
+                 {"cache_flushes", e.cache_flushes},
+                 {"invalidations", e.invalidations},
+                 {"translate_seconds", e.translate_seconds}};
   if (balloon_ != nullptr) {
     nlohmann::json b;
     b["target_bytes"] = balloon_->target_bytes();

@@ -2,8 +2,9 @@
 //
 //   rbp  the HartState* of the running hart (all guest state is [rbp + offset])
 //   r15  the budget left (HartState::remaining_ while generated code runs)
+//   r11  the current data TLB (HartState::data_tlb_), loaded on block entry
 //   rax, rcx, rdx  scratch
-//   rbx, r12, r13, r14, rsi, rdi, r8..r11  guest integer registers chosen per
+//   rbx, r12, r13, r14, rsi, rdi, r8..r10  guest integer registers chosen per
 //        block (translator.cpp); the caller-saved ones are reloaded after
 //        every helper call
 //

@@ -23,8 +23,10 @@ using namespace Xbyak::util;
 
 // Host registers that hold guest registers, callee-saved ones first (they
 // survive helper calls).
-const std::array<Reg64, 10> kCacheRegs = {rbx, r12, r13, r14, rsi, rdi, r8, r9, r10, r11};
+const std::array<Reg64, 9> kCacheRegs = {rbx, r12, r13, r14, rsi, rdi, r8, r9, r10};
 constexpr unsigned kCalleeSaved = 4;
+// The current data TLB (HartState::data_tlb_), which nothing in a block changes.
+const Reg64& kTlbReg = r11;
 
 struct Insn {
   DecodedInsn d;
@@ -54,6 +56,85 @@ bool writes_x(const DecodedInsn& d) {
     case Op::FP: return fp_writes_x(static_cast<FpOp>(d.aux));
     default: return true;
   }
+}
+
+// Which of x[rs1], x[rs2] `d` reads, as a mask of register numbers. The
+// fields also hold immediate bits in some formats, so this must not just
+// take both (it decides which registers a block keeps in host registers).
+uint32_t x_reads(const DecodedInsn& d) {
+  const uint32_t rs1 = d.rs1 < 32 ? 1u << d.rs1 : 0;
+  const uint32_t rs2 = d.rs2 < 32 ? 1u << d.rs2 : 0;
+  uint32_t mask = 0;
+  switch (d.op) {
+    case Op::LUI:
+    case Op::AUIPC:
+    case Op::LI:
+    case Op::JAL:
+    case Op::NOP:
+    case Op::FENCE:
+    case Op::FENCE_I: break;
+    case Op::ADDI:
+    case Op::SLTI:
+    case Op::SLTIU:
+    case Op::XORI:
+    case Op::ORI:
+    case Op::ANDI:
+    case Op::SLLI:
+    case Op::SRLI:
+    case Op::SRAI:
+    case Op::ADDIW:
+    case Op::SLLIW:
+    case Op::SRLIW:
+    case Op::SRAIW:
+    case Op::LB:
+    case Op::LH:
+    case Op::LW:
+    case Op::LD:
+    case Op::LBU:
+    case Op::LHU:
+    case Op::LWU:
+    case Op::FLW:
+    case Op::FLD:
+    case Op::FSW:
+    case Op::FSD:
+    case Op::JALR:
+    case Op::MV:
+    case Op::CLZ:
+    case Op::CTZ:
+    case Op::CPOP:
+    case Op::CLZW:
+    case Op::CTZW:
+    case Op::CPOPW:
+    case Op::SEXT_B:
+    case Op::SEXT_H:
+    case Op::ZEXT_H:
+    case Op::RORI:
+    case Op::RORIW:
+    case Op::ORC_B:
+    case Op::REV8:
+    case Op::BCLRI:
+    case Op::BEXTI:
+    case Op::BINVI:
+    case Op::BSETI:
+    case Op::SLLI_UW: mask = rs1; break;
+    case Op::FP:
+      switch (static_cast<FpOp>(d.aux)) {
+        case FpOp::FMV_D_X:
+        case FpOp::FMV_W_X:
+        case FpOp::FCVT_S_W:
+        case FpOp::FCVT_S_WU:
+        case FpOp::FCVT_S_L:
+        case FpOp::FCVT_S_LU:
+        case FpOp::FCVT_D_W:
+        case FpOp::FCVT_D_WU:
+        case FpOp::FCVT_D_L:
+        case FpOp::FCVT_D_LU: mask = rs1; break;
+        default: break;
+      }
+      break;
+    default: mask = rs1 | rs2; break;  // register-register ops, branches, stores
+  }
+  return mask & ~1u;
 }
 
 bool is_conditional_branch(Op op) {
@@ -115,7 +196,7 @@ class Emitter {
     allocate_registers();
     const auto n = static_cast<uint32_t>(insns_.size());
     for (const Insn& i : insns_) {
-      if (cached(i.d.rd)) written_ |= 1u << i.d.rd;
+      if (writes_x(i.d) && cached(i.d.rd)) written_ |= 1u << i.d.rd;
       if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_)
         loops_ = true;
     }
@@ -123,9 +204,7 @@ class Emitter {
     // (all of them if it loops: the loop's next round reads them too).
     uint32_t written_first = 0, read_first = 0;
     for (const Insn& i : insns_) {
-      for (const unsigned r : {unsigned{i.d.rs1}, unsigned{i.d.rs2}}) {
-        if (r < 32 && ((written_first >> r) & 1) == 0) read_first |= 1u << r;
-      }
+      read_first |= x_reads(i.d) & ~written_first;
       if (writes_x(i.d) && i.d.rd < 32) written_first |= 1u << i.d.rd;
     }
     for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
@@ -133,13 +212,14 @@ class Emitter {
       if (r != 0 && (loops_ || ((read_first >> r) & 1) != 0))
         g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
     }
+    g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
     // A branch back to the block's start comes here with the guest registers
     // still in host registers; any of those the block writes may then be
     // newer than HartState at any exit.
-    Label no_budget;
     g_.L(head_);
     g_.sub(budget_reg(), n);
-    g_.jl(no_budget, Xbyak::CodeGenerator::T_NEAR);
+    g_.jl(no_budget_, Xbyak::CodeGenerator::T_NEAR);
+    g_.L(body_);
     if (loops_) dirty_ = written_;
     bool ended = false;
     for (k_ = 0; k_ < insns_.size(); ++k_) ended = emit_insn(insns_[k_]);
@@ -155,7 +235,7 @@ class Emitter {
         exit_to(next);
       }
     }
-    g_.L(no_budget);
+    g_.L(no_budget_);
     g_.add(budget_reg(), n);
     if (loops_) writeback(written_);
     set_pc(va_);
@@ -170,12 +250,24 @@ class Emitter {
 
  private:
   // ---- guest registers ----
+  // Uses inside a loop back to the block's start count kLoopWeight times.
   void allocate_registers() {
+    constexpr unsigned kLoopWeight = 16;
+    size_t loop_end = 0;  // instructions [0, loop_end) are a loop's body
+    for (size_t k = 0; k < insns_.size(); ++k) {
+      const Insn& i = insns_[k];
+      if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_)
+        loop_end = k + 1;
+    }
     std::array<unsigned, 32> uses{};
-    for (const Insn& i : insns_) {
-      if (i.d.rs1 < 32) ++uses[i.d.rs1];
-      if (i.d.rs2 < 32) ++uses[i.d.rs2];
-      if (i.d.rd < 32) ++uses[i.d.rd];
+    for (size_t k = 0; k < insns_.size(); ++k) {
+      const DecodedInsn& d = insns_[k].d;
+      const unsigned w = k < loop_end ? kLoopWeight : 1;
+      const uint32_t reads = x_reads(d);
+      for (unsigned r = 1; r < 32; ++r) {
+        if ((reads >> r) & 1) uses[r] += w;
+      }
+      if (writes_x(d) && d.rd < 32) uses[d.rd] += w;
     }
     uses[0] = 0;
     std::array<uint8_t, 32> order{};
@@ -225,6 +317,7 @@ class Emitter {
   // After a helper call: the caller-saved host registers are gone, and the
   // helper may have written x[also].
   void reload_after_call(unsigned also = 0) {
+    g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
     for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
       const unsigned r = guest_of_[i];
       if (r != 0 && (i >= kCalleeSaved || r == also))
@@ -452,40 +545,40 @@ class Emitter {
     g_.lea(rax, g_.ptr[base + d.imm]);
     return rax;
   }
-  // rcx = &tlb->read[index] (or write), rdx clobbered; jumps to `miss` unless
-  // the entry maps the access at `va` (its alignment folded into the tag).
+  // rcx = the entry's offset in its array (`array`: read or write), rdx
+  // clobbered; jumps to `miss` unless the entry maps the access at `va` (its
+  // alignment folded into the tag). The entry is then [kTlbReg + rcx + array].
   void tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss) {
-    g_.mov(rcx, g_.qword[rbp + kOffDataTlb]);
     static_assert(kTlbEntries == 256 && sizeof(TlbEntry) == 16);
-    g_.mov(edx, va.cvt32());
-    g_.shr(edx, 12 - 4);  // the entry's byte offset: ((va >> 12) & 255) * 16
-    g_.and_(edx, (kTlbEntries - 1) << 4);
-    g_.add(rcx, rdx);
+    g_.mov(ecx, va.cvt32());
+    g_.shr(ecx, 12 - 4);  // ((va >> 12) & 255) * 16
+    g_.and_(ecx, (kTlbEntries - 1) << 4);
     g_.mov(rdx, va);
     g_.and_(rdx, static_cast<int32_t>(~uint32_t{0xfff} | (size - 1)));
-    g_.cmp(rdx, g_.qword[rcx + array]);
+    g_.cmp(rdx, g_.qword[kTlbReg + rcx + array]);
     g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
   }
 
-  // rax = the loaded value (extended as `kind` says).
-  void load(const DecodedInsn& d, unsigned size, bool sign) {
+  // Loads into `dst` (extended as `sign` says) and returns it.
+  Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax) {
     const Reg64 va = address(d);
     Label& miss = label();
     Label& done = label();
     tlb_check(va, kOffTlbRead, size, miss);
-    g_.mov(rdx, g_.qword[rcx + kOffTlbRead + 8]);
+    g_.mov(rdx, g_.qword[kTlbReg + rcx + kOffTlbRead + 8]);
     // SAFETY (of the guest access): the entry maps this aligned access into RAM.
+    const Reg32 dst32 = dst.cvt32();
     switch (size) {
-      case 1: sign ? g_.movsx(rax, g_.byte[va + rdx]) : g_.movzx(eax, g_.byte[va + rdx]); break;
-      case 2: sign ? g_.movsx(rax, g_.word[va + rdx]) : g_.movzx(eax, g_.word[va + rdx]); break;
-      case 4: sign ? g_.movsxd(rax, g_.dword[va + rdx]) : g_.mov(eax, g_.dword[va + rdx]); break;
-      default: g_.mov(rax, g_.qword[va + rdx]); break;
+      case 1: sign ? g_.movsx(dst, g_.byte[va + rdx]) : g_.movzx(dst32, g_.byte[va + rdx]); break;
+      case 2: sign ? g_.movsx(dst, g_.word[va + rdx]) : g_.movzx(dst32, g_.word[va + rdx]); break;
+      case 4: sign ? g_.movsxd(dst, g_.dword[va + rdx]) : g_.mov(dst32, g_.dword[va + rdx]); break;
+      default: g_.mov(dst, g_.qword[va + rdx]); break;
     }
     g_.L(done);
     const uint32_t mask = dirty_;
     const size_t k = k_;
     const uint64_t kind = size | (sign ? Runtime::kSigned : 0);
-    cold([this, &miss, &done, mask, k, kind, va] {
+    cold([this, &miss, &done, mask, k, kind, va, dst] {
       g_.L(miss);
       writeback(mask);
       g_.mov(rsi, va);
@@ -499,8 +592,10 @@ class Emitter {
       exit_here(kExitTrap);
       g_.L(ok);
       reload_after_call();
+      if (dst.getIdx() != rax.getIdx()) g_.mov(dst, rax);
       g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
     });
+    return dst;
   }
 
   // Stores x[rs2] (or f[rs2] when `fp`).
@@ -508,7 +603,7 @@ class Emitter {
     const Reg64 va = address(d);
     Label& miss = label();
     tlb_check(va, kOffTlbWrite, size, miss);
-    g_.mov(rcx, g_.qword[rcx + kOffTlbWrite + 8]);
+    g_.mov(rcx, g_.qword[kTlbReg + rcx + kOffTlbWrite + 8]);
     Reg64 v = rdx;
     if (fp) {
       g_.mov(rdx, g_.qword[rbp + off_f(d.rs2)]);
@@ -745,12 +840,16 @@ class Emitter {
       if (skipped == 0) {
         (g_.*jcc)(head_, G::T_NEAR);
       } else {
+        // This round ran k + 1 of the n instructions it was charged for; the
+        // next is charged n again: together, k + 1 more.
         Label& back = label();
         (g_.*jcc)(back, G::T_NEAR);
-        cold([this, &back, skipped] {
+        const auto round = static_cast<uint32_t>(k_ + 1);
+        cold([this, &back, round] {
           g_.L(back);
-          g_.add(budget_reg(), skipped);
-          g_.jmp(head_, G::T_NEAR);
+          g_.sub(budget_reg(), round);
+          g_.jge(body_, G::T_NEAR);
+          g_.jmp(no_budget_, G::T_NEAR);  // gives the next round's n back
         });
       }
       if (!last) return false;
@@ -826,34 +925,13 @@ class Emitter {
       case Op::BLTU: return branch(i, &G::jb);
       case Op::BGEU: return branch(i, &G::jae);
 
-      case Op::LB:
-        load(d, 1, true);
-        put(d.rd, rax);
-        return false;
-      case Op::LH:
-        load(d, 2, true);
-        put(d.rd, rax);
-        return false;
-      case Op::LW:
-        load(d, 4, true);
-        put(d.rd, rax);
-        return false;
-      case Op::LD:
-        load(d, 8, false);
-        put(d.rd, rax);
-        return false;
-      case Op::LBU:
-        load(d, 1, false);
-        put(d.rd, rax);
-        return false;
-      case Op::LHU:
-        load(d, 2, false);
-        put(d.rd, rax);
-        return false;
-      case Op::LWU:
-        load(d, 4, false);
-        put(d.rd, rax);
-        return false;
+      case Op::LB: put(d.rd, load(d, 1, true, target(d.rd))); return false;
+      case Op::LH: put(d.rd, load(d, 2, true, target(d.rd))); return false;
+      case Op::LW: put(d.rd, load(d, 4, true, target(d.rd))); return false;
+      case Op::LD: put(d.rd, load(d, 8, false, target(d.rd))); return false;
+      case Op::LBU: put(d.rd, load(d, 1, false, target(d.rd))); return false;
+      case Op::LHU: put(d.rd, load(d, 2, false, target(d.rd))); return false;
+      case Op::LWU: put(d.rd, load(d, 4, false, target(d.rd))); return false;
       case Op::SB: store(d, 1, false); return false;
       case Op::SH: store(d, 2, false); return false;
       case Op::SW: store(d, 4, false); return false;
@@ -1128,11 +1206,14 @@ class Emitter {
   std::vector<Insn> insns_;
   bool interpret_after_;
   size_t k_ = 0;
-  std::array<int8_t, 32> host_of_{};    // guest register -> index in kCacheRegs, or -1
-  std::array<uint8_t, 10> guest_of_{};  // kCacheRegs index -> guest register (0: none)
-  uint32_t dirty_ = 0;                  // guest registers whose host copy is newer
+  std::array<int8_t, 32> host_of_{};  // guest register -> index in kCacheRegs, or -1
+  std::array<uint8_t, kCacheRegs.size()>
+      guest_of_{};      // kCacheRegs index -> guest register (0: none)
+  uint32_t dirty_ = 0;  // guest registers whose host copy is newer
   bool fs_checked_ = false, fs_dirty_ = false;
   Label head_;            // after the register loads: where the budget is taken
+  Label body_;            // after that
+  Label no_budget_;       // leaves with pc at the start, the budget untouched
   bool loops_ = false;    // some branch goes back to the start
   uint32_t written_ = 0;  // cached guest registers the block writes
   std::deque<Label> labels_;
