@@ -75,13 +75,18 @@ vessel::DiskConfig parse_disk(const std::string& text) {
 struct EngineOptions {
   std::string engine = "interp";
   std::string jit_cache;
+  uint32_t jit_warmup = 0;
 
   void add_to(CLI::App* cmd) {
     cmd->add_option("--engine", engine,
                     "How guest code runs: interp (the interpreter) or jit (the binary translator)")
         ->capture_default_str();
-    cmd->add_option("--jit-cache", jit_cache,
-                    "Size of the translator's code cache, e.g. 64M (default 128M); emptied when full");
+    cmd->add_option(
+        "--jit-cache", jit_cache,
+        "Size of the translator's code cache, e.g. 64M (default 128M); emptied when full");
+    cmd->add_option("--jit-warmup", jit_warmup,
+                    "Translate code the Nth time it is reached (default 64; 1: at once)")
+        ->check(CLI::Range(1u, 1000000u));
   }
   vessel::Engine parsed_engine() const {
     const auto e = vessel::parse_engine(engine);
@@ -165,6 +170,7 @@ vessel::MachineConfig finish_config(RunOptions& o) {
   config.mem_size = parse_mem(o.mem);
   config.engine = o.engine.parsed_engine();
   config.jit_cache_bytes = o.engine.parsed_cache();
+  config.jit_warmup = o.engine.jit_warmup;
   config.virtio_console = o.console == "virtio";
   for (const std::string& disk : o.disks) config.disks.push_back(parse_disk(disk));
   if (config.kernel.empty() && config.bios.empty()) {
@@ -212,7 +218,8 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     std::fprintf(stderr, "vessel: instructions=%llu seconds=%.3f\n",
                  static_cast<unsigned long long>(result.instructions), result.seconds);
     const vessel::EngineStats& e = result.engine_stats;
-    std::fprintf(stderr, "vessel: engine=%s", std::string(vessel::engine_name(result.engine)).c_str());
+    std::fprintf(stderr, "vessel: engine=%s",
+                 std::string(vessel::engine_name(result.engine)).c_str());
     if (result.engine == vessel::Engine::kJit) {
       std::fprintf(stderr,
                    " blocks=%llu cache_bytes=%llu translate_seconds=%.3f flushes=%llu "
@@ -329,7 +336,7 @@ int main(int argc, char** argv) {
       const vessel::Engine engine = restore_engine.parsed_engine();
       const uint64_t cache = restore_engine.parsed_cache();
       std::unique_ptr<vessel::Machine> machine = vessel::restore_snapshot(restore_options);
-      machine->set_engine(engine, cache);
+      machine->set_engine(engine, cache, restore_engine.jit_warmup);
       spdlog::info("restored from {} in {:.2f} ms", restore_options.dir,
                    static_cast<double>(vessel::GuestClock::host_ns() - start) / 1e6);
       return run_machine(*machine, restore_socket, restore_stats);
@@ -338,7 +345,7 @@ int main(int argc, char** argv) {
       const vessel::Engine engine = receive_engine.parsed_engine();
       const uint64_t cache = receive_engine.parsed_cache();
       std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(receive_options);
-      machine->set_engine(engine, cache);
+      machine->set_engine(engine, cache, receive_engine.jit_warmup);
       return run_machine(*machine, receive_socket, false);
     }
     const vessel::MachineConfig config = finish_config(run_options);

@@ -79,7 +79,7 @@ void Machine::build() {
     harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_, clock_, *pins_[i]));
   }
   running_.assign(config_.cpus, false);
-  set_engine(config_.engine, config_.jit_cache_bytes);
+  set_engine(config_.engine, config_.jit_cache_bytes, config_.jit_warmup);
   memory_->set_write_protect_hook([this] {
     for (auto& h : harts_) h->flush_write_translations();
   });
@@ -367,10 +367,12 @@ void Machine::wait_for_interrupt() {
   service_devices(timeout_ms);
 }
 
-void Machine::set_engine(Engine engine, uint64_t jit_cache_bytes) {
+void Machine::set_engine(Engine engine, uint64_t jit_cache_bytes, uint32_t jit_warmup) {
   config_.engine = engine;
   config_.jit_cache_bytes = jit_cache_bytes;
+  config_.jit_warmup = jit_warmup;
   code_->set_jit_capacity(jit_cache_bytes);
+  code_->set_jit_warmup(jit_warmup);
   for (auto& h : harts_) h->set_engine(engine);
 }
 

@@ -62,7 +62,7 @@ class Machine {
 
   // Chooses the engine and its cache size (before run(); restore and receive
   // use it, since the configuration they bring does not say).
-  void set_engine(Engine engine, uint64_t jit_cache_bytes);
+  void set_engine(Engine engine, uint64_t jit_cache_bytes, uint32_t jit_warmup = 0);
 
   // The process-wide page store that page sharing uses (before run()).
   void set_page_store(PageStore* store) { page_store_ = store; }

@@ -41,6 +41,7 @@ struct MachineConfig {
   // not in the JSON form (restore and receive take their own --engine).
   Engine engine = Engine::kInterp;
   uint64_t jit_cache_bytes = 0;  // the translator's code cache; 0: its default
+  uint32_t jit_warmup = 0;       // arrivals before code is translated; 0: the default
 };
 
 // The configuration as JSON: a snapshot records it and a migration stream

@@ -12,10 +12,18 @@ CodeCache::~CodeCache() = default;
 
 jit::BlockCache& CodeCache::jit() {
   if (!jit_) {
-    jit_ = std::make_unique<jit::BlockCache>(jit_capacity_ != 0 ? jit_capacity_
-                                                                 : jit::BlockCache::kDefaultCapacity);
+    jit_ = std::make_unique<jit::BlockCache>(
+        jit_capacity_ != 0 ? jit_capacity_ : jit::BlockCache::kDefaultCapacity);
+    if (jit_warmup_ != 0) jit_->set_warm_arrivals(jit_warmup_);
   }
   return *jit_;
+}
+
+void CodeCache::set_jit_warmup(uint32_t arrivals) {
+  jit_warmup_ = arrivals;
+  if (jit_) {
+    jit_->set_warm_arrivals(arrivals != 0 ? arrivals : jit::BlockCache::kDefaultWarmArrivals);
+  }
 }
 
 void CodeCache::reset(DecodedPage& page) {

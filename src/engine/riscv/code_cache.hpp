@@ -50,6 +50,9 @@ class CodeCache {
   jit::BlockCache& jit();
   // Size of the translated-code cache (--jit-cache); before the first jit().
   void set_jit_capacity(size_t bytes) { jit_capacity_ = bytes; }
+  // How often code must be reached before it is translated (--jit-warmup;
+  // 0: the default, 1: at once).
+  void set_jit_warmup(uint32_t arrivals);
   // Null until a hart used the translator.
   const jit::BlockCache* jit_if_used() const { return jit_.get(); }
 
@@ -64,6 +67,7 @@ class CodeCache {
   uint64_t epoch_ = 0;
   std::unique_ptr<jit::BlockCache> jit_;
   size_t jit_capacity_ = 0;  // 0: the default
+  uint32_t jit_warmup_ = 0;  // 0: the default
 };
 
 }  // namespace vessel::rv

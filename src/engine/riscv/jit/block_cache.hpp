@@ -69,6 +69,12 @@ class BlockCache {
   // most of a kernel's boot runs once and costs less to interpret than to
   // translate. The counts are forgotten when there are too many of them.
   uint32_t warm_up(uint64_t gpa, uint64_t va);
+  // Code is translated the warm_arrivals()-th time the dispatcher arrives at
+  // it (1: at once, which tests use to exercise the translator on code that
+  // runs once).
+  static constexpr uint32_t kDefaultWarmArrivals = 64;
+  uint32_t warm_arrivals() const { return warm_arrivals_; }
+  void set_warm_arrivals(uint32_t n) { warm_arrivals_ = n == 0 ? 1 : n; }
   // Records a block; `code` must have been written at buffer().cursor().
   const Block* insert(uint64_t gpa, uint64_t va, const Block& block);
 
@@ -103,6 +109,7 @@ class BlockCache {
   std::unordered_map<uint64_t, std::vector<Key>> pages_;  // page gpa -> its blocks
   std::unordered_map<Key, uint32_t, KeyHash> heat_;       // arrivals without a block
   uint64_t epoch_ = 1;
+  uint32_t warm_arrivals_ = kDefaultWarmArrivals;
   EngineStats stats_;
   std::FILE* perf_map_ = nullptr;
 };

@@ -20,12 +20,11 @@
 namespace vessel::rv {
 
 namespace {
-// Code is translated at the kWarmArrivals-th time the dispatcher arrives at
-// it without a block; before that the interpreter runs kColdStretch
-// instructions from there. (Measured on the default guest's boot with
-// callgrind: thresholds of 1, 4, 16, 64 and 256 cost 4.24, 3.12, 2.60, 2.40
-// and 2.80 G host instructions; the interpreter alone 2.80 G.)
-constexpr uint32_t kWarmArrivals = 64;
+// Code is translated the cache.warm_arrivals()-th time the dispatcher arrives
+// at it without a block (64 by default); before that the interpreter runs
+// kColdStretch instructions from there. (Measured on the default guest's
+// boot with callgrind: thresholds of 1, 4, 16, 64 and 256 cost 4.24, 3.12,
+// 2.60, 2.40 and 2.80 G host instructions; the interpreter alone 2.80 G.)
 constexpr uint64_t kColdStretch = 64;
 
 double thread_seconds() {
@@ -105,7 +104,8 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
     }
     const uint64_t gpa = fe->gpa | (pc & 0xfff);
     const jit::Block* block = cache.find(gpa, pc);
-    if (block == nullptr && cache.warm_up(gpa, pc) < kWarmArrivals) {
+    if (block == nullptr && cache.warm_arrivals() > 1 &&
+        cache.warm_up(gpa, pc) < cache.warm_arrivals()) {
       // Cold code: the interpreter runs a stretch of it.
       if (!interpret_some(std::min<uint64_t>(static_cast<uint64_t>(remaining_), kColdStretch)))
         break;

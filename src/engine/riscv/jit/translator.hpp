@@ -1,4 +1,5 @@
-// Translation of one block of RISC-V code to x86-64 (through xbyak).
+// Translation of one block of RISC-V code to x86-64 (through xbyak): this
+// file finds the block's instructions, emitter.hpp emits its code.
 //
 // A block is straight-line code in one 4 KiB page: it starts where execution
 // arrives and ends after the first branch or jump, before the first

@@ -1,0 +1,159 @@
+// F/D instructions: inline where SSE is exact, Runtime::fp otherwise.
+#include "engine/riscv/csr_numbers.hpp"
+#include "engine/riscv/jit/emitter.hpp"
+#include "engine/riscv/jit/runtime.hpp"
+
+namespace vessel::rv::jit {
+
+void Emitter::check_fs() {
+  if (fs_checked_) return;
+  fs_checked_ = true;
+  Label& off = label();
+  g_.test(g_.dword[rbp + kOffMstatus], static_cast<uint32_t>(mstatus::kFs));
+  g_.jz(off, Xbyak::CodeGenerator::T_NEAR);
+  const uint32_t mask = dirty_;
+  const size_t k = k_;
+  cold([this, &off, mask, k] {
+    g_.L(off);
+    writeback(mask);
+    k_ = k;
+    exit_here(kExitInterpret);
+  });
+}
+
+void Emitter::set_fs_dirty() {
+  if (fs_dirty_) return;
+  fs_dirty_ = true;
+  g_.or_(g_.dword[rbp + kOffMstatus], static_cast<uint32_t>(mstatus::kFs));
+}
+
+void Emitter::fp_call(const DecodedInsn& d) {
+  const uint64_t packed = uint64_t{d.aux} | (uint64_t(d.imm & 0xff) << 8) | (uint64_t{d.rd} << 16) |
+                          (uint64_t{d.rs1} << 24) | (uint64_t{d.rs2} << 32) |
+                          (uint64_t{d.rs3} << 40);
+  g_.mov(rdi, rbp);
+  g_.mov(rsi, packed);
+  call(reinterpret_cast<const void*>(&Runtime::fp));
+  Label& bad = label();
+  g_.test(eax, eax);
+  g_.jz(bad, Xbyak::CodeGenerator::T_NEAR);
+  reload_after_call(fp_writes_x(static_cast<FpOp>(d.aux)) ? d.rd : 0);
+  const size_t k = k_;
+  cold([this, &bad, k] {
+    g_.L(bad);
+    // Registers were written back before the call and are unchanged.
+    k_ = k;
+    exit_here(kExitInterpret);
+  });
+}
+
+bool Emitter::fp_inline(const DecodedInsn& d) {
+  const auto op = static_cast<FpOp>(d.aux);
+  const int32_t f1 = off_f(d.rs1), f2 = off_f(d.rs2), fd = off_f(d.rd < 32 ? d.rd : 0);
+  switch (op) {
+    case FpOp::FMV_X_D:
+      g_.mov(rax, g_.qword[rbp + f1]);
+      put(d.rd, rax);
+      return true;
+    case FpOp::FMV_X_W:
+      g_.movsxd(rax, g_.dword[rbp + f1]);
+      put(d.rd, rax);
+      return true;
+    case FpOp::FMV_D_X: {
+      const Reg64 a = get(d.rs1, rax);
+      g_.mov(g_.qword[rbp + fd], a);
+      return true;
+    }
+    case FpOp::FMV_W_X: {
+      const Reg64 a = get(d.rs1, rax);
+      g_.mov(eax, a.cvt32());
+      g_.mov(rcx, 0xffffffff00000000ull);
+      g_.or_(rax, rcx);
+      g_.mov(g_.qword[rbp + fd], rax);
+      return true;
+    }
+    case FpOp::FSGNJ_D:
+    case FpOp::FSGNJN_D:
+    case FpOp::FSGNJX_D:
+      g_.mov(rax, g_.qword[rbp + f1]);
+      if (op == FpOp::FSGNJ_D && d.rs1 == d.rs2) {  // fmv.d
+        g_.mov(g_.qword[rbp + fd], rax);
+        return true;
+      }
+      g_.mov(rcx, g_.qword[rbp + f2]);
+      if (op == FpOp::FSGNJN_D) g_.not_(rcx);
+      g_.shr(rcx, 63);
+      g_.shl(rcx, 63);
+      if (op == FpOp::FSGNJX_D) {
+        g_.xor_(rax, rcx);
+      } else {
+        g_.btr(rax, 63);
+        g_.or_(rax, rcx);
+      }
+      g_.mov(g_.qword[rbp + fd], rax);
+      return true;
+    default: break;
+  }
+  const unsigned rm = static_cast<unsigned>(d.imm) & 7;
+  if (rm != 0 && rm != 7) return false;
+  using G = Xbyak::CodeGenerator;
+  void (G::*arith)(const Xbyak::Xmm&, const Xbyak::Operand&) = nullptr;
+  bool single = false;
+  switch (op) {
+    case FpOp::FADD_D: arith = &G::addsd; break;
+    case FpOp::FSUB_D: arith = &G::subsd; break;
+    case FpOp::FMUL_D: arith = &G::mulsd; break;
+    case FpOp::FDIV_D: arith = &G::divsd; break;
+    case FpOp::FSQRT_D: arith = &G::sqrtsd; break;
+    case FpOp::FADD_S: arith = &G::addss, single = true; break;
+    case FpOp::FSUB_S: arith = &G::subss, single = true; break;
+    case FpOp::FMUL_S: arith = &G::mulss, single = true; break;
+    case FpOp::FDIV_S: arith = &G::divss, single = true; break;
+    case FpOp::FSQRT_S: arith = &G::sqrtss, single = true; break;
+    default: return false;
+  }
+  const bool sqrt = op == FpOp::FSQRT_D || op == FpOp::FSQRT_S;
+  Label& slow = label();
+  Label& done = label();
+  if (rm == 7) {
+    g_.cmp(g_.dword[rbp + kOffFrm], 0);
+    g_.jne(slow, G::T_NEAR);
+  }
+  if (single) {  // both inputs NaN-boxed
+    g_.cmp(g_.dword[rbp + f1 + 4], -1);
+    g_.jne(slow, G::T_NEAR);
+    if (!sqrt) {
+      g_.cmp(g_.dword[rbp + f2 + 4], -1);
+      g_.jne(slow, G::T_NEAR);
+    }
+    g_.movss(xmm0, g_.dword[rbp + f1]);
+    (g_.*arith)(xmm0, sqrt ? g_.dword[rbp + f1] : g_.dword[rbp + f2]);
+    g_.ucomiss(xmm0, xmm0);
+  } else {
+    g_.movsd(xmm0, g_.qword[rbp + f1]);
+    (g_.*arith)(xmm0, sqrt ? g_.qword[rbp + f1] : g_.qword[rbp + f2]);
+    g_.ucomisd(xmm0, xmm0);
+  }
+  g_.jp(slow, G::T_NEAR);  // a NaN: RISC-V's NaN rules are Runtime::fp's
+  if (single) {
+    g_.movss(g_.dword[rbp + fd], xmm0);
+    g_.mov(g_.dword[rbp + fd + 4], -1);
+  } else {
+    g_.movsd(g_.qword[rbp + fd], xmm0);
+  }
+  // The exception flags stay in MXCSR until the block returns (abi.hpp).
+  g_.L(done);
+  const uint32_t mask = dirty_;
+  const DecodedInsn copy = d;
+  const size_t k = k_;
+  cold([this, &slow, &done, mask, copy, k] {
+    g_.L(slow);
+    writeback(mask);
+    k_ = k;
+    fp_call(copy);
+    g_.jmp(done, G::T_NEAR);
+  });
+  return true;
+}
+
+}  // namespace vessel::rv::jit

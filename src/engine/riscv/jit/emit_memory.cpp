@@ -1,0 +1,115 @@
+// Loads and stores: the software TLB inline, Runtime::load/store on a miss.
+#include "engine/riscv/jit/emitter.hpp"
+#include "engine/riscv/jit/runtime.hpp"
+
+namespace vessel::rv::jit {
+
+Reg64 Emitter::address(const DecodedInsn& d) {
+  const Reg64 base = get(d.rs1, rax);
+  if (d.imm == 0) return base;
+  g_.lea(rax, g_.ptr[base + d.imm]);
+  return rax;
+}
+
+void Emitter::tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss) {
+  static_assert(kTlbEntries == 256 && sizeof(TlbEntry) == 16);
+  g_.mov(ecx, va.cvt32());
+  g_.shr(ecx, 12 - 4);  // ((va >> 12) & 255) * 16
+  g_.and_(ecx, (kTlbEntries - 1) << 4);
+  g_.mov(rdx, va);
+  g_.and_(rdx, static_cast<int32_t>(~uint32_t{0xfff} | (size - 1)));
+  g_.cmp(rdx, g_.qword[kTlbReg + rcx + array]);
+  g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+}
+
+Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst) {
+  const Reg64 va = address(d);
+  Label& miss = label();
+  Label& done = label();
+  tlb_check(va, kOffTlbRead, size, miss);
+  g_.mov(rdx, g_.qword[kTlbReg + rcx + kOffTlbRead + 8]);
+  // SAFETY (of the guest access): the entry maps this aligned access into RAM.
+  const Reg32 dst32 = dst.cvt32();
+  switch (size) {
+    case 1: sign ? g_.movsx(dst, g_.byte[va + rdx]) : g_.movzx(dst32, g_.byte[va + rdx]); break;
+    case 2: sign ? g_.movsx(dst, g_.word[va + rdx]) : g_.movzx(dst32, g_.word[va + rdx]); break;
+    case 4: sign ? g_.movsxd(dst, g_.dword[va + rdx]) : g_.mov(dst32, g_.dword[va + rdx]); break;
+    default: g_.mov(dst, g_.qword[va + rdx]); break;
+  }
+  g_.L(done);
+  const uint32_t mask = dirty_;
+  const size_t k = k_;
+  const uint64_t kind = size | (sign ? Runtime::kSigned : 0);
+  cold([this, &miss, &done, mask, k, kind, va, dst] {
+    g_.L(miss);
+    writeback(mask);
+    g_.mov(rsi, va);
+    g_.mov(rdi, rbp);
+    g_.mov(edx, static_cast<uint32_t>(kind));
+    call(reinterpret_cast<const void*>(&Runtime::load));
+    Label& ok = label();
+    g_.test(rdx, rdx);
+    g_.jnz(ok);
+    k_ = k;
+    exit_here(kExitTrap);
+    g_.L(ok);
+    reload_after_call();
+    if (dst.getIdx() != rax.getIdx()) g_.mov(dst, rax);
+    g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+  });
+  return dst;
+}
+
+void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
+  const Reg64 va = address(d);
+  Label& miss = label();
+  tlb_check(va, kOffTlbWrite, size, miss);
+  g_.mov(rcx, g_.qword[kTlbReg + rcx + kOffTlbWrite + 8]);
+  Reg64 v = rdx;
+  if (fp) {
+    g_.mov(rdx, g_.qword[rbp + off_f(d.rs2)]);
+  } else {
+    v = get(d.rs2, rdx);
+  }
+  // SAFETY (of the guest access): write entries exist only for RAM pages
+  // that need nothing from GuestMemory::prepare_write.
+  switch (size) {
+    case 1: g_.mov(g_.byte[va + rcx], v.cvt8()); break;
+    case 2: g_.mov(g_.word[va + rcx], v.cvt16()); break;
+    case 4: g_.mov(g_.dword[va + rcx], v.cvt32()); break;
+    default: g_.mov(g_.qword[va + rcx], v); break;
+  }
+  const uint32_t mask = dirty_;
+  const size_t k = k_;
+  const uint8_t rs2 = d.rs2;
+  const uint64_t next = insns_[k_].va + d.len;
+  cold([this, &miss, mask, k, rs2, fp, size, next, va] {
+    g_.L(miss);
+    writeback(mask);
+    g_.mov(rsi, va);
+    if (fp) {
+      g_.mov(rdx, g_.qword[rbp + off_f(rs2)]);
+    } else if (rs2 == 0) {
+      g_.xor_(edx, edx);
+    } else {
+      g_.mov(rdx, g_.qword[rbp + off_x(rs2)]);
+    }
+    g_.mov(rdi, rbp);
+    g_.mov(ecx, size);
+    call(reinterpret_cast<const void*>(&Runtime::store));
+    Label& ok = label();
+    g_.test(eax, eax);
+    g_.jnz(ok);
+    k_ = k;
+    exit_here(kExitTrap);
+    // The store may have hit MMIO or this block's own page: back to the
+    // dispatcher, with this instruction retired.
+    g_.L(ok);
+    g_.add(budget_reg(), static_cast<uint32_t>(insns_.size() - k - 1));
+    set_pc(next);
+    g_.mov(eax, kExitLookup);
+    g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+  });
+}
+
+}  // namespace vessel::rv::jit

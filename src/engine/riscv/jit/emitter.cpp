@@ -1,0 +1,193 @@
+// The shape of a block: register caching, the budget, exits, branches.
+#include "engine/riscv/jit/emitter.hpp"
+
+namespace vessel::rv::jit {
+
+void Emitter::emit() {
+  allocate_registers();
+  const auto n = static_cast<uint32_t>(insns_.size());
+  for (const Insn& i : insns_) {
+    if (writes_x(i.d) && cached(i.d.rd)) written_ |= 1u << i.d.rd;
+    if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_) loops_ = true;
+  }
+  // Load the cached registers the block may read before it writes them
+  // (all of them if it loops: the loop's next round reads them too).
+  uint32_t written_first = 0, read_first = 0;
+  for (const Insn& i : insns_) {
+    read_first |= x_reads(i.d) & ~written_first;
+    if (writes_x(i.d) && i.d.rd < 32) written_first |= 1u << i.d.rd;
+  }
+  for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
+    const unsigned r = guest_of_[i];
+    if (r != 0 && (loops_ || ((read_first >> r) & 1) != 0))
+      g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
+  }
+  g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
+  // A branch back to the block's start comes here with the guest registers
+  // still in host registers; any of those the block writes may then be
+  // newer than HartState at any exit.
+  g_.L(head_);
+  g_.sub(budget_reg(), n);
+  g_.jl(no_budget_, Xbyak::CodeGenerator::T_NEAR);
+  g_.L(body_);
+  if (loops_) dirty_ = written_;
+  bool ended = false;
+  for (k_ = 0; k_ < insns_.size(); ++k_) ended = emit_insn(insns_[k_]);
+  if (!ended) {
+    const Insn& last = insns_.back();
+    const uint64_t next = last.va + last.d.len;
+    writeback();
+    if (interpret_after_) {
+      set_pc(next);
+      g_.mov(eax, kExitInterpret);
+      g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+    } else {
+      exit_to(next);
+    }
+  }
+  g_.L(no_budget_);
+  g_.add(budget_reg(), n);
+  if (loops_) writeback(written_);
+  set_pc(va_);
+  g_.mov(eax, kExitLookup);
+  g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+  // Cold code may add more cold code (a deque keeps the others in place).
+  for (size_t i = 0; i < cold_.size(); ++i) {
+    const std::function<void()> f = std::move(cold_[i]);
+    f();
+  }
+}
+
+void Emitter::allocate_registers() {
+  constexpr unsigned kLoopWeight = 16;
+  size_t loop_end = 0;  // instructions [0, loop_end) are a loop's body
+  for (size_t k = 0; k < insns_.size(); ++k) {
+    const Insn& i = insns_[k];
+    if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_)
+      loop_end = k + 1;
+  }
+  std::array<unsigned, 32> uses{};
+  for (size_t k = 0; k < insns_.size(); ++k) {
+    const DecodedInsn& d = insns_[k].d;
+    const unsigned w = k < loop_end ? kLoopWeight : 1;
+    const uint32_t reads = x_reads(d);
+    for (unsigned r = 1; r < 32; ++r) {
+      if ((reads >> r) & 1) uses[r] += w;
+    }
+    if (writes_x(d) && d.rd < 32) uses[d.rd] += w;
+  }
+  uses[0] = 0;
+  std::array<uint8_t, 32> order{};
+  for (uint8_t r = 0; r < 32; ++r) order[r] = r;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint8_t a, uint8_t b) { return uses[a] > uses[b]; });
+  host_of_.fill(-1);
+  guest_of_.fill(0);
+  for (unsigned i = 0; i < kCacheRegs.size() && uses[order[i]] != 0; ++i) {
+    host_of_[order[i]] = static_cast<int8_t>(i);
+    guest_of_[i] = order[i];
+  }
+}
+
+void Emitter::reload_after_call(unsigned also) {
+  g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
+  for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
+    const unsigned r = guest_of_[i];
+    if (r != 0 && (i >= kCalleeSaved || r == also)) g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
+  }
+}
+
+void Emitter::set_pc(uint64_t pc) {
+  g_.mov(rax, pc);
+  g_.mov(g_.qword[rbp + kOffPc], rax);
+}
+
+void Emitter::exit_to(uint64_t target) {
+  if ((target >> 12) == (va_ >> 12)) {
+    const uint64_t target_gpa = (gpa_ & ~uint64_t{0xfff}) | (target & 0xfff);
+    const Block* b = cache_.find(target_gpa, target);
+    if (b != nullptr && b->code != nullptr) {
+      g_.jmp(b->code, Xbyak::CodeGenerator::T_NEAR);
+      return;
+    }
+    if (b == nullptr) {
+      // A jump the dispatcher links once the target is translated: it
+      // starts as a jump to the next instruction, the exit below.
+      const uint8_t* site = g_.getCurr();
+      g_.db(0xe9);
+      g_.dd(0);
+      set_pc(target);
+      g_.mov(rax, reinterpret_cast<uint64_t>(site));
+      g_.mov(g_.qword[rbp + kOffChainSite], rax);
+      g_.mov(eax, kExitChain);
+      g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+      return;
+    }
+  }
+  set_pc(target);
+  g_.jmp(cache_.lookup_code(), Xbyak::CodeGenerator::T_NEAR);
+}
+
+void Emitter::exit_here(uint32_t exit) {
+  const auto refund = static_cast<uint32_t>(insns_.size() - k_);
+  g_.add(budget_reg(), refund);
+  set_pc(insns_[k_].va);
+  g_.mov(eax, exit);
+  g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+}
+
+bool Emitter::branch(const Insn& i,
+                     void (Xbyak::CodeGenerator::*jcc)(const Label&,
+                                                       Xbyak::CodeGenerator::LabelType)) {
+  using G = Xbyak::CodeGenerator;
+  const DecodedInsn& d = i.d;
+  const uint64_t target = i.va + static_cast<int64_t>(d.imm);
+  const bool last = k_ + 1 == insns_.size();
+  // Instructions of the block after this one, which do not run when it is taken.
+  const auto skipped = static_cast<uint32_t>(insns_.size() - k_ - 1);
+  const Reg64 a = get(d.rs1, rax);
+  const Reg64 b = get(d.rs2, rcx);
+  g_.cmp(a, b);
+  if (target == va_) {
+    if (skipped == 0) {
+      (g_.*jcc)(head_, G::T_NEAR);
+    } else {
+      // This round ran k + 1 of the n instructions it was charged for; the
+      // next is charged n again: together, k + 1 more.
+      Label& back = label();
+      (g_.*jcc)(back, G::T_NEAR);
+      const auto round = static_cast<uint32_t>(k_ + 1);
+      cold([this, &back, round] {
+        g_.L(back);
+        g_.sub(budget_reg(), round);
+        g_.jge(body_, G::T_NEAR);
+        g_.jmp(no_budget_, G::T_NEAR);  // gives the next round's n back
+      });
+    }
+    if (!last) return false;
+    writeback();
+    exit_to(i.va + d.len);
+    return true;
+  }
+  if (!last) {
+    Label& taken = label();
+    (g_.*jcc)(taken, G::T_NEAR);
+    const uint32_t mask = dirty_;
+    cold([this, &taken, mask, skipped, target] {
+      g_.L(taken);
+      writeback(mask);
+      g_.add(budget_reg(), skipped);
+      exit_to(target);
+    });
+    return false;
+  }
+  writeback();  // mov does not touch the flags
+  Label& taken = label();
+  (g_.*jcc)(taken, G::T_NEAR);
+  exit_to(i.va + d.len);
+  g_.L(taken);
+  exit_to(target);
+  return true;
+}
+
+}  // namespace vessel::rv::jit

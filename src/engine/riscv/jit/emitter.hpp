@@ -1,0 +1,245 @@
+// Emits the x86-64 code of one block (translator.hpp says what a block is and
+// what its code does). One Emitter per block; its methods live in
+// emitter.cpp (block structure, registers, exits, branches), emit_insn.cpp
+// (integer instructions), emit_memory.cpp (loads and stores through the
+// software TLB) and emit_fp.cpp (F/D).
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "engine/riscv/decoded_insn.hpp"
+#include "engine/riscv/jit/abi.hpp"
+#include "engine/riscv/jit/block_cache.hpp"
+#include "engine/riscv/jit/op_info.hpp"
+
+namespace vessel::rv::jit {
+
+using Xbyak::Label;
+using Xbyak::Reg32;
+using Xbyak::Reg64;
+// The emitter names host registers as assembly does (rax, rbp, ...).
+using namespace Xbyak::util;
+
+// Host registers that hold guest registers, callee-saved ones first (they
+// survive helper calls).
+inline const std::array<Reg64, 9> kCacheRegs = {rbx, r12, r13, r14, rsi, rdi, r8, r9, r10};
+inline constexpr unsigned kCalleeSaved = 4;
+// The current data TLB (HartState::data_tlb_), which nothing in a block changes.
+inline const Reg64 kTlbReg = r11;
+
+struct Insn {
+  DecodedInsn d;
+  uint64_t va;
+};
+
+class Emitter {
+ public:
+  Emitter(Xbyak::CodeGenerator& g, BlockCache& cache, uint64_t va, uint64_t gpa,
+          std::vector<Insn> insns, bool interpret_after)
+      : g_(g),
+        cache_(cache),
+        va_(va),
+        gpa_(gpa),
+        insns_(std::move(insns)),
+        interpret_after_(interpret_after) {}
+
+  void emit();
+
+ private:
+  // ---- guest registers ----
+  // Uses inside a loop back to the block's start count kLoopWeight times.
+  void allocate_registers();
+
+  bool cached(unsigned r) const { return r < 32 && host_of_[r] >= 0; }
+  const Reg64& host(unsigned r) const { return kCacheRegs[host_of_[r]]; }
+
+  // The value of x[r]: its host register, or `temp` loaded with it.
+  Reg64 get(unsigned r, const Reg64& temp) {
+    if (r == 0) {
+      g_.xor_(temp.cvt32(), temp.cvt32());
+      return temp;
+    }
+    if (cached(r)) return host(r);
+    g_.mov(temp, g_.qword[rbp + off_x(r)]);
+    return temp;
+  }
+  // x[rd] = v.
+  void put(unsigned rd, const Reg64& v) {
+    if (rd == 0 || rd >= 32) return;  // the x0 sink
+    if (cached(rd)) {
+      if (host(rd).getIdx() != v.getIdx()) g_.mov(host(rd), v);
+      dirty_ |= 1u << rd;
+    } else {
+      g_.mov(g_.qword[rbp + off_x(rd)], v);
+    }
+  }
+  void writeback(uint32_t mask) {
+    for (unsigned r = 1; r < 32; ++r) {
+      if ((mask >> r) & 1) g_.mov(g_.qword[rbp + off_x(r)], host(r));
+    }
+  }
+  void writeback() {
+    writeback(dirty_);
+    dirty_ = 0;
+  }
+  // After a helper call: the caller-saved host registers are gone, and the
+  // helper may have written x[also].
+  void reload_after_call(unsigned also = 0);
+
+  // ---- leaving the block ----
+  void set_pc(uint64_t pc);
+  // Guest registers are written back already.
+  void exit_to(uint64_t target);
+  // Cold exit for the instruction being emitted: it did not retire (nor did
+  // the rest of the block). The caller wrote the registers back.
+  void exit_here(uint32_t exit);
+  template <typename F>
+  void cold(F&& f) {
+    cold_.emplace_back(std::forward<F>(f));
+  }
+  Label& label() { return labels_.emplace_back(); }
+
+  // ---- helpers ----
+  void call(const void* fn) {
+    g_.mov(rax, reinterpret_cast<uint64_t>(fn));
+    g_.call(rax);
+  }
+
+  // FS must be on for F/D instructions: checked once per block (nothing in a
+  // block turns it off); off sends the instruction to the interpreter, which
+  // raises the exception.
+  void check_fs();
+  void set_fs_dirty();
+
+  // Calls Runtime::fp for `d` (guest registers written back already); an
+  // illegal rounding mode leaves the block for the interpreter.
+  void fp_call(const DecodedInsn& d);
+
+  // F/D instructions done inline: moves and sign injection (no flags), and
+  // add/sub/mul/div/sqrt in round-to-nearest through SSE, which is exact
+  // there (fpu.cpp): NaN results, NaN-unboxed single inputs and other
+  // rounding modes go to Runtime::fp. Returns false if `d` is not one.
+  bool fp_inline(const DecodedInsn& d);
+
+  // The register holding the access's virtual address: the base register
+  // itself when there is no offset, else rax = x[rs1] + imm.
+  Reg64 address(const DecodedInsn& d);
+  // rcx = the entry's offset in its array (`array`: read or write), rdx
+  // clobbered; jumps to `miss` unless the entry maps the access at `va` (its
+  // alignment folded into the tag). The entry is then [kTlbReg + rcx + array].
+  void tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss);
+
+  // Loads into `dst` (extended as `sign` says) and returns it.
+  Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax);
+
+  // Stores x[rs2] (or f[rs2] when `fp`).
+  void store(const DecodedInsn& d, unsigned size, bool fp);
+
+  // rax = x[rs1], rcx = x[rs2] (for ops whose operands must be in those).
+  void operands_rax_rcx(const DecodedInsn& d);
+
+  // Where x[rd] is computed: its host register when cached, else rax.
+  Reg64 target(unsigned rd) const { return cached(rd) ? host(rd) : rax; }
+  // x[rd] = OP(x[rs1]), computed in place.
+  template <typename F>
+  void unary_in(const DecodedInsn& d, F op) {
+    const Reg64 t = target(d.rd);
+    const Reg64 a = get(d.rs1, t);
+    if (a.getIdx() != t.getIdx()) g_.mov(t, a);
+    op(t);
+    put(d.rd, t);
+  }
+  // x[rd] = x[rs1] OP x[rs2], computed in place.
+  template <typename F>
+  void binary_in(const DecodedInsn& d, F op) {
+    const Reg64 t = target(d.rd);
+    Reg64 b = get(d.rs2, rcx);
+    if (b.getIdx() == t.getIdx() && d.rs1 != d.rs2) {  // rd == rs2: keep it
+      g_.mov(rcx, b);
+      b = rcx;
+    }
+    const Reg64 a = get(d.rs1, t);
+    if (a.getIdx() != t.getIdx()) g_.mov(t, a);
+    op(t, b);
+    put(d.rd, t);
+  }
+  template <typename F>
+  void binary_in32(const DecodedInsn& d, F op) {
+    binary_in(d, [&](const Reg64& t, const Reg64& b) {
+      op(t, b);
+      g_.movsxd(t, t.cvt32());
+    });
+  }
+
+  // x[rd] = x[rs1] OP x[rs2] through rax.
+  template <typename F>
+  void binary(const DecodedInsn& d, F op) {
+    const Reg64 b = get(d.rs2, rcx);
+    const Reg64 a = get(d.rs1, rax);
+    if (a.getIdx() != rax.getIdx()) g_.mov(rax, a);
+    op(b);
+    put(d.rd, rax);
+  }
+  template <typename F>
+  void binary32(const DecodedInsn& d, F op) {
+    binary(d, [&](const Reg64& b) {
+      op(b);
+      g_.movsxd(rax, eax);
+    });
+  }
+  // x[rd] = x[rs1] OP imm through rax.
+  template <typename F>
+  void unary(const DecodedInsn& d, F op) {
+    const Reg64 a = get(d.rs1, rax);
+    if (a.getIdx() != rax.getIdx()) g_.mov(rax, a);
+    op();
+    put(d.rd, rax);
+  }
+  void set_cc(const DecodedInsn& d, bool imm,
+              void (Xbyak::CodeGenerator::*setcc)(const Xbyak::Operand&));
+  void shift_var(const DecodedInsn& d, bool word,
+                 void (Xbyak::CodeGenerator::*op)(const Xbyak::Operand&, const Xbyak::Reg8&));
+  void shift_imm(const DecodedInsn& d, bool word,
+                 void (Xbyak::CodeGenerator::*op)(const Xbyak::Operand&, int));
+  void select(const DecodedInsn& d,
+              void (Xbyak::CodeGenerator::*cmov)(const Xbyak::Reg&, const Xbyak::Operand&));
+
+  // DIV[U][W] / REM[U][W] with RISC-V's results for x / 0 and overflow.
+  void divide(const DecodedInsn& d, bool is_signed, bool rem, bool word);
+
+  // A conditional branch. Returns true if it ended the block: a branch in
+  // the middle of one leaves through a cold side exit when taken, one back
+  // to the block's start loops without leaving.
+  bool branch(const Insn& i,
+              void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType));
+
+  // Emits one instruction; returns true if it ended the block.
+  bool emit_insn(const Insn& i);
+
+  Xbyak::CodeGenerator& g_;
+  BlockCache& cache_;
+  uint64_t va_, gpa_;
+  std::vector<Insn> insns_;
+  bool interpret_after_;
+  size_t k_ = 0;
+  std::array<int8_t, 32> host_of_{};  // guest register -> index in kCacheRegs, or -1
+  std::array<uint8_t, kCacheRegs.size()>
+      guest_of_{};      // kCacheRegs index -> guest register (0: none)
+  uint32_t dirty_ = 0;  // guest registers whose host copy is newer
+  bool fs_checked_ = false, fs_dirty_ = false;
+  Label head_;            // after the register loads: where the budget is taken
+  Label body_;            // after that
+  Label no_budget_;       // leaves with pc at the start, the budget untouched
+  bool loops_ = false;    // some branch goes back to the start
+  uint32_t written_ = 0;  // cached guest registers the block writes
+  std::deque<Label> labels_;
+  std::deque<std::function<void()>> cold_;
+};
+
+}  // namespace vessel::rv::jit

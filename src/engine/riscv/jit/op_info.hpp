@@ -1,0 +1,24 @@
+// What the translator needs to know about each decoded operation: which
+// integer registers it reads and writes, whether it is a conditional branch,
+// and whether the translator handles it or leaves it to the interpreter.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/riscv/decoded_insn.hpp"
+
+namespace vessel::rv::jit {
+
+// Whether `d` writes x[rd] (as opposed to an f register, memory or nothing).
+bool writes_x(const DecodedInsn& d);
+// Which of x[rs1], x[rs2] `d` reads, as a mask of register numbers (x0 never).
+// The fields also hold immediate bits in some formats, so this must not just
+// take both: it decides which registers a block keeps in host registers.
+uint32_t x_reads(const DecodedInsn& d);
+bool is_conditional_branch(Op op);
+// Instructions the translator leaves to the interpreter: they change
+// privilege, translation or interrupt state, talk to the SBI, or are rare
+// enough that a call into the interpreter costs nothing that matters.
+bool translatable(Op op);
+
+}  // namespace vessel::rv::jit
