@@ -73,7 +73,7 @@ vessel::DiskConfig parse_disk(const std::string& text) {
 
 // --engine and --jit-cache, which run, host, restore and receive take.
 struct EngineOptions {
-  std::string engine = "interp";
+  std::string engine = "jit";
   std::string jit_cache;
   uint32_t jit_warmup = 0;
 

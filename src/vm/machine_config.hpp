@@ -39,7 +39,7 @@ struct MachineConfig {
   std::string console_log;
   // How guest code runs: a choice of this host, not part of the VM, so it is
   // not in the JSON form (restore and receive take their own --engine).
-  Engine engine = Engine::kInterp;
+  Engine engine = Engine::kJit;
   uint64_t jit_cache_bytes = 0;  // the translator's code cache; 0: its default
   uint32_t jit_warmup = 0;       // arrivals before code is translated; 0: the default
 };

@@ -9,7 +9,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # The guest counts until the test stops it, however slow the machine is.
 COUNTER=$(counter_command 1000000)
 
-truncate -s 1M "$WORK/disk.img"
+# Sector N holds count N: 64 MiB leave room for 130000 counts (the counter
+# runs as long as a slow or busy machine takes; 1 MiB ran out at 2048).
+truncate -s 64M "$WORK/disk.img"
 sock=$WORK/src.sock
 timeout 280 "$VESSEL" run --disk "$WORK/disk.img" --api-socket "$sock" -- sh -c "$COUNTER" \
   </dev/null >"$WORK/src.out" 2>&1 &

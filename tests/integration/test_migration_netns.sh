@@ -24,7 +24,9 @@ ip -n "$src_ns" link set vs$$ up
 ip -n "$dst_ns" link set vd$$ up
 
 COUNT=400
-truncate -s 1M "$WORK/disk.img"
+# Sector N holds count N: 64 MiB leave room for 130000 counts (the counter
+# runs as long as a slow or busy machine takes; 1 MiB ran out at 2048).
+truncate -s 64M "$WORK/disk.img"
 sock=$WORK/src.sock
 ip netns exec "$src_ns" timeout 200 "$VESSEL" run --disk "$WORK/disk.img" --api-socket "$sock" \
   -- sh -c "$(counter_command $COUNT)" </dev/null >"$WORK/src.out" 2>&1 &

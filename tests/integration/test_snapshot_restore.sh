@@ -5,7 +5,7 @@
 set -e
 source "$(dirname "$0")/lib.sh"
 LOOP='echo loop-started; i=0; s=7
-while [ $i -lt 30000 ]; do s=$(( (s * 31 + i) % 1000003 )); i=$((i + 1)); done
+while [ $i -lt 200000 ]; do s=$(( (s * 31 + i) % 1000003 )); i=$((i + 1)); done
 echo result=$s'
 
 run_vessel run -- sh -c "$LOOP"

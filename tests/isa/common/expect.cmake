@@ -1,8 +1,10 @@
 # Runs one ISA test ELF under vessel and checks its exit status and output.
 #   -DVESSEL=path -DELF=path -DMAX_INSTRUCTIONS=n
 #   -DEXPECT_RC=<number>|nonzero   -DEXPECT_REGEX=<regex on stdout+stderr>
+#   -DVESSEL_ARGS="<more vessel run arguments>" (optional, e.g. "--engine jit")
+separate_arguments(extra_args UNIX_COMMAND "${VESSEL_ARGS}")
 execute_process(
-  COMMAND ${VESSEL} run --bios ${ELF} --max-instructions ${MAX_INSTRUCTIONS}
+  COMMAND ${VESSEL} run --bios ${ELF} --max-instructions ${MAX_INSTRUCTIONS} ${extra_args}
   RESULT_VARIABLE rc
   OUTPUT_VARIABLE out
   ERROR_VARIABLE err
