@@ -418,6 +418,10 @@ RunResult Machine::run() {
       retired_ += hart.run(budget, stop);
       ran = true;
     }
+    if (code_->over_limit()) {  // no hart runs now: their TLBs can let go of the pages
+      code_->trim();
+      for (auto& h : harts_) h->flush_translations();
+    }
     service_htif();
     const uint64_t now_ns = GuestClock::host_ns();
     if (now_ns - last_poll_ns >= kInputPollNs) {

@@ -912,3 +912,43 @@ TEST_F(HartTest, BreakpointCause) {
 
 }  // namespace
 }  // namespace vessel::rv
+
+namespace vessel::rv {
+namespace {
+
+// Code spread over many pages: the decoded-instruction cache counts its pages,
+// trim() frees them all, and the hart, once it dropped its translations, goes
+// on decoding afresh with the same results (the bound that keeps a guest
+// executing from all its RAM from making the host hold eight times as much).
+TEST_F(HartTest, DecodedPagesAreCountedAndTrimmed) {
+  using namespace as;
+  constexpr unsigned kPages = 12;
+  const uint64_t first = kRam + 0x10000;
+  for (unsigned i = 0; i < kPages; ++i) {
+    const uint64_t at = first + i * 0x1000;
+    // a0 += 1, then on to the next page (the last one waits).
+    if (i + 1 < kPages) {
+      put(at, {addi(a0, a0, 1), jal(zero, 0x1000 - 4)});
+    } else {
+      put(at, {addi(a0, a0, 1), kWfi});
+    }
+  }
+  hart.reset(first, Priv::kMachine);
+  EXPECT_EQ(run(2 * kPages), 2 * kPages);
+  EXPECT_EQ(hart.x[a0], kPages);
+  EXPECT_GE(code.decoded_pages(), kPages);
+  code.set_max_decoded_pages(4);
+  EXPECT_TRUE(code.over_limit());
+
+  code.trim();
+  hart.flush_translations();
+  EXPECT_EQ(code.decoded_pages(), 0u);
+  EXPECT_FALSE(code.over_limit());
+  hart.reset(first, Priv::kMachine);
+  EXPECT_EQ(run(2 * kPages), 2 * kPages);
+  EXPECT_EQ(hart.x[a0], kPages);
+  EXPECT_GE(code.decoded_pages(), kPages);
+}
+
+}  // namespace
+}  // namespace vessel::rv

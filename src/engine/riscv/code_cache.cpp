@@ -38,8 +38,14 @@ DecodedPage* CodeCache::page(uint64_t gpa) {
   if (!slot) {
     slot = std::make_unique<DecodedPage>();
     reset(*slot);
+    ++decoded_pages_;
   }
   return slot.get();
+}
+
+void CodeCache::trim() {
+  for (auto& slot : pages_) slot.reset();
+  decoded_pages_ = 0;
 }
 
 bool CodeCache::mark_code(uint64_t gpa) {

@@ -59,12 +59,26 @@ class CodeCache {
   // Bumped whenever a page becomes a code page.
   uint64_t epoch() const { return epoch_; }
 
+  // Decoded pages cost 32 KiB each (eight times the page), so a guest that
+  // executes from all of its RAM must not make the host hold eight times its
+  // RAM: past a limit they are all freed at the machine's next safe point.
+  static constexpr size_t kDefaultMaxDecodedPages = 4096;  // 128 MiB
+  void set_max_decoded_pages(size_t n) { max_decoded_pages_ = n; }
+  size_t decoded_pages() const { return decoded_pages_; }
+  bool over_limit() const { return decoded_pages_ > max_decoded_pages_; }
+  // Frees every decoded page. Only between runs: every hart must then drop
+  // its translations (Hart::flush_translations), whose fetch entries point
+  // into the pages. Translated blocks stay.
+  void trim();
+
  private:
   static void reset(DecodedPage& page);
 
   GuestMemory& memory_;
   std::vector<std::unique_ptr<DecodedPage>> pages_;
   uint64_t epoch_ = 0;
+  size_t decoded_pages_ = 0;
+  size_t max_decoded_pages_ = kDefaultMaxDecodedPages;
   std::unique_ptr<jit::BlockCache> jit_;
   size_t jit_capacity_ = 0;  // 0: the default
   uint32_t jit_warmup_ = 0;  // 0: the default

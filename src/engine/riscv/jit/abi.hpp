@@ -16,7 +16,9 @@
 // to C++ (the exit trampoline, Runtime::fp), the only places that can look.
 // So on entry MXCSR must hold no flag the guest has not accrued (the
 // dispatcher resets it when it does) and round to nearest, the invariant
-// fpu.cpp keeps for its own host path too.
+// fpu.cpp keeps for its own host path too.  The slow paths generated code calls
+// (Runtime::load/store, the MMU, devices behind the bus) do no floating point,
+// so they leave MXCSR's flags alone; one that did would have to save them.
 #pragma once
 
 #include <xbyak/xbyak.h>
