@@ -119,16 +119,8 @@ test -b /dev/vda || { echo 'blk: no /dev/vda in the guest'; ls /dev; exit 4; }
     fi
     w=${BASH_REMATCH[1]} rr=${BASH_REMATCH[2]} ri=${BASH_REMATCH[3]}
     wr[$c]+=" $w" rd[$c]+=" $rr" iops[$c]+=" $ri"
-    stats=''
-    if [[ $c == vessel-* ]]; then
-      # vessel's --stats: instructions over its own run time (idle included),
-      # the translator's code cache.
-      eng_stats "$log"
-      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
-      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
-      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
-      stats=", ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, $es_flushes flushes, $es_invalidations invalidations}"
-    fi
+    eng_collect "$c" "$log"  # vessel's --stats: MIPS over its own run time, the code cache
+    stats=${eng_summary:+, $eng_summary}
     [[ $verbose -eq 0 ]] ||
       printf '%s: run %d %-13s seq-write %8.1f MB/s  seq-read %8.1f MB/s  rand-read %8.0f IOPS  (wall %.2f s, load %s%s)\n' \
         "$me" "$r" "$c" "$w" "$rr" "$ri" "$lg_exit" "$(io_loadavg)" "$stats" >&2

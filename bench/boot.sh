@@ -94,15 +94,8 @@ for ((r = 1; r <= runs; r++)); do
       continue
     fi
     marker_t[$c]+=" $lg_marker" exit_t[$c]+=" $lg_exit" rss_k[$c]+=" ${lg_rss:-0}"
-    stats=''
-    if [[ $c == vessel-* ]]; then
-      # vessel's --stats: instructions over its own run time; the translator's cache.
-      eng_stats "$log"
-      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
-      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
-      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
-      stats="  ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, translated in $es_translate s, $es_flushes flushes, $es_invalidations invalidations}"
-    fi
+    eng_collect "$c" "$log"  # vessel's --stats: MIPS over its own run time, the code cache
+    stats=${eng_summary:+  $eng_summary}
     [[ $verbose -eq 0 ]] ||
       printf '%s: run %d %-21s marker %.3f s  exit %.3f s  rss %s KiB%s\n' "$me" "$r" "$c" "$lg_marker" "$lg_exit" "${lg_rss:-?}" "$stats" >&2
   done

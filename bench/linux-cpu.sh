@@ -143,16 +143,8 @@ for ((r = 1; r <= runs; r++)); do
     fi
     record "$c"
     wall_t[$c]+=" $lg_exit"
-    stats=''
-    if [[ $c == vessel-* ]]; then
-      # vessel's --stats lines: instructions over its own run time (boot and
-      # power-off included), and the translator's code cache.
-      eng_stats "$log"
-      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
-      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
-      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
-      stats="  ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, $es_flushes flushes, $es_invalidations invalidations}"
-    fi
+    eng_collect "$c" "$log"  # vessel's --stats: MIPS over its own run time, the code cache
+    stats=${eng_summary:+  $eng_summary}
     [[ $verbose -eq 0 ]] ||
       printf '%s: run %d %-21s elapsed %.3f s  (int %s  mem %s  fp %s)  wall %.3f s%s\n' \
         "$me" "$r" "$c" "$p_elapsed" "$p_int" "$p_mem" "$p_fp" "$lg_exit" "$stats" >&2

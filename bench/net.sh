@@ -138,16 +138,8 @@ for ((r = 1; r <= runs; r++)); do
       echo "$me: command: ${cmd[*]}" >&2
       continue
     fi
-    stats=''
-    if [[ $c == vessel-* ]]; then
-      # vessel's --stats: instructions over its own run time (idle included),
-      # the translator's code cache.
-      eng_stats "$log"
-      [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
-      [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
-      [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
-      stats=", ${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, $es_flushes flushes, $es_invalidations invalidations}"
-    fi
+    eng_collect "$c" "$log"  # vessel's --stats: MIPS over its own run time, the code cache
+    stats=${eng_summary:+, $eng_summary}
     for d in "${dirs[@]}"; do
       rate[$c.$d]+=" ${got[$d]}"
       h=$(awk -v d="$d" '$1 == d { split($2, b, "="); split($3, s, "="); if (s[2] > 0) printf "%.2f", b[2] / s[2] / 1e6 }' <<<"$srv_new" | tail -n 1)

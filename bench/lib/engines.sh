@@ -76,3 +76,18 @@ eng_stats() {
 
 eng_mips() { awk -v n="$1" -v t="$2" 'BEGIN { if (n != "" && t > 0) printf "%.0f", n / t / 1e6; else printf "n/a" }'; }
 eng_kib() { awk -v b="$1" 'BEGIN { if (b != "") printf "%.0f", b / 1024; else printf "n/a" }'; }
+
+# eng_collect CONFIG LOG: for a vessel-* configuration, appends its MIPS and
+# code-cache size from LOG's --stats lines to the caller's mips_r and cache_b
+# arrays (indexed by CONFIG) and sets eng_summary to one line about the run;
+# for other configurations eng_summary is empty.
+eng_collect() {
+  local c=$1 log=$2
+  eng_summary=''
+  [[ $c == vessel-* ]] || return 0
+  eng_stats "$log"
+  [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
+  [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
+  [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
+  eng_summary="${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, translated in $es_translate s, $es_flushes flushes, $es_invalidations invalidations}"
+}

@@ -42,10 +42,9 @@ using test::TestMachine;
 constexpr uint64_t kRamSize = 0x20000;          // 128 KiB
 constexpr uint64_t kStub = kRam;                // installs the CSRs, then mret
 constexpr uint64_t kHandler = kRam + 0x1000;    // the M-mode trap handler
-constexpr uint64_t kCode = kRam + 0x2000;       // generated code ...
-constexpr uint64_t kCodeEnd = kRam + 0xa000;    // ... up to here
-constexpr uint64_t kFuncs = kRam + 0xa000;      // generated subroutines
-constexpr uint64_t kFuncsEnd = kRam + 0xc000;   //
+constexpr uint64_t kCode = kRam + 0x2000;       // generated code, up to kFuncs
+constexpr uint64_t kFuncs = kRam + 0xa000;      // generated subroutines (a page) ...
+constexpr uint64_t kFuncsEnd = kRam + 0xc000;   // ... and a variant of them
 constexpr uint64_t kTables = kRam + 0xc000;     // Sv39 root, L1, L0
 constexpr uint64_t kConsts = kRam + 0xf000;     // gp: constants (never stored to)
 constexpr uint64_t kSave = kRam + 0xf800;       // mscratch: the handler's save area
@@ -70,7 +69,8 @@ constexpr unsigned kL0Slot = 16 + 2 * kMaxFuncs;     // the kAlias window's page
 // Handler save area: t5, t4, t3, then a hash of every trap and a trap count.
 constexpr int kSaveHash = 24, kSaveCount = 32;
 
-// Registers the generated code never writes (it reads them freely).
+// Registers random instructions never write (they read them freely): return
+// addresses, the two data pointers, the constant pool, the loop counter.
 constexpr uint32_t kRa = 1, kSp = 2, kGp = 3, kS0 = 8, kS1 = 9;
 constexpr uint32_t kReserved = (1u << kRa) | (1u << kSp) | (1u << kGp) | (1u << kS0) | (1u << kS1);
 
@@ -1002,8 +1002,10 @@ class Generator {
   // or the two pages). Code reached through kAlias then runs from the other
   // page, and data through s0 and sp moves.
   void remap() {
+    constexpr auto kFuncPage = static_cast<uint32_t>((kFuncs - kRam) >> 12);
+    constexpr auto kDataPage = static_cast<uint32_t>((kData - kRam) >> 12);
     static constexpr std::array<std::array<uint32_t, 2>, 3> kPairs = {
-        {{0xa, 0xb}, {0x11, 0x12}, {0x10, 0x13}}};
+        {{kFuncPage, kFuncPage + 1}, {kDataPage + 1, kDataPage + 2}, {kDataPage, kDataPage + 3}}};
     const auto& pair = kPairs[rnd(3)];
     const uint32_t t = free_reg();
     uint32_t u = free_reg(), w = free_reg();
