@@ -116,7 +116,12 @@ uint32_t BlockCache::warm_up(uint64_t gpa, uint64_t va) {
 void BlockCache::invalidate_page(uint64_t page_gpa) {
   auto it = pages_.find(page_gpa);
   if (it == pages_.end()) return;
-  for (const Key& k : it->second) blocks_.erase(k);
+  for (const Key& k : it->second) {
+    blocks_.erase(k);
+    // Cold again: code in a page that keeps being written (data beside code)
+    // is left to the interpreter instead of being translated after each write.
+    heat_.erase(k);
+  }
   pages_.erase(it);
   ++stats_.invalidations;
   ++epoch_;
