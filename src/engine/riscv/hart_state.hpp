@@ -32,7 +32,7 @@ struct HartState {
   Tlb* fetch_tlb_ = nullptr;
   Tlb* data_tlb_ = nullptr;
   // Budget left in the current run, in dispatches; translated blocks take
-  // their length from it on entry (see jit/README in dispatch.cpp).
+  // their length from it on entry (jit/dispatch.cpp).
   int64_t remaining_ = 0;
   // Where a translated block that ended in an unlinked direct jump came from
   // (the jump to patch), or 0.

@@ -27,7 +27,7 @@ namespace {
 // 2.60, 2.40 and 2.80 G host instructions; the interpreter alone 2.80 G.)
 constexpr uint64_t kColdStretch = 64;
 
-double thread_seconds() {
+double monotonic_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
@@ -116,7 +116,7 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
         flush_write_tlbs();  // stores to the page must now be seen
         code_epoch_ = code_.epoch();
       }
-      const double t0 = thread_seconds();
+      const double t0 = monotonic_seconds();
       jit::Block made;
       if (!jit::translate_block(cache, pc, gpa, fe->host, made)) {
         cache.flush();
@@ -125,7 +125,7 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
         if (!jit::translate_block(cache, pc, gpa, fe->host, made)) made = jit::Block{};
       }
       block = cache.insert(gpa, pc, made);
-      cache.stats().translate_seconds += thread_seconds() - t0;
+      cache.stats().translate_seconds += monotonic_seconds() - t0;
     }
     if (block->code == nullptr || static_cast<int64_t>(block->insns) > remaining_) {
       // The interpreter's instruction, or the budget ends inside the block.
