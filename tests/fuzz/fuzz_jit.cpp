@@ -33,6 +33,7 @@
 #include "engine/riscv/code_cache.hpp"
 #include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/hart.hpp"
+#include "hart_fuzz_setup.hpp"
 #include "memory/guest_memory.hpp"
 #include "platform/guest_clock.hpp"
 
@@ -40,6 +41,7 @@ namespace {
 
 using namespace vessel;
 using namespace vessel::rv;
+using namespace vessel::rv::fuzz;
 
 [[noreturn]] void differ(const char* phase, const char* what, uint64_t interp, uint64_t jit,
                          const char* jit_run) {
@@ -51,11 +53,6 @@ using namespace vessel::rv;
   std::abort();
 }
 
-constexpr uint64_t kRam = 0x80000000;
-constexpr uint64_t kRamSize = 1 << 20;
-constexpr uint64_t kMaxStream = 0x10000;          // the stream lives in [kRam, kRam + 64 KiB)
-constexpr uint64_t kTables = kRam + 0xe0000;      // well-formed page tables
-constexpr uint64_t kStub = kRam + 0xf0000;        // the M-mode mode-switch stub
 constexpr uint64_t kTail = kRam + kRamSize - 64;  // a copy of the stream's head
 // Less than fuzz_hart's 10000: three machines run each input, and
 // translating is slow under the sanitizers (a block of a random stream costs
@@ -65,30 +62,6 @@ constexpr uint64_t kTail = kRam + kRamSize - 64;  // a copy of the stream's head
 // for leaks).
 constexpr uint64_t kBudget = 1000;
 constexpr size_t kJitCapacity = size_t{1} << 20;  // small: flushes happen
-
-// ---- The stub: installs CSRs from x5..x31 and x10, then mret (fuzz_hart's) ----
-constexpr uint32_t csrw(uint32_t csr, uint32_t rs1) {
-  return (csr << 20) | (rs1 << 15) | (1u << 12) | 0x73;
-}
-constexpr uint32_t kStubCode[] = {
-    csrw(csr::kMtvec, 5),    csrw(csr::kStvec, 6),    csrw(csr::kSatp, 7),
-    csrw(csr::kMedeleg, 28), csrw(csr::kMideleg, 29), csrw(csr::kMie, 30),
-    csrw(csr::kMstatus, 31), csrw(csr::kMepc, 10),    0x30200073 /* mret */};
-constexpr unsigned kStubLength = sizeof(kStubCode) / sizeof(kStubCode[0]);
-
-struct StubArgs {
-  uint64_t mtvec = 0, stvec = 0, satp = 0, medeleg = 0, mideleg = 0, mie = 0, mstatus = 0;
-  uint64_t entry = kRam;
-};
-
-// The first 8 input bytes.
-struct Config {
-  uint8_t b[8] = {};
-  uint64_t stream_offset(unsigned lo, unsigned hi, uint64_t len) const {
-    return len == 0 ? 0 : ((b[lo] | (b[hi] << 8)) % len) & ~uint64_t{3};
-  }
-};
-
 struct Machine {
   // `warmup`: arrivals before the translator translates code (1: at once).
   explicit Machine(Engine engine, uint32_t warmup = 1) {
@@ -135,43 +108,6 @@ struct Machine {
 // Builds the S-phase address space in `m` (fuzz_hart's): RAM's gigapage
 // identity-mapped and VA 0's 2 MiB onto RAM with the input's flags, or a root
 // table that is a page of the input itself.
-void build_tables(Machine& m, const Config& c, uint64_t stream_len, StubArgs& a) {
-  const unsigned option = c.b[3] & 3;
-  const bool sv48 = (option & 1) != 0;
-  const uint64_t mode = sv48 ? 9 : 8;
-  const bool user = (c.b[3] & 4) != 0;
-  constexpr uint64_t V = 1, R = 2, W = 4, X = 8, U = 16, A = 64, D = 128;
-  auto pte = [](uint64_t pa, uint64_t flags) { return ((pa >> 12) << 10) | flags; };
-  if (option >= 2) {
-    const uint64_t pages = (stream_len + 4095) / 4096;
-    const uint64_t root = kRam + 4096 * (pages == 0 ? 0 : c.b[4] % pages);
-    a.satp = (mode << 60) | (root >> 12);
-    return;
-  }
-  const uint64_t root = kTables, l2 = kTables + 0x1000, l1 = kTables + 0x2000;
-  const uint64_t big = V | R | W | X | A | D | (user ? U : 0);
-  if (sv48) {
-    m.write64(root + 0 * 8, pte(l2, V));
-    m.write64(l2 + 2 * 8, pte(kRam, big));
-    m.write64(l2 + 0 * 8, pte(l1, V));
-  } else {
-    m.write64(root + 2 * 8, pte(kRam, big));
-    m.write64(root + 0 * 8, pte(l1, V));
-  }
-  m.write64(l1 + 0 * 8, pte(kRam, c.b[4]));
-  a.satp = (mode << 60) | (root >> 12);
-}
-
-uint64_t pins_from(const Config& c) {
-  if ((c.b[2] & 0x80) == 0) return 0;
-  static constexpr uint64_t kBits[6] = {irq::kSsip, irq::kMsip, irq::kStip,
-                                        irq::kMtip, irq::kSeip, irq::kMeip};
-  uint64_t level = 0;
-  for (unsigned i = 0; i < 6; ++i) {
-    if ((c.b[2] >> (i + 1)) & 1) level |= kBits[i];
-  }
-  return level;
-}
 
 // Initial registers: x[r] is picked by two bits of a hash of the
 // configuration: a pointer into the stream (4-byte aligned or not), an
