@@ -64,6 +64,11 @@ class BlockCache {
   const uint8_t* lookup_code() const { return lookup_; }
 
   const Block* find(uint64_t gpa, uint64_t va) const;
+  // The map of blocks is bounded apart from the code buffer: a guest can make
+  // entries that hold no code (the interpreter's), at as many addresses as it
+  // can map. Past kMaxBlocks the caller flushes.
+  static constexpr size_t kMaxBlocks = size_t{1} << 20;
+  bool too_many_blocks() const { return blocks_.size() >= kMaxBlocks; }
   // Counts one more arrival of the dispatcher at (gpa, va) without a block
   // and returns the count: code is translated only once it is warm, since
   // most of a kernel's boot runs once and costs less to interpret than to

@@ -116,6 +116,13 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
         flush_write_tlbs();  // stores to the page must now be seen
         code_epoch_ = code_.epoch();
       }
+      if (cache.too_many_blocks()) {
+        // Entries the guest can multiply without using the code buffer (the
+        // interpreter's markers, one page at many addresses): bounded too.
+        cache.flush();
+        jit_epoch_ = 0;
+        link_site = nullptr;
+      }
       const double t0 = monotonic_seconds();
       jit::Block made;
       if (!jit::translate_block(cache, pc, gpa, fe->host, made)) {
