@@ -20,37 +20,10 @@
 
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/unique_fd.hpp"
 
 namespace vessel::api {
 namespace {
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// std::strerror may share a buffer between threads; this does not.
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -73,7 +46,8 @@ sockaddr_un socket_address(const std::string& path) {
 
 // A socket file left behind by a server that died is removed; one that still
 // accepts connections belongs to a live server and is refused. Anything that
-// is not a socket is the user's file and is left alone.
+// is not a socket (a symlink too: lstat does not follow it) is someone's file
+// and is left alone: vessel refuses to start rather than bind beside it.
 void remove_stale_socket(const std::string& path, const sockaddr_un& address) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
@@ -83,7 +57,7 @@ void remove_stale_socket(const std::string& path, const sockaddr_un& address) {
   if (!S_ISSOCK(st.st_mode)) fail("{}: exists and is not a socket", path);
   // Non-blocking, so a live server with a full backlog answers EAGAIN
   // instead of blocking us.
-  Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (probe.get() < 0) fail("{}: cannot create socket: {}", path, errno_text(errno));
   if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0 ||
       errno == EAGAIN || errno == EINPROGRESS) {
@@ -202,10 +176,10 @@ struct ApiServer::State {
 
   std::string path;
   Handler handler;
-  Fd listener;
+  UniqueFd listener;
   // Written once by the destructor and never read, so it stays readable and
   // wakes every thread polling on it.
-  Fd stop;
+  UniqueFd stop;
   dev_t socket_device = 0;
   ino_t socket_inode = 0;
   std::thread acceptor;
@@ -214,7 +188,7 @@ struct ApiServer::State {
 
   void accept_loop();
   void reap_finished();
-  void serve(Fd connection);
+  void serve(UniqueFd connection);
   void answer(std::string_view line, const Progress& progress,
               const std::function<void(const Json&)>& write_line);
 };
@@ -232,7 +206,7 @@ void ApiServer::State::reap_finished() {
 
 void ApiServer::State::accept_loop() {
   while (wait_for(listener.get(), POLLIN, stop.get())) {
-    Fd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (connection.get() < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // The pending connection stays queued; don't spin on it.
@@ -263,7 +237,7 @@ void ApiServer::State::accept_loop() {
   connections.clear();
 }
 
-void ApiServer::State::serve(Fd connection) {
+void ApiServer::State::serve(UniqueFd connection) {
   std::mutex write_mutex;
   bool writable = true;
   // A handler may report progress from a thread of its own; the mutex keeps
@@ -343,19 +317,33 @@ ApiServer::ApiServer(std::string path, Handler handler)
   const sockaddr_un address = socket_address(path_);
   remove_stale_socket(path_, address);
 
-  s.listener = Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  s.listener = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (s.listener.get() < 0) fail("{}: cannot create socket: {}", path_, errno_text(errno));
-  // Linux creates the socket file with the mode of the socket's inode (less
-  // the umask), so the file is never reachable by others, not even between
-  // bind and the chmod below. Where fchmod is refused, the chmod still holds.
-  (void)::fchmod(s.listener.get(), 0600);
+  // The socket file's mode, 0600: Linux creates it with the mode of the
+  // socket's inode less the umask (unix_bind), so fchmod before bind makes it
+  // 0600 from its first instant. Not umask(): that is one per process, and
+  // other threads (the VMs of `vessel host`) create files meanwhile. Not a
+  // chmod of the path after bind either: it would follow a symlink put there
+  // in between. bind itself never follows one: it creates the file or fails
+  // with EADDRINUSE.
+  if (::fchmod(s.listener.get(), 0600) != 0) {
+    fail("{}: cannot set the socket's mode: {}", path_, errno_text(errno));
+  }
   if (::bind(s.listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
     if (errno == EADDRINUSE) fail("{}: another vessel is listening", path_);
     fail("{}: cannot bind: {}", path_, errno_text(errno));
   }
+  // What bind made, checked without following anything: the destructor
+  // removes this file and no other.
   struct stat st {};
-  if (::chmod(path_.c_str(), 0600) != 0 || ::stat(path_.c_str(), &st) != 0 ||
-      ::listen(s.listener.get(), 16) != 0) {
+  if (::lstat(path_.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    fail("{}: the socket file was replaced right after bind", path_);
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::unlink(path_.c_str());
+    fail("{}: the socket file came out mode {:o}, not 0600", path_, st.st_mode & 0777);
+  }
+  if (::listen(s.listener.get(), 16) != 0) {
     const int err = errno;
     ::unlink(path_.c_str());
     fail("{}: cannot listen: {}", path_, errno_text(err));
@@ -363,7 +351,7 @@ ApiServer::ApiServer(std::string path, Handler handler)
   s.socket_device = st.st_dev;
   s.socket_inode = st.st_ino;
 
-  s.stop = Fd(::eventfd(0, EFD_CLOEXEC));
+  s.stop = UniqueFd(::eventfd(0, EFD_CLOEXEC));
   if (s.stop.get() < 0) {
     const int err = errno;
     ::unlink(path_.c_str());

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace vessel {
 
@@ -18,6 +19,12 @@ class Error : public std::runtime_error {
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
   throw Error(fmt::format(format, std::forward<Args>(args)...));
+}
+
+// errno as text. std::strerror may share a buffer between threads; this does
+// not.
+inline std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
 }
 
 }  // namespace vessel

@@ -76,24 +76,38 @@ struct EngineOptions {
   std::string engine = "jit";
   std::string jit_cache;
   uint32_t jit_warmup = 0;
+  CLI::Option* jit_cache_option = nullptr;
+  CLI::Option* jit_warmup_option = nullptr;
 
   void add_to(CLI::App* cmd) {
     cmd->add_option("--engine", engine,
                     "How guest code runs: interp (the interpreter) or jit (the binary translator)")
         ->capture_default_str();
-    cmd->add_option(
+    jit_cache_option = cmd->add_option(
         "--jit-cache", jit_cache,
         "Size of the translator's code cache, e.g. 64M (default 128M); emptied when full");
-    cmd->add_option("--jit-warmup", jit_warmup,
-                    "Translate code the Nth time it is reached (default 64; 1: at once)")
-        ->check(CLI::Range(1u, 1000000u));
+    jit_warmup_option =
+        cmd->add_option("--jit-warmup", jit_warmup,
+                        "Translate code the Nth time it is reached (default 64; 1: at once)")
+            ->check(CLI::Range(1u, 1000000u));
   }
   vessel::Engine parsed_engine() const {
     const auto e = vessel::parse_engine(engine);
     if (!e) fail("--engine '{}' is not an engine: interp or jit", engine);
+    // Options of the translator would be ignored by the interpreter.
+    if (*e == vessel::Engine::kInterp) {
+      for (const CLI::Option* option : {jit_cache_option, jit_warmup_option}) {
+        if (option != nullptr && option->count() > 0) {
+          fail("{} tunes the translator; it does nothing with --engine interp", option->get_name());
+        }
+      }
+    }
     return *e;
   }
   uint64_t parsed_cache() const {
+    if (jit_cache_option != nullptr && jit_cache_option->count() > 0 && jit_cache.empty()) {
+      fail("--jit-cache needs a size (examples: 64M, 1G)");
+    }
     if (jit_cache.empty()) return 0;
     const auto size = vessel::parse_size(jit_cache);
     if (!size) fail("--jit-cache '{}' is not a size (examples: 64M, 1G)", jit_cache);
@@ -159,8 +173,30 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
       "Command to run in the default guest (after --); its exit status becomes vessel's");
 }
 
+// Options that would be ignored, refused instead: a user who names a file
+// or a setting expects it to be used.
+void refuse_ignored_options(const RunOptions& o, const CLI::App& cmd) {
+  const auto given = [&](const char* name) { return cmd.count(name) > 0; };
+  const vessel::MachineConfig& c = o.config;
+  // An empty name would quietly mean "none": the default guest for --kernel.
+  if (given("--bios") && c.bios.empty()) fail("--bios needs a file name");
+  if (given("--kernel") && c.kernel.empty()) fail("--kernel needs a file name");
+  if (given("--initrd") && c.initrd.empty()) fail("--initrd needs a file name");
+  if (given("--api-socket") && o.api_socket.empty()) fail("--api-socket needs a path");
+  // Without --kernel the default guest boots with its own initrd and command
+  // line (or a bare-metal --bios program runs, which takes neither).
+  if (c.kernel.empty()) {
+    if (given("--initrd")) fail("--initrd needs --kernel (the default guest has its own initrd)");
+    if (given("--cmdline")) {
+      fail("--cmdline needs --kernel (to run a command in the default guest, put it after --)");
+    }
+  }
+  if (given("--share-rate") && !c.page_sharing) fail("--share-rate needs --share-pages");
+}
+
 // Checks the options and fills in the default guest.
-vessel::MachineConfig finish_config(RunOptions& o) {
+vessel::MachineConfig finish_config(RunOptions& o, const CLI::App& cmd) {
+  refuse_ignored_options(o, cmd);
   vessel::MachineConfig config = o.config;
   if (config.cpus < 1 || config.cpus > vessel::virt::kMaxHarts) {
     fail("--cpus {} is out of range: 1 to {}", config.cpus, vessel::virt::kMaxHarts);
@@ -185,7 +221,6 @@ vessel::MachineConfig finish_config(RunOptions& o) {
   if (!o.guest_command.empty()) {
     config.cmdline += " " + vessel::encode_guest_command(o.guest_command);
   }
-  if (!config.initrd.empty() && config.kernel.empty()) fail("--initrd needs --kernel");
   // Linux/riscv keeps at most COMMAND_LINE_SIZE - 1 bytes of it and drops
   // the rest without a word: a cut command would run, wrongly.
   constexpr size_t kMaxKernelCmdline = 1023;
@@ -223,11 +258,12 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     if (result.engine == vessel::Engine::kJit) {
       std::fprintf(stderr,
                    " blocks=%llu cache_bytes=%llu translate_seconds=%.3f flushes=%llu "
-                   "invalidations=%llu",
+                   "invalidations=%llu interpreted=%llu",
                    static_cast<unsigned long long>(e.blocks_translated),
                    static_cast<unsigned long long>(e.cache_bytes), e.translate_seconds,
                    static_cast<unsigned long long>(e.cache_flushes),
-                   static_cast<unsigned long long>(e.invalidations));
+                   static_cast<unsigned long long>(e.invalidations),
+                   static_cast<unsigned long long>(e.interpreted));
     }
     std::fprintf(stderr, "\n");
   }
@@ -326,7 +362,9 @@ int main(int argc, char** argv) {
     if (host->parsed()) {
       vessel::HostOptions options;
       options.vms = vms;
-      options.config = finish_config(host_options);
+      // One process, many VMs: its statistics are per VM, through `ctl stats`.
+      if (host->count("--stats") > 0) fail("--stats is not available with vessel host");
+      options.config = finish_config(host_options, *host);
       options.api_socket = host_options.api_socket;
       options.console_dir = console_dir;
       return vessel::run_host(options);
@@ -348,7 +386,7 @@ int main(int argc, char** argv) {
       machine->set_engine(engine, cache, receive_engine.jit_warmup);
       return run_machine(*machine, receive_socket, false);
     }
-    const vessel::MachineConfig config = finish_config(run_options);
+    const vessel::MachineConfig config = finish_config(run_options, *run);
     vessel::Machine machine(config);
     return run_machine(machine, run_options.api_socket, run_options.stats);
   } catch (const vessel::Error& e) {

@@ -1,13 +1,11 @@
 #include "vm/console.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
-#include "base/error.hpp"
+#include "base/safe_file.hpp"
 
 namespace vessel {
 
@@ -25,8 +23,10 @@ Console::Console() {
 }
 
 Console::Console(const std::string& log_path) {
-  out_fd_ = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out_fd_ < 0) fail("cannot create console log {}: {}", log_path, std::strerror(errno));
+  // Truncated if it exists, as QEMU's `-serial file:` does, but never through
+  // a symlink, never a device or FIFO, never a file with other hard links;
+  // created 0600 (base/safe_file.hpp).
+  out_fd_ = open_log_file(log_path).release();
   input_open_ = false;
 }
 

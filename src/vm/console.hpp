@@ -19,7 +19,8 @@ class Console final : public PollSource {
  public:
   // The terminal: output to stdout, input from stdin.
   Console();
-  // A console log (vessel host): output appended to `log_path`, no input.
+  // A console log (vessel host): output to `log_path`, no input. An
+  // existing file is truncated; a symlink or special file there is refused.
   explicit Console(const std::string& log_path);
   ~Console() override;
   Console(const Console&) = delete;

@@ -1,15 +1,12 @@
 #include "vm/host.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "api/api_server.hpp"
 #include "base/error.hpp"
+#include "base/safe_file.hpp"
 #include "memory/page_store.hpp"
 #include "vm/control.hpp"
 #include "vm/machine.hpp"
@@ -18,9 +15,9 @@ namespace vessel {
 
 int run_host(const HostOptions& options) {
   if (options.vms < 1 || options.vms > 64) fail("--vms {} is out of range: 1 to 64", options.vms);
-  if (mkdir(options.console_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    fail("cannot create {}: {}", options.console_dir, std::strerror(errno));
-  }
+  // Created 0700 if missing, refused if it is a symlink; each Console then
+  // creates its log in it without following one (base/safe_file.hpp).
+  (void)Directory::open(options.console_dir, /*create=*/true);
   std::unique_ptr<PageStore> store;
   if (options.config.page_sharing) store = std::make_unique<PageStore>();
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/safe_file.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel {
@@ -20,12 +21,14 @@ struct MemoryFileStats {
 // True if the 4096 bytes at `page` are all zero.
 bool is_zero_page(const uint8_t* page);
 
-// Writes `memory` to `path`: first to `path`.tmp, made durable (fdatasync),
-// then renamed over `path`, so a crash leaves either the old file or the new
-// one, never half of one. Renaming also keeps a GuestMemory that maps the old
-// file (a VM restored from it) seeing the old contents. The caller pauses the
-// VM. Throws Error naming the path on any I/O failure.
-MemoryFileStats save_memory_file(const std::string& path, const GuestMemory& memory);
+// Writes `memory` to `name` in `dir` as an AtomicFile (base/safe_file.hpp):
+// created exclusively as `name`.tmp, mode 0600, made durable, then renamed
+// over `name`, so a crash leaves either the old file or the new one, never
+// half of one. Renaming also keeps a GuestMemory that maps the old file (a VM
+// restored from it) seeing the old contents. The caller pauses the VM.
+// Throws Error naming the path on any I/O failure.
+MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
+                                 const GuestMemory& memory);
 
 // Opens a memory file for restore: read-only, a regular file of exactly
 // `expected_size` bytes, or one Error line. Returns the fd; the caller passes

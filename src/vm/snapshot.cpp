@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <optional>
+#include <string_view>
 
 #include "base/error.hpp"
+#include "base/safe_file.hpp"
 #include "platform/guest_clock.hpp"
 #include "platform/virt_map.hpp"
 #include "vm/elf_loader.hpp"
@@ -33,24 +37,26 @@ nlohmann::json disk_identity(const DiskConfig& disk) {
                            static_cast<uint64_t>(st.st_mtim.tv_nsec)}};
 }
 
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("cannot create {}: {}", tmp, std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      close(fd);
-      fail("cannot write {}: {}", tmp, std::strerror(err));
+// What a snapshot directory may hold: the files a snapshot consists of, as
+// regular files. Anything else (a symlink planted at one of these names, a
+// leftover temporary, the user's own files) means the directory is not only
+// vessel's, and writing a snapshot there is refused before anything is
+// written.
+constexpr std::array<std::string_view, 2> kSnapshotFiles = {"state.bin", "memory.bin"};
+
+void check_snapshot_directory(const Directory& dir) {
+  for (const std::string& name : dir.entries()) {
+    if (std::find(kSnapshotFiles.begin(), kSnapshotFiles.end(), name) == kSnapshotFiles.end()) {
+      fail(
+          "snapshot directory {} holds {:?}, which is not part of a vessel snapshot; use a new "
+          "or empty directory",
+          dir.path(), name);
     }
-    done += static_cast<size_t>(n);
-  }
-  if (fdatasync(fd) != 0 || close(fd) != 0) fail("cannot write {}: {}", tmp, std::strerror(errno));
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    fail("cannot rename {}: {}", tmp, std::strerror(errno));
+    const std::optional<struct stat> st = dir.stat_entry(name);
+    if (st && !S_ISREG(st->st_mode)) {
+      fail("snapshot directory {}: {} is not a regular file; use a new or empty directory",
+           dir.path(), name);
+    }
   }
 }
 
@@ -102,15 +108,18 @@ MachineConfig vm_from_description(const std::vector<state::Section>& sections, b
 
 nlohmann::json take_snapshot(Machine& vm, const std::string& dir) {
   const uint64_t start = GuestClock::host_ns();
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    fail("cannot create snapshot directory {}: {}", dir, std::strerror(errno));
-  }
+  // Checked before the VM is touched: a refused directory costs it nothing.
+  const Directory directory = Directory::open(dir, /*create=*/true);
+  check_snapshot_directory(directory);
   vm.quiesce();
   std::vector<state::Section> sections = vm.save_state();
   sections.insert(sections.begin(), describe_vm(vm.config()));
   const std::vector<uint8_t> blob = state::encode(sections);
-  write_file_atomically(dir + "/state.bin", blob);
-  const uint64_t memory_bytes = save_memory_file(dir + "/memory.bin", vm.memory()).bytes_written;
+  AtomicFile state_file(directory, "state.bin");
+  state_file.write_all(blob);
+  state_file.commit();
+  const uint64_t memory_bytes =
+      save_memory_file(directory, "memory.bin", vm.memory()).bytes_written;
   const double ms = static_cast<double>(GuestClock::host_ns() - start) / 1e6;
   return {
       {"dir", dir},

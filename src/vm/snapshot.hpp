@@ -7,6 +7,9 @@
 //   memory.bin  guest RAM byte for byte, zero pages left as holes (sparse);
 //               restore maps it copy-on-write, so it reads only what the
 //               guest touches
+// and nothing else: vessel writes a snapshot only into a directory that is
+// new, empty or holds an earlier snapshot, so a planted symlink or file is
+// never written through and a user's files are never mixed with guest RAM.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -29,8 +32,10 @@ state::Section describe_vm(const MachineConfig& config);
 MachineConfig vm_from_description(const std::vector<state::Section>& sections, bool check_disks,
                                   bool allow_disk_change);
 
-// On the VM thread: quiesces the devices, writes DIR (created if missing),
-// returns figures for the control socket.
+// On the VM thread: quiesces the devices, writes DIR (created if missing,
+// mode 0700; files mode 0600, created by base/safe_file.hpp), returns
+// figures for the control socket. A DIR that is a symlink or holds anything
+// but a snapshot's two files is refused (Error) before the VM is touched.
 nlohmann::json take_snapshot(Machine& vm, const std::string& dir);
 
 struct RestoreOptions {

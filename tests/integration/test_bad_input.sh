@@ -28,6 +28,25 @@ check "not a RISC-V program" run --bios /bin/true
 check "is a directory" run --kernel /tmp
 # A guest command longer than Linux keeps of its command line would run cut.
 check "kernel command line is" run -- sh -c 'echo ${#0}' "$(head -c 3000 /dev/zero | tr '\0' x)"
+# Options that would be ignored are refused instead (issue 10): without
+# --kernel the default guest (or a bare-metal --bios program) would run
+# without the initrd or command line the user named.
+check "--initrd needs --kernel" run --initrd "$INITRD"
+check "--initrd needs --kernel" run --initrd /nonexistent/initrd
+check "--initrd needs --kernel" run --bios "$OPENSBI" --initrd "$INITRD"
+check "--cmdline needs --kernel" run --cmdline "console=ttyS0"
+check "--cmdline needs --kernel" run --bios "$OPENSBI" --cmdline "console=ttyS0"
+check "--cmdline needs --kernel" host --vms 1 --cmdline "console=ttyS0"
+check "--kernel needs a file name" run --kernel ""
+check "--bios needs a file name" run --bios ""
+check "--initrd needs a file name" run --kernel "$KERNEL" --initrd ""
+check "--api-socket needs a path" run --api-socket ""
+check "--share-rate needs --share-pages" run --share-rate 1000
+check "--jit-cache tunes the translator" run --engine interp --jit-cache 64M
+check "--jit-warmup tunes the translator" run --engine interp --jit-warmup 1
+check "--jit-warmup tunes the translator" restore /nonexistent-snapshot --engine interp --jit-warmup 1
+check "--jit-cache needs a size" run --jit-cache ""
+check "--stats is not available with vessel host" host --vms 1 --stats
 check "cannot connect" ctl /nonexistent.sock stats
 check "not HOST:PORT" receive --listen nohostport
 check "state.bin" restore /nonexistent-snapshot

@@ -146,6 +146,10 @@ TEST(Clint, NoHartsAndNullPins) {
   EXPECT_TRUE(null_pins.mmio_write(0x0, 4, 1));
   EXPECT_TRUE(null_pins.mmio_write(0x4000, 8, 0));
   null_pins.update();
+  // A hart without pins still has its registers; only the wires are absent.
+  EXPECT_TRUE(null_pins.msip(0));
+  EXPECT_EQ(null_pins.mtimecmp(0), 0u);
+  EXPECT_EQ(null_pins.next_deadline(), UINT64_MAX) << "mtimecmp 0 is reached already";
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ class MemoryFileTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string path(const char* name) const { return dir_ + "/" + name; }
+  Directory directory() const { return Directory::open(dir_); }
 
   // Fills page `index` with bytes derived from `seed`, never all zero.
   static void fill_page(GuestMemory& mem, uint64_t index, uint32_t seed) {
@@ -60,11 +61,14 @@ TEST_F(MemoryFileTest, RoundTripThroughAPrivateMapping) {
   const uint8_t one = 1;
   ASSERT_TRUE(mem.write(kBase + 700 * kPage + 4095, {&one, 1}));
 
-  const MemoryFileStats stats = save_memory_file(path("mem"), mem);
+  const MemoryFileStats stats = save_memory_file(directory(), "mem", mem);
   EXPECT_EQ(stats.data_pages, 7u);
   EXPECT_EQ(stats.bytes_written, 7 * kPage);
   EXPECT_EQ(stats.writes, 5u);  // [0], [10..12], [500], [700], [1023]
   EXPECT_FALSE(std::filesystem::exists(path("mem.tmp")));
+  struct stat st {};
+  ASSERT_EQ(::stat(path("mem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "guest memory must not be readable by others";
 
   const int fd = open_memory_file(path("mem"), mem.size());
   GuestMemory restored(kBase, mem.size(), fd);
@@ -75,7 +79,7 @@ TEST_F(MemoryFileTest, RoundTripThroughAPrivateMapping) {
 TEST_F(MemoryFileTest, ZeroPagesStayHoles) {
   GuestMemory mem(kBase, 64 << 20);
   fill_page(mem, 1234, 1);
-  save_memory_file(path("mem"), mem);
+  save_memory_file(directory(), "mem", mem);
   struct stat st {};
   ASSERT_EQ(::stat(path("mem").c_str(), &st), 0);
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), mem.size());
@@ -88,7 +92,7 @@ TEST_F(MemoryFileTest, SavingOverAMappedFileLeavesTheMappingAlone) {
   // new file must not show through the old mapping's untouched pages.
   GuestMemory first(kBase, 1 << 20);
   fill_page(first, 3, 3);
-  save_memory_file(path("mem"), first);
+  save_memory_file(directory(), "mem", first);
   const int fd = open_memory_file(path("mem"), first.size());
   GuestMemory restored(kBase, first.size(), fd);
   ::close(fd);
@@ -96,7 +100,7 @@ TEST_F(MemoryFileTest, SavingOverAMappedFileLeavesTheMappingAlone) {
   GuestMemory second(kBase, 1 << 20);
   fill_page(second, 3, 99);
   fill_page(second, 4, 4);
-  save_memory_file(path("mem"), second);
+  save_memory_file(directory(), "mem", second);
 
   expect_same(first, restored);
   const int fd2 = open_memory_file(path("mem"), second.size());
@@ -107,7 +111,7 @@ TEST_F(MemoryFileTest, SavingOverAMappedFileLeavesTheMappingAlone) {
 
 TEST_F(MemoryFileTest, WrongSizeIsRefused) {
   GuestMemory mem(kBase, 1 << 20);
-  save_memory_file(path("mem"), mem);
+  save_memory_file(directory(), "mem", mem);
   try {
     open_memory_file(path("mem"), 2 << 20);
     FAIL() << "a file of the wrong size was accepted";
@@ -137,10 +141,10 @@ TEST_F(MemoryFileTest, DirectoryIsRefused) {
 
 TEST_F(MemoryFileTest, UnwritablePathIsAnErrorAndLeavesNothing) {
   GuestMemory mem(kBase, 1 << 20);
-  EXPECT_THROW(save_memory_file(path("no-such-dir/mem"), mem), Error);
+  EXPECT_THROW(save_memory_file(Directory::open(path("no-such-dir")), "mem", mem), Error);
   // Renaming onto a directory fails after the temporary file was written.
   std::filesystem::create_directory(path("taken"));
-  EXPECT_THROW(save_memory_file(path("taken"), mem), Error);
+  EXPECT_THROW(save_memory_file(directory(), "taken", mem), Error);
   EXPECT_FALSE(std::filesystem::exists(path("taken.tmp")));
 }
 
@@ -173,7 +177,7 @@ TEST_F(MemoryFileTest, MeasureSave256MiBWith64MiBOfData) {
       ASSERT_TRUE(mem.write(kBase + page * kPage, data));
     }
     const auto start = std::chrono::steady_clock::now();
-    const MemoryFileStats stats = save_memory_file(path("mem"), mem);
+    const MemoryFileStats stats = save_memory_file(directory(), "mem", mem);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     struct stat st {};

@@ -166,9 +166,13 @@ class SlirpBackendTest : public ::testing::Test {
  protected:
   void open(const SlirpOptions& options = {}) {
     backend = std::make_unique<SlirpBackend>(options);
+    collect_frames();
+    loop.add(backend.get());
+  }
+  // Frames toward the guest land in `frames`.
+  void collect_frames() {
     backend->set_sink(
         [this](std::span<const uint8_t> f) { frames.emplace_back(f.begin(), f.end()); });
-    loop.add(backend.get());
   }
   void TearDown() override {
     if (backend) loop.remove(backend.get());
@@ -334,6 +338,15 @@ TEST_F(SlirpBackendTest, FramesFlowWithoutASink) {
   backend->set_sink(nullptr);
   backend->send(arp_request_for_gateway());  // the reply goes nowhere, quietly
   loop.run_once(0);
+  // The backend keeps working, and the reply it had no sink for is dropped,
+  // not held back and delivered to the next sink.
+  collect_frames();
+  backend->send(arp_request_for_gateway());
+  ASSERT_TRUE(run_until([&] { return !frames.empty(); })) << "no answer once a sink is back";
+  for (int i = 0; i < 3; ++i) loop.run_once(0);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(get16(frames[0], 12), 0x0806) << "not an ARP frame";
+  EXPECT_EQ(get16(frames[0], 14 + 6), 2) << "not an ARP reply";
 }
 
 }  // namespace

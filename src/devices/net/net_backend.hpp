@@ -41,6 +41,7 @@ class NetBackend : public PollSource {
 
   // The device that receives this backend's frames (one at a time).
   void set_sink(FrameSink sink) { sink_ = std::move(sink); }
+  bool has_sink() const { return static_cast<bool>(sink_); }
 
   // Backpressure from the device: false while the guest has posted no
   // receive buffers. A backend that can leave frames waiting outside vessel
