@@ -28,10 +28,6 @@ constexpr std::string_view kUsage =
     "sharing on|off [--rate PAGES_PER_SEC] | snapshot DIR [--stop] | "
     "migrate HOST:PORT [--max-downtime MS] | pause | resume | quit";
 
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
-
 std::string one_line(std::string text) {
   for (char& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
