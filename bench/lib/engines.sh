@@ -12,10 +12,11 @@
 #   eng_stats FILE                 parses vessel's last --stats lines in FILE
 #                                  (`vessel: instructions=N seconds=S`,
 #                                  `vessel: engine=E [blocks=N cache_bytes=N
-#                                  translate_seconds=S flushes=N invalidations=N]`)
+#                                  translate_seconds=S flushes=N invalidations=N
+#                                  interpreted=N]`)
 #                                  into es_insns es_seconds es_engine es_blocks
 #                                  es_cache_bytes es_translate es_flushes
-#                                  es_invalidations (empty when absent)
+#                                  es_invalidations es_interpreted (empty when absent)
 #   eng_mips INSNS SECONDS         million instructions per second, no decimals
 #   eng_kib BYTES                  KiB, no decimals
 
@@ -52,7 +53,7 @@ eng_check_vessel() {
 
 eng_stats() {
   es_insns='' es_seconds='' es_engine='' es_blocks='' es_cache_bytes='' es_translate='' es_flushes=''
-  es_invalidations=''
+  es_invalidations='' es_interpreted=''
   local line w words=()
   # -o: the guest's console may leave a line unterminated before vessel's
   # stderr lines in a merged log.
@@ -70,6 +71,7 @@ eng_stats() {
       translate_seconds=*) es_translate=${w#*=} ;;
       flushes=*) es_flushes=${w#*=} ;;
       invalidations=*) es_invalidations=${w#*=} ;;
+      interpreted=*) es_interpreted=${w#*=} ;;
     esac
   done
 }
@@ -89,5 +91,5 @@ eng_collect() {
   [[ -n $es_insns ]] || echo "$me: warning: $c: no 'vessel: instructions=N seconds=S' line in $log" >&2
   [[ -z $es_insns ]] || mips_r[$c]+=" $(eng_mips "$es_insns" "$es_seconds")"
   [[ -z $es_cache_bytes ]] || cache_b[$c]+=" $es_cache_bytes"
-  eng_summary="${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, translated in $es_translate s, $es_flushes flushes, $es_invalidations invalidations}"
+  eng_summary="${es_insns:-?} instructions in ${es_seconds:-?} s${es_cache_bytes:+, cache $(eng_kib "$es_cache_bytes") KiB, $es_blocks blocks, translated in $es_translate s, $es_flushes flushes, $es_invalidations invalidations, ${es_interpreted:-?} instructions interpreted}"
 }

@@ -29,6 +29,7 @@ struct EngineStats {
   uint64_t cache_bytes = 0;        // generated code in the cache now
   uint64_t cache_flushes = 0;      // times the cache was full and emptied
   uint64_t invalidations = 0;      // translations dropped because their page was written
+  uint64_t interpreted = 0;        // instructions the translator left to the interpreter
   double translate_seconds = 0;    // host time spent translating
 };
 

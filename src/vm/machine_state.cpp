@@ -162,6 +162,7 @@ nlohmann::json Machine::stats() const {
                  {"cache_bytes", e.cache_bytes},
                  {"cache_flushes", e.cache_flushes},
                  {"invalidations", e.invalidations},
+                 {"interpreted", e.interpreted},
                  {"translate_seconds", e.translate_seconds}};
   if (balloon_ != nullptr) {
     nlohmann::json b;

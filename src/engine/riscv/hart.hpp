@@ -161,8 +161,12 @@ class Hart final : public HartState, public Vcpu {
 
   // The executors. interpret() also reports the budget it used (retired
   // instructions plus traps taken), which the translator's dispatcher needs
-  // when it hands instructions to the interpreter.
-  uint64_t interpret(uint64_t budget, StopReason& stop, uint64_t* consumed = nullptr);
+  // when it hands instructions to the interpreter; given `jumps_after`, it
+  // also stops at the first taken branch or jump once that many instructions
+  // ran, so that the dispatcher arrives at the starts of blocks.
+  static constexpr uint64_t kNoJumpStop = ~uint64_t{0};
+  uint64_t interpret(uint64_t budget, StopReason& stop, uint64_t* consumed = nullptr,
+                     uint64_t jumps_after = kNoJumpStop);
   uint64_t run_translated(uint64_t budget, StopReason& stop);
 
   // Traps and interrupts (trap.cpp)

@@ -62,7 +62,8 @@ inline unsigned dispatch_index(const DecodedInsn& d) {
 
 }  // namespace
 
-uint64_t Hart::interpret(uint64_t budget, StopReason& stop, uint64_t* consumed) {
+uint64_t Hart::interpret(uint64_t budget, StopReason& stop, uint64_t* consumed,
+                         uint64_t jumps_after) {
   static const void* const kLabels[] = {
 #define VESSEL_RV_LABEL(name) &&op_##name##_2, &&op_##name##_4,
       VESSEL_RV_OPS(VESSEL_RV_LABEL)
@@ -84,6 +85,9 @@ uint64_t Hart::interpret(uint64_t budget, StopReason& stop, uint64_t* consumed) 
   // (so a fault loop still ends the run) and are counted in `traps`.
   int64_t remaining = static_cast<int64_t>(budget);
   int64_t traps = 0;
+  // A taken jump ends the run once `remaining` is down to this.
+  const int64_t jump_stop =
+      jumps_after >= budget ? INT64_MIN : static_cast<int64_t>(budget - jumps_after);
   uint64_t* const xr = x;
   DecodedInsn* d = nullptr;
   DecodedInsn* page_insns = nullptr;
@@ -288,9 +292,15 @@ op_JALR : {
   const uint64_t target = (XR(rs1) + IMM) & ~uint64_t{1};
   XR(rd) = PC_OF(d) + d->len;
   pc = target;
+  if (remaining <= jump_stop) [[unlikely]]
+    goto finish;
   JUMP_TO_PC();
 }
 take_branch:
+  if (remaining <= jump_stop) [[unlikely]] {
+    pc = PC_OF(d) + IMM;
+    goto finish;
+  }
   if ((d->flags & kInPageTarget) != 0) {
     d += d->imm >> 1;
     DISPATCH();

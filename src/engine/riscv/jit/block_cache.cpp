@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
@@ -95,6 +96,7 @@ const Block* BlockCache::find(uint64_t gpa, uint64_t va) const {
 const Block* BlockCache::insert(uint64_t gpa, uint64_t va, const Block& block) {
   auto [it, fresh] = blocks_.insert_or_assign(Key{gpa, va}, block);
   if (fresh) pages_[gpa & ~uint64_t{0xfff}].push_back(Key{gpa, va});
+  slots_[slot_of(gpa, va)] = Slot{gpa, va, &it->second, 0};
   if (block.code != nullptr) {
     ++stats_.blocks_translated;
     if (perf_map_ != nullptr) {
@@ -107,10 +109,14 @@ const Block* BlockCache::insert(uint64_t gpa, uint64_t va, const Block& block) {
   return &it->second;
 }
 
-uint32_t BlockCache::warm_up(uint64_t gpa, uint64_t va) {
-  constexpr size_t kMaxCounts = size_t{1} << 20;
-  if (heat_.size() >= kMaxCounts) heat_.clear();
-  return ++heat_[Key{gpa, va}];
+BlockCache::Arrival BlockCache::arrive(uint64_t gpa, uint64_t va) {
+  Slot& s = slots_[slot_of(gpa, va)];
+  if (s.gpa != gpa || s.va != va) {
+    auto it = blocks_.find(Key{gpa, va});
+    s = Slot{gpa, va, it == blocks_.end() ? nullptr : &it->second, 0};
+  }
+  if (s.block == nullptr && s.count != UINT32_MAX) ++s.count;
+  return {s.block, s.count};
 }
 
 void BlockCache::invalidate_page(uint64_t page_gpa) {
@@ -118,9 +124,10 @@ void BlockCache::invalidate_page(uint64_t page_gpa) {
   if (it == pages_.end()) return;
   for (const Key& k : it->second) {
     blocks_.erase(k);
-    // Cold again: code in a page that keeps being written (data beside code)
-    // is left to the interpreter instead of being translated after each write.
-    heat_.erase(k);
+    // Cold again (a count of 0): code in a page that keeps being written
+    // (data beside code) is left to the interpreter instead of being
+    // translated after each write.
+    if (Slot& s = slots_[slot_of(k.gpa, k.va)]; s.gpa == k.gpa && s.va == k.va) s = Slot{};
   }
   pages_.erase(it);
   ++stats_.invalidations;
@@ -130,7 +137,7 @@ void BlockCache::invalidate_page(uint64_t page_gpa) {
 void BlockCache::flush() {
   blocks_.clear();
   pages_.clear();
-  heat_.clear();
+  std::fill(slots_.begin(), slots_.end(), Slot{});
   buffer_.reset(trampoline_bytes_);
   stats_.cache_bytes = 0;
   ++stats_.cache_flushes;

@@ -22,10 +22,17 @@ namespace vessel::rv {
 namespace {
 // Code is translated the cache.warm_arrivals()-th time the dispatcher arrives
 // at it without a block (64 by default); before that the interpreter runs
-// kColdStretch instructions from there. (Measured on the default guest's
-// boot with callgrind: thresholds of 1, 4, 16, 64 and 256 cost 4.24, 3.12,
-// 2.60, 2.40 and 2.80 G host instructions; the interpreter alone 2.80 G.)
-constexpr uint64_t kColdStretch = 64;
+// from there to the first taken jump after kColdStretchMin instructions (so
+// the next arrival is at a jump target, where a loop arrives every time
+// round), at most kColdStretchMax. Measured on the default guest's
+// --deterministic boot with callgrind, in G host instructions: stretches of
+// exactly 64 cost 1.67; to a jump after 1, 4, 16, 32, 48 or 64 (at most 256
+// or 384) 1.64, 1.61, 1.55, 1.52, 1.53, 1.54; with 32 and warm-ups of 32 or
+// 128, 1.54 and 1.56. (Before the arrival counts moved out of a hash map,
+// warm-ups of 1, 4, 16, 64 and 256 had cost 4.24, 3.12, 2.60, 2.40 and 2.80;
+// the interpreter alone 2.80.)
+constexpr uint64_t kColdStretchMin = 32;
+constexpr uint64_t kColdStretchMax = 256;
 
 double monotonic_seconds() {
   timespec ts{};
@@ -59,11 +66,12 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
         start_instret + static_cast<uint64_t>(static_cast<int64_t>(budget) - remaining_ - traps);
   };
   // Runs up to `n` instructions in the interpreter; false if it stopped for WFI.
-  auto interpret_some = [&](uint64_t n) {
+  auto interpret_some = [&](uint64_t n, uint64_t jumps_after = kNoJumpStop) {
     sync_instret();
     uint64_t used = 0;
     StopReason why = StopReason::kBudget;
-    const uint64_t retired = interpret(n, why, &used);
+    const uint64_t retired = interpret(n, why, &used, jumps_after);
+    cache.stats().interpreted += retired;
     remaining_ -= static_cast<int64_t>(used);
     traps += static_cast<int64_t>(used - retired);
     if (why == StopReason::kWfi) {
@@ -103,11 +111,12 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
       continue;
     }
     const uint64_t gpa = fe->gpa | (pc & 0xfff);
-    const jit::Block* block = cache.find(gpa, pc);
-    if (block == nullptr && cache.warm_arrivals() > 1 &&
-        cache.warm_up(gpa, pc) < cache.warm_arrivals()) {
+    const jit::BlockCache::Arrival arrival = cache.arrive(gpa, pc);
+    const jit::Block* block = arrival.block;
+    if (block == nullptr && arrival.count < cache.warm_arrivals()) {
       // Cold code: the interpreter runs a stretch of it.
-      if (!interpret_some(std::min<uint64_t>(static_cast<uint64_t>(remaining_), kColdStretch)))
+      if (!interpret_some(std::min<uint64_t>(static_cast<uint64_t>(remaining_), kColdStretchMax),
+                          kColdStretchMin))
         break;
       continue;
     }
