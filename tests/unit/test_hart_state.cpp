@@ -31,9 +31,9 @@ constexpr uint64_t kOtherDataPa = kRam + 0x3000;
 constexpr uint64_t kTables = kRam + 0x8'0000;
 constexpr unsigned kLoopLength = 16;
 
-// Offsets of fields in the hart's version-1 layout (see hart_state.cpp).
+// Offsets of fields in the hart's version-2 layout (see hart_state.cpp).
 constexpr size_t kOffPc = 4, kOffX = 12, kOffFflags = kOffX + 2 * 256, kOffPriv = kOffFflags + 2;
-constexpr size_t kOffWfi = kOffPriv + 1 + 8, kOffCsrs = kOffWfi + 1 + 8;
+constexpr size_t kOffWfi = kOffPriv + 1 + 8, kOffCsrs = kOffWfi + 1 + 8 + 8;
 constexpr size_t csr_offset(unsigned index) {  // index in save_state's CSR list
   return kOffCsrs + 8 * index;
 }

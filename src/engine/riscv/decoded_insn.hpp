@@ -40,6 +40,14 @@ enum class Op : uint8_t {
 // AMO sub-operations (funct5 of the A extension) kept in `aux` of AMO_W/AMO_D.
 enum class AmoOp : uint8_t { kAdd, kSwap, kXor, kOr, kAnd, kMin, kMax, kMinu, kMaxu };
 
+// Whether a FENCE (its I-type immediate: fm, pred, succ) orders earlier
+// stores before later loads, the one order an x86-64 host does not keep by
+// itself. FENCE.TSO (fm = 8) does not.
+constexpr bool fence_orders_store_load(int32_t imm) {
+  const bool pred_w = (imm & 0x10) != 0, succ_r = (imm & 0x02) != 0;
+  return pred_w && succ_r && ((imm >> 8) & 0xf) != 8;
+}
+
 // Integer register index used as the destination when the instruction's rd
 // is x0: writes land in a scratch slot so x[0] stays zero without a check.
 inline constexpr uint8_t kZeroSink = 32;

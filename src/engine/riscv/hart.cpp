@@ -17,7 +17,7 @@ void Hart::reset(uint64_t start_pc, Priv priv) {
   priv_ = priv;
   wfi_ = false;
   stop_requested_ = false;
-  reservation_ = kNoReservation;
+  resv_host_ = 0;
   mstatus_ = 0;
   medeleg_ = mideleg_ = mie_ = mip_ = 0;
   mtvec_ = mscratch_ = mepc_ = mcause_ = mtval_ = 0;

@@ -114,7 +114,7 @@ class Hart final : public HartState, public Vcpu {
   bool wake_pending() const override { return (pending_interrupts() & mie_) != 0; }
 
   // Drops the LR reservation (the scheduler calls it when switching harts).
-  void clear_reservation() override { reservation_ = kNoReservation; }
+  void clear_reservation() override { resv_host_ = 0; }
 
   // For a VMM-provided SBI: the hart runs a supervisor kernel with no M-mode
   // firmware. Delegates every delegable exception and interrupt to S-mode,
@@ -147,7 +147,7 @@ class Hart final : public HartState, public Vcpu {
   // checks each value against the rule a CSR write would apply and throws
   // state::StateError on anything this hart could not have reached; after a
   // throw the hart must be reset or discarded.
-  static constexpr uint32_t kStateVersion = 1;
+  static constexpr uint32_t kStateVersion = 2;
   void save_state(state::Writer& w) const override;
   void load_state(state::Reader& r) override;
 
@@ -157,7 +157,6 @@ class Hart final : public HartState, public Vcpu {
 
  private:
   friend struct jit::Runtime;  // the translator's slow paths
-  static constexpr uint64_t kNoReservation = ~uint64_t{0};
 
   // The executors. interpret() also reports the budget it used (retired
   // instructions plus traps taken), which the translator's dispatcher needs
@@ -206,6 +205,10 @@ class Hart final : public HartState, public Vcpu {
   bool load_slow(uint64_t va, unsigned size, uint64_t& value);
   bool store_slow(uint64_t va, unsigned size, uint64_t value);
   uint8_t* amo_address(uint64_t va, unsigned size, bool for_lr, uint64_t& pa);
+  // LR, SC and AMOs (atomic.cpp), for both executors: `op` is LR_W/LR_D/
+  // SC_W/SC_D/AMO_W/AMO_D, `amo` the AMO's operation. Sets `result` (the
+  // value for rd) and returns true, or records a trap and returns false.
+  bool atomic(Op op, AmoOp amo, uint64_t va, uint64_t src, uint64_t& result);
   bool load_phys(uint64_t pa, unsigned size, uint64_t& value, uint64_t va);
   bool store_phys(uint64_t pa, unsigned size, uint64_t value, uint64_t va);
 
@@ -220,7 +223,6 @@ class Hart final : public HartState, public Vcpu {
   uint64_t instret_ = 0;
   bool wfi_ = false;
   bool stop_requested_ = false;
-  uint64_t reservation_ = kNoReservation;
   uint64_t code_epoch_ = 0;
   Engine engine_ = Engine::kInterp;
   uint64_t jit_epoch_ = 0;  // the block cache's epoch this hart's jump caches match

@@ -1,9 +1,10 @@
 // Hart save/restore in the state format (base/state.hpp).
 //
-// Layout, version 1, all little-endian:
+// Layout, version 2, all little-endian:
 //   u32 hart id
 //   u64 pc, u64 x[0..31], u64 f[0..31], u8 fflags, u8 frm
-//   u8 priv, u64 instret, bool wfi, u64 reservation
+//   u8 priv, u64 instret, bool wfi, u64 reservation (a guest-physical
+//   address; ~0: none), u64 the value the LR read
 //   u64 each: mstatus medeleg mideleg mie mip mtvec mscratch mepc mcause
 //             mtval mcounteren menvcfg mcountinhibit stvec sscratch sepc
 //             scause stval scounteren senvcfg satp cycle_offset instret_offset
@@ -30,7 +31,10 @@ void Hart::save_state(state::Writer& w) const {
   w.u8(static_cast<uint8_t>(priv_));
   w.u64(instret_);
   w.boolean(wfi_);
-  w.u64(reservation_);
+  uint8_t* const ram = memory_.host_base();
+  const auto* resv = reinterpret_cast<const uint8_t*>(resv_host_);
+  w.u64(resv_host_ == 0 ? ~uint64_t{0} : memory_.base() + static_cast<uint64_t>(resv - ram));
+  w.u64(resv_value_);
   for (uint64_t v : {mstatus_,       medeleg_, mideleg_,  mie_,          mip_,           mtvec_,
                      mscratch_,      mepc_,    mcause_,   mtval_,        mcounteren_,    menvcfg_,
                      mcountinhibit_, stvec_,   sscratch_, sepc_,         scause_,        stval_,
@@ -72,8 +76,13 @@ void Hart::load_state(state::Reader& r) {
   priv_ = static_cast<Priv>(p);
   instret_ = r.u64();
   wfi_ = r.boolean();
-  // Any address is harmless: an SC only compares it with its own.
-  reservation_ = r.u64();
+  // An LR reserves RAM only.
+  const uint64_t resv = r.u64();
+  resv_value_ = r.u64();
+  const uint8_t* host = memory_.host_ptr(resv, 1);
+  if (resv != ~uint64_t{0} && host == nullptr)
+    state::state_fail("state section '{}': reservation outside RAM ({:#x})", r.what(), resv);
+  resv_host_ = host == nullptr ? 0 : reinterpret_cast<uint64_t>(host);
 
   // Writes `value` with csr_write() onto a register that starts at `reset`
   // (so that rules keeping a previous field, like mstatus.MPP, cannot fill

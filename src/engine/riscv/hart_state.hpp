@@ -37,6 +37,13 @@ struct HartState {
   // Where a translated block that ended in an unlinked direct jump came from
   // (the jump to patch), or 0.
   uint64_t chain_site_ = 0;
+  // The LR reservation: the host address of the bytes an LR read (0: none)
+  // and the value it read (sign-extended for LR.W). An SC succeeds if it
+  // writes there while memory still holds that value: a compare-and-swap on
+  // the host, which is how harts on several host threads see each other's
+  // stores in between (atomic.cpp).
+  uint64_t resv_host_ = 0;
+  uint64_t resv_value_ = 0;
 };
 static_assert(std::is_standard_layout_v<HartState>);
 

@@ -21,22 +21,6 @@ inline int64_t sext32(uint64_t v) {
   return static_cast<int32_t>(static_cast<uint32_t>(v));
 }
 
-template <typename T>
-T amo_compute(AmoOp op, T old, T src) {
-  using S = std::make_signed_t<T>;
-  switch (op) {
-    case AmoOp::kAdd: return static_cast<T>(old + src);
-    case AmoOp::kSwap: return src;
-    case AmoOp::kXor: return old ^ src;
-    case AmoOp::kOr: return old | src;
-    case AmoOp::kAnd: return old & src;
-    case AmoOp::kMin: return static_cast<S>(old) < static_cast<S>(src) ? old : src;
-    case AmoOp::kMax: return static_cast<S>(old) > static_cast<S>(src) ? old : src;
-    case AmoOp::kMinu: return old < src ? old : src;
-    default: return old > src ? old : src;  // kMaxu
-  }
-}
-
 inline uint64_t orc_b(uint64_t v) {
   uint64_t r = 0;
   for (unsigned i = 0; i < 8; ++i) {
@@ -268,6 +252,9 @@ op_ILLEGAL:
   goto illegal;
 op_NOP:
 op_FENCE:
+  // x86-64 keeps every order RVWMO's fences ask for but store -> load.
+  if (fence_orders_store_load(d->imm)) std::atomic_thread_fence(std::memory_order_seq_cst);
+  NEXT();
 op_FENCE_I:  // the decoded-code cache is kept coherent by every store
   NEXT();
 
@@ -550,65 +537,21 @@ op_REMUW : {
   // ---- A ----
 op_LR_W:
 op_LR_D : {
-  const unsigned size = d->op == Op::LR_W ? 4 : 8;
-  uint64_t pa = 0;
-  const uint8_t* p = amo_address(XR(rs1), size, true, pa);
-  if (p == nullptr) goto trap;
-  if (size == 4) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    XR(rd) = static_cast<uint64_t>(static_cast<int64_t>(v));
-  } else {
-    std::memcpy(&XR(rd), p, 8);
-  }
-  reservation_ = pa;
+  uint64_t v = 0;
+  if (!atomic(d->op, AmoOp::kAdd, XR(rs1), 0, v)) goto trap;
+  XR(rd) = v;
   NEXT();
 }
 op_SC_W:
-op_SC_D : {
-  const unsigned size = d->op == Op::SC_W ? 4 : 8;
-  const uint8_t len = d->len;
-  const uint8_t rd = d->rd;
-  uint64_t pa = 0;
-  uint8_t* p = amo_address(XR(rs1), size, false, pa);
-  if (p == nullptr) goto trap;
-  if (reservation_ == pa) {
-    std::memcpy(p, &XR(rs2), size);
-    xr[rd] = 0;
-  } else {
-    xr[rd] = 1;
-  }
-  reservation_ = kNoReservation;
-  AFTER_ATOMIC_STORE(len);
-}
-op_AMO_W : {
-  const uint8_t len = d->len;
-  const uint8_t rd = d->rd;
-  const auto src = static_cast<uint32_t>(XR(rs2));
-  const auto amo = static_cast<AmoOp>(d->aux);
-  uint64_t pa = 0;
-  uint8_t* p = amo_address(XR(rs1), 4, false, pa);
-  if (p == nullptr) goto trap;
-  uint32_t old;
-  std::memcpy(&old, p, 4);
-  const uint32_t result = amo_compute<uint32_t>(amo, old, src);
-  std::memcpy(p, &result, 4);
-  xr[rd] = sext32(old);
-  AFTER_ATOMIC_STORE(len);
-}
+op_SC_D:
+op_AMO_W:
 op_AMO_D : {
+  // The store may reset this page's decoded slots: read `d` first.
   const uint8_t len = d->len;
   const uint8_t rd = d->rd;
-  const uint64_t src = XR(rs2);
-  const auto amo = static_cast<AmoOp>(d->aux);
-  uint64_t pa = 0;
-  uint8_t* p = amo_address(XR(rs1), 8, false, pa);
-  if (p == nullptr) goto trap;
-  uint64_t old;
-  std::memcpy(&old, p, 8);
-  const uint64_t result = amo_compute<uint64_t>(amo, old, src);
-  std::memcpy(p, &result, 8);
-  xr[rd] = old;
+  uint64_t v = 0;
+  if (!atomic(d->op, static_cast<AmoOp>(d->aux), XR(rs1), XR(rs2), v)) goto trap;
+  xr[rd] = v;
   AFTER_ATOMIC_STORE(len);
 }
 

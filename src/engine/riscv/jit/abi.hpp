@@ -43,6 +43,8 @@ inline constexpr int32_t kOffFetchTlb = offsetof(HartState, fetch_tlb_);
 inline constexpr int32_t kOffDataTlb = offsetof(HartState, data_tlb_);
 inline constexpr int32_t kOffRemaining = offsetof(HartState, remaining_);
 inline constexpr int32_t kOffChainSite = offsetof(HartState, chain_site_);
+inline constexpr int32_t kOffResvHost = offsetof(HartState, resv_host_);
+inline constexpr int32_t kOffResvValue = offsetof(HartState, resv_value_);
 inline constexpr int32_t off_x(unsigned i) {
   return static_cast<int32_t>(offsetof(HartState, x) + 8 * i);
 }

@@ -127,8 +127,16 @@ bool Emitter::emit_insn(const Insn& i) {
   switch (d.op) {
     case Op::NOP:
     case Op::FENCE:
+      if (fence_orders_store_load(d.imm)) g_.mfence();  // decoded_insn.hpp
+      return false;
     case Op::FENCE_I:  // stores to code pages drop its translations already
       return false;
+    case Op::LR_W:
+    case Op::LR_D:
+    case Op::SC_W:
+    case Op::SC_D:
+    case Op::AMO_W:
+    case Op::AMO_D: atomic(d); return false;
     case Op::LUI:
     case Op::LI:
       g_.mov(rax, static_cast<int64_t>(d.imm));

@@ -47,12 +47,8 @@ Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64&
     g_.mov(rdi, rbp);
     g_.mov(edx, static_cast<uint32_t>(kind));
     call(reinterpret_cast<const void*>(&Runtime::load));
-    Label& ok = label();
     g_.test(rdx, rdx);
-    g_.jnz(ok);
-    k_ = k;
-    exit_here(kExitTrap);
-    g_.L(ok);
+    trap_unless_nonzero(k);
     reload_after_call();
     if (dst.getIdx() != rax.getIdx()) g_.mov(dst, rax);
     g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
@@ -97,19 +93,25 @@ void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
     g_.mov(rdi, rbp);
     g_.mov(ecx, size);
     call(reinterpret_cast<const void*>(&Runtime::store));
-    Label& ok = label();
-    g_.test(eax, eax);
-    g_.jnz(ok);
-    k_ = k;
-    exit_here(kExitTrap);
-    // The store may have hit MMIO or this block's own page: back to the
-    // dispatcher, with this instruction retired.
-    g_.L(ok);
-    g_.add(budget_reg(), static_cast<uint32_t>(insns_.size() - k - 1));
-    set_pc(next);
-    g_.mov(eax, kExitLookup);
-    g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+    exit_after_slow_store(k, next);
   });
+}
+
+void Emitter::trap_unless_nonzero(size_t k) {
+  Label& ok = label();
+  g_.jnz(ok);
+  k_ = k;
+  exit_here(kExitTrap);
+  g_.L(ok);
+}
+
+void Emitter::exit_after_slow_store(size_t k, uint64_t next) {
+  g_.test(eax, eax);
+  trap_unless_nonzero(k);
+  g_.add(budget_reg(), static_cast<uint32_t>(insns_.size() - k - 1));
+  set_pc(next);
+  g_.mov(eax, kExitLookup);
+  g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
 }
 
 }  // namespace vessel::rv::jit

@@ -140,6 +140,15 @@ class Emitter {
 
   // Stores x[rs2] (or f[rs2] when `fp`).
   void store(const DecodedInsn& d, unsigned size, bool fp);
+  // After a slow path's call and a test of its result: leaves through the
+  // trap exit for instruction k unless the result was nonzero.
+  void trap_unless_nonzero(size_t k);
+  // After a slow path that may have stored (its call returned 0 if it
+  // trapped): leaves for the dispatcher, instruction k retired, since the
+  // store may have hit MMIO or this block's own page.
+  void exit_after_slow_store(size_t k, uint64_t next);
+  // LR, SC and AMOs (emit_atomic.cpp).
+  void atomic(const DecodedInsn& d);
 
   // rax = x[rs1], rcx = x[rs2] (for ops whose operands must be in those).
   void operands_rax_rcx(const DecodedInsn& d);

@@ -141,13 +141,7 @@ bool translatable(Op op) {
     case Op::CSRRC:
     case Op::CSRRWI:
     case Op::CSRRSI:
-    case Op::CSRRCI:
-    case Op::LR_W:
-    case Op::LR_D:
-    case Op::SC_W:
-    case Op::SC_D:
-    case Op::AMO_W:
-    case Op::AMO_D: return false;
+    case Op::CSRRCI: return false;
     default: return true;
   }
 }

@@ -78,6 +78,18 @@ uint64_t Runtime::store(HartState* state, uint64_t va, uint64_t value, uint64_t 
   return hart_of(state).store_slow(va, static_cast<unsigned>(size), value) ? 1 : 0;
 }
 
+uint64_t Runtime::atomic(HartState* state, uint64_t va, uint64_t packed) {
+  Hart& h = hart_of(state);
+  const auto op = static_cast<Op>(packed & 0xff);
+  const auto amo = static_cast<AmoOp>((packed >> 8) & 0xff);
+  const auto rd = static_cast<unsigned>((packed >> 16) & 0xff);
+  const auto rs2 = static_cast<unsigned>((packed >> 24) & 0xff);
+  uint64_t result = 0;
+  if (!h.atomic(op, amo, va, h.x[rs2], result)) return 0;
+  h.x[rd] = result;  // rd 32 is the x0 sink
+  return 1;
+}
+
 uint64_t Runtime::fp(HartState* state, uint64_t packed) {
   Hart& h = hart_of(state);
   h.fp.fflags |= kHostToRvFlags[read_mxcsr() & 63];  // what inline arithmetic accrued

@@ -23,6 +23,9 @@ struct Runtime {
   // Returns 0 if the store trapped. After a store here the block always
   // returns to the dispatcher: it may have hit MMIO or rewritten code.
   static uint64_t store(HartState* state, uint64_t va, uint64_t value, uint64_t size);
+  // An LR, SC or AMO at `va`: `packed` holds op | AmoOp << 8 | rd << 16 |
+  // rs2 << 24; writes x[rd]. Returns 0 if it trapped.
+  static uint64_t atomic(HartState* state, uint64_t va, uint64_t packed);
   // One F/D computational instruction; `packed` holds op | rm << 8 | rd << 16 |
   // rs1 << 24 | rs2 << 32 | rs3 << 40. Returns 0 if it is illegal (the
   // interpreter then raises the exception).
