@@ -14,8 +14,11 @@ _start:
     .option norelax
     la      gp, __global_pointer$
     .option pop
-    /* Park every hart but 0. */
-    bnez    a0, .Lpark
+    /* Every hart but 0 goes to vrt_secondary_entry (a0, a1 as at entry;
+       `tail` reaches it wherever the linker put it). */
+    beqz    a0, 1f
+    tail    vrt_secondary_entry
+1:
 
     la      sp, __stack
     /* Trap vector (direct mode) and its private stack in mscratch. */
@@ -33,10 +36,6 @@ _start:
     /* Keep the boot arguments. */
     mv      s0, a0
     mv      s1, a1
-    la      t0, vrt_boot_hartid
-    sd      a0, 0(t0)
-    la      t0, vrt_boot_dtb
-    sd      a1, 0(t0)
 
     /* Clear .tbss and .bss. */
     la      t0, __bss_start
@@ -46,6 +45,11 @@ _start:
     addi    t0, t0, 8
     j       1b
 2:
+    /* Only now: vrt_boot_hartid and vrt_boot_dtb live in .bss. */
+    la      t0, vrt_boot_hartid
+    sd      s0, 0(t0)
+    la      t0, vrt_boot_dtb
+    sd      s1, 0(t0)
     /* The thread pointer: static TLS block of the single thread. */
     la      tp, __tls_base
 
@@ -56,11 +60,20 @@ _start:
     /* vrt_main calls exit() and never returns. */
     j       vrt_halt
 
-.Lpark:
+    .size _start, . - _start
+
+/*
+ * Harts other than 0 come here with a0 = hart id, a1 = device tree, before
+ * hart 0 has cleared .bss. This default parks them; a multi-hart program
+ * (tests/smp) links a strong definition that gives each its own stack.
+ */
+    .weak vrt_secondary_entry
+    .type vrt_secondary_entry, @function
+vrt_secondary_entry:
     csrw    mie, zero
 1:  wfi
     j       1b
-    .size _start, . - _start
+    .size vrt_secondary_entry, . - vrt_secondary_entry
 
     .text
     .globl vrt_halt
