@@ -31,22 +31,14 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=${2:?--runs wants a value}; shift 2 ;;
     --cpus) cpus=${2:?--cpus wants a value}; shift 2 ;;
     --mem) mem=${2:?--mem wants a value}; shift 2 ;;
-    --engines) engine_list=${2?--engines wants a value}; shift 2 ;;
-    --qemu-only) qemu_only=1; shift ;;
     --no-opensbi) opensbi=0; shift ;;
-    --no-build) build=0; shift ;;
-    --timeout) timeout_s=${2:?--timeout wants a value}; shift 2 ;;
-    -v|--verbose) verbose=1; shift ;;
-    -h|--help) usage 0 ;;
-    *) echo "boot: unknown argument: $1" >&2; usage 2 ;;
+    *) eng_common_option "$@"; shift "$eng_shift" ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive integer"
 [[ $cpus =~ ^[1-8]$ ]] || die "--cpus wants 1 to 8"
 [[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem wants a size like 512M or 1G"
-[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
-eng_parse "$engine_list"
-[[ $qemu_only -eq 0 ]] || engines=()
+eng_check_common
 
 lg_find_guest
 lg_find_qemu

@@ -16,7 +16,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prog_dir=bench/programs/cpu
 rounds=3 scale=1 qemu_only=0 build=1 timeout_s=900 verbose=0
 
-die() { echo "cpu: error: $*" >&2; exit 1; }
+me=cpu
+die() { echo "$me: error: $*" >&2; exit 1; }
 usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 # shellcheck source=bench/lib/engines.sh
 . "$root/bench/lib/engines.sh"
@@ -26,20 +27,12 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --rounds) rounds=${2:?--rounds wants a value}; shift 2 ;;
     --scale) scale=${2:?--scale wants a value}; shift 2 ;;
-    --engines) engine_list=${2?--engines wants a value}; shift 2 ;;
-    --qemu-only) qemu_only=1; shift ;;
-    --no-build) build=0; shift ;;
-    --timeout) timeout_s=${2:?--timeout wants a value}; shift 2 ;;
-    -v|--verbose) verbose=1; shift ;;
-    -h|--help) usage 0 ;;
-    *) echo "cpu: unknown argument: $1" >&2; usage 2 ;;
+    *) eng_common_option "$@"; shift "$eng_shift" ;;
   esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive integer"
 [[ $scale =~ ^[1-9][0-9]*$ ]] || die "--scale wants a positive integer"
-[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
-eng_parse "$engine_list"
-[[ $qemu_only -eq 0 ]] || engines=()
+eng_check_common
 
 build_dir=${BUILD_DIR:-$root/build}
 vessel=${VESSEL:-$build_dir/vessel}

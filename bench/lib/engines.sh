@@ -1,8 +1,18 @@
 # shellcheck shell=bash disable=SC2034 # sourced: sets globals for the caller
 # vessel's execution engines in the benchmarks (bench/cpu.sh, linux-cpu.sh,
-# boot.sh, blk.sh, net.sh): every script runs vessel once per engine
+# boot.sh, blk.sh, net.sh, smp.sh): every script runs vessel once per engine
 # (`vessel run --engine interp|jit --stats`) next to QEMU. Source it after
-# defining `die MSG...`. Provides:
+# setting `me` (the prefix of messages) and defining `die MSG...` and
+# `usage STATUS`. Provides:
+#   eng_common_option ARG...       the options these scripts share, for the
+#                                  last arm of their option loop: --engines LIST,
+#                                  --qemu-only, --no-build, --timeout SECONDS,
+#                                  -v/--verbose, -h/--help; anything else is an
+#                                  unknown argument (usage 2). Sets engine_list,
+#                                  qemu_only, build, timeout_s or verbose, and
+#                                  eng_shift: the words it took
+#   eng_check_common               after the loop: checks --timeout, sets the
+#                                  array `engines` (empty with --qemu-only)
 #   ENG_DEFAULT                    the default of --engines: interp,jit
 #   eng_parse LIST                 sets the array `engines` from a comma-separated
 #                                  list of interp and jit (in that order of runs)
@@ -21,6 +31,25 @@
 #   eng_kib BYTES                  KiB, no decimals
 
 ENG_DEFAULT=interp,jit
+
+eng_common_option() {
+  eng_shift=1
+  case $1 in
+    --engines) [[ $# -ge 2 ]] || die "--engines wants a value"; engine_list=$2 eng_shift=2 ;;
+    --qemu-only) qemu_only=1 ;;
+    --no-build) build=0 ;;
+    --timeout) [[ $# -ge 2 ]] || die "--timeout wants a value"; timeout_s=$2 eng_shift=2 ;;
+    -v|--verbose) verbose=1 ;;
+    -h|--help) usage 0 ;;
+    *) echo "$me: unknown argument: $1" >&2; usage 2 ;;
+  esac
+}
+
+eng_check_common() {
+  [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
+  eng_parse "$engine_list"
+  [[ $qemu_only -eq 0 ]] || engines=()
+}
 
 eng_parse() {
   local e seen=' ' words=()

@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034,SC2154 # sourced: sets globals for the caller, uses its me and root
-# Shared helpers for the Linux-guest benchmarks (bench/boot.sh,
-# bench/linux-cpu.sh). Source it after setting `me` (the prefix of messages)
+# Shared helpers for the Linux-guest benchmarks (the bench/*.sh scripts that
+# boot the default guest). Source it after setting `me` (the prefix of messages)
 # and `root` (the repo). Provides:
 #   die MSG...                    print "$me: error: MSG" and exit 1
 #   lg_median                     median of the numbers on stdin (words or lines)
