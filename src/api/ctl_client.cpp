@@ -26,7 +26,7 @@ constexpr size_t kMaxReplyLine = size_t{64} << 20;
 constexpr std::string_view kUsage =
     "usage: vessel ctl SOCKET [--vm N] stats | list | balloon SIZE | "
     "sharing on|off [--rate PAGES_PER_SEC] | snapshot DIR [--stop] | "
-    "migrate HOST:PORT [--max-downtime MS] | pause | resume | quit";
+    "migrate HOST:PORT [--max-downtime MS] | attest [NONCE] | pause | resume | quit";
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -291,6 +291,10 @@ Json request_from_args(const std::vector<std::string>& args) {
     request["max_downtime_ms"] = w.values.contains("--max-downtime")
                                      ? option_number(command, w, "--max-downtime", 1, 3'600'000)
                                      : 50;
+  } else if (command == "attest") {
+    const CommandWords w = split_words(command, words, {}, {});
+    if (w.positional.size() > 1) fail("attest: unexpected argument '{}'", w.positional[1]);
+    if (!w.positional.empty()) request["nonce"] = w.positional[0];
   } else {
     fail("unknown command '{}'", command);
   }

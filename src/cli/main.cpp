@@ -9,16 +9,21 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/api_server.hpp"
 #include "api/ctl_client.hpp"
+#include "base/crypto.hpp"
 #include "base/error.hpp"
 #include "base/size.hpp"
 #include "memory/page_store.hpp"
 #include "platform/virt_map.hpp"
+#include "vm/attestation.hpp"
 #include "vm/control.hpp"
+#include "vm/elf_loader.hpp"
 #include "vm/guest_command.hpp"
 #include "vm/host.hpp"
 #include "vm/machine.hpp"
@@ -232,14 +237,79 @@ vessel::MachineConfig finish_config(RunOptions& o, const CLI::App& cmd) {
   return config;
 }
 
+// A key or quote file's bytes as the text they hold.
+std::string read_text_file(const std::string& path, const char* what) {
+  const std::vector<uint8_t> bytes = vessel::read_file(path, what);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Measured launch, which only `vessel run` offers: restore and receive
+// bring a VM that was launched elsewhere, and `vessel host` has no use for
+// N identical digests.
+struct MeasureOptions {
+  bool measure = false;
+  std::string attest_key;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_flag("--measure", measure,
+                  "Print the launch digest (SHA-256 of firmware, kernel, initrd, command line, "
+                  "device tree, machine) and give it to the guest in its device tree");
+    cmd->add_option("--attest-key", attest_key,
+                    "Ed25519 private key (PEM) that signs `vessel ctl SOCK attest` quotes");
+  }
+  // The key, loaded and checked before anything else starts.
+  std::optional<vessel::crypto::Ed25519Key> load_key(const CLI::App& cmd,
+                                                     const std::string& api_socket) const {
+    if (cmd.count("--attest-key") == 0) return std::nullopt;
+    if (attest_key.empty()) fail("--attest-key needs a file name");
+    if (!measure) fail("--attest-key needs --measure (a quote signs the launch digest)");
+    if (api_socket.empty()) fail("--attest-key needs --api-socket (quotes come from ctl attest)");
+    return vessel::crypto::Ed25519Key::from_private_pem(
+        read_text_file(attest_key, "attestation key"), attest_key);
+  }
+};
+
+// `vessel verify QUOTE --expect DIGEST --key PUB [--nonce N]`.
+struct VerifyOptions {
+  std::string quote;
+  std::string expect;
+  std::string key;
+  std::optional<std::string> nonce;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("quote", quote, "A saved `vessel ctl SOCK attest` reply (JSON)")->required();
+    cmd->add_option("--expect", expect, "The launch digest it must carry (sha256:HEX)")->required();
+    cmd->add_option("--key", key, "The host's Ed25519 public key (PEM) it must be signed with")
+        ->required();
+    cmd->add_option("--nonce", nonce, "The nonce it must carry");
+  }
+  int run() const {
+    const auto expected = vessel::parse_digest(expect);
+    if (!expected) fail("--expect '{}' is not a launch digest (sha256: and 64 hex digits)", expect);
+    const auto public_key =
+        vessel::crypto::Ed25519Key::from_public_pem(read_text_file(key, "public key"), key);
+    const std::string text = read_text_file(quote, "quote");
+    std::string got_nonce;
+    try {
+      got_nonce = vessel::verify_quote(text, public_key, {*expected, nonce});
+    } catch (const vessel::Error& e) {
+      fail("{}: {}", quote, e.what());
+    }
+    std::printf("%s: verified: launch-digest=%s nonce='%s'\n", quote.c_str(),
+                vessel::format_digest(*expected).c_str(), got_nonce.c_str());
+    return 0;
+  }
+};
+
 // Runs one VM on this thread, with a control socket if asked for.
-int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats) {
+int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats,
+                const vessel::crypto::Ed25519Key* attest_key = nullptr) {
   std::unique_ptr<vessel::PageStore> store;
   if (machine.config().page_sharing) {
     store = std::make_unique<vessel::PageStore>();
     machine.set_page_store(store.get());
   }
-  vessel::VmControl control({&machine}, store.get());
+  vessel::VmControl control({&machine}, store.get(), attest_key);
   std::unique_ptr<vessel::api::ApiServer> server;
   if (!api_socket.empty()) {
     server = std::make_unique<vessel::api::ApiServer>(
@@ -301,6 +371,8 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run", "Boot a guest: the default Linux guest, a kernel, or a bare-metal program");
   add_run_options(run, run_options);
+  MeasureOptions measure_options;
+  measure_options.add_to(run);
 
   RunOptions host_options;
   unsigned vms = 2;
@@ -341,8 +413,13 @@ int main(int argc, char** argv) {
   app.add_subcommand(
       "ctl",
       "Talk to a running vessel: ctl SOCKET [--vm N] stats | list | balloon SIZE | sharing on|off "
-      "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT [--max-downtime MS] | pause | "
-      "resume | quit");
+      "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT [--max-downtime MS] | "
+      "attest [NONCE] | pause | resume | quit");
+
+  VerifyOptions verify_options;
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Check a `vessel ctl attest` quote against a launch digest and a public key");
+  verify_options.add_to(verify);
 
   CLI::App* guest =
       app.add_subcommand("guest", "Print where the default guest's kernel and initrd are");
@@ -386,9 +463,13 @@ int main(int argc, char** argv) {
       machine->set_engine(engine, cache, receive_engine.jit_warmup);
       return run_machine(*machine, receive_socket, false);
     }
-    const vessel::MachineConfig config = finish_config(run_options, *run);
+    if (verify->parsed()) return verify_options.run();
+    vessel::MachineConfig config = finish_config(run_options, *run);
+    config.measure_launch = measure_options.measure;
+    const auto attest_key = measure_options.load_key(*run, run_options.api_socket);
     vessel::Machine machine(config);
-    return run_machine(machine, run_options.api_socket, run_options.stats);
+    return run_machine(machine, run_options.api_socket, run_options.stats,
+                       attest_key ? &*attest_key : nullptr);
   } catch (const vessel::Error& e) {
     spdlog::error("{}", e.what());
     return 1;

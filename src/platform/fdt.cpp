@@ -3,6 +3,7 @@
 #include <libfdt.h>
 
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 #include <string_view>
 #include <utility>
@@ -54,6 +55,9 @@ class FdtWriter {
     check(fdt_property(blob_.data(), name, list, N));
   }
   void empty(const char* name) { check(fdt_property(blob_.data(), name, nullptr, 0)); }
+  void bytes(const char* name, std::span<const uint8_t> value) {
+    check(fdt_property(blob_.data(), name, value.data(), static_cast<int>(value.size())));
+  }
   void cells(const char* name, const std::vector<uint32_t>& values) {
     std::vector<fdt32_t> be;
     be.reserve(values.size());
@@ -124,6 +128,7 @@ void write_chosen(FdtWriter& w, const BoardDescription& b) {
     w.u64("linux,initrd-start", *b.initrd_start);
     w.u64("linux,initrd-end", *b.initrd_end);
   }
+  if (b.launch_digest) w.bytes(kLaunchDigestProperty, std::array<uint8_t, kLaunchDigestSize>{});
   w.end();
   if (b.uart) {
     w.begin("aliases");
@@ -281,6 +286,22 @@ std::vector<uint8_t> build_device_tree(const BoardDescription& board) {
   write_soc(w, board);
   w.end();
   return w.finish();
+}
+
+void fill_launch_digest(std::vector<uint8_t>& dtb, std::span<const uint8_t> digest) {
+  if (digest.size() != kLaunchDigestSize || fdt_check_full(dtb.data(), dtb.size()) != 0) {
+    fail("device tree: cannot hold a launch digest");
+  }
+  const int chosen = fdt_path_offset(dtb.data(), "/chosen");
+  int size = 0;
+  // Only a property of the same size is overwritten: the tree's layout, and
+  // with it every other byte that was measured, stays as it is.
+  if (chosen < 0 || fdt_getprop(dtb.data(), chosen, kLaunchDigestProperty, &size) == nullptr ||
+      size != static_cast<int>(kLaunchDigestSize) ||
+      fdt_setprop_inplace(dtb.data(), chosen, kLaunchDigestProperty, digest.data(),
+                          static_cast<int>(digest.size())) != 0) {
+    fail("device tree: no room for the launch digest in /chosen");
+  }
 }
 
 }  // namespace vessel

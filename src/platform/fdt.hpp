@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct BoardDescription {
   bool uart = true;                // serial@10000000, also /chosen/stdout-path
   bool test_finisher = true;       // test@100000 plus the /poweroff and /reboot nodes
   bool pvpanic = false;            // pvpanic@3000000
+  // /chosen/vessel,launch-digest: 32 zero bytes for fill_launch_digest().
+  bool launch_digest = false;
 };
 
 // The blob is packed (totalsize is what it uses, well under 64 KiB), so
@@ -44,5 +47,14 @@ struct BoardDescription {
 // virtio IRQ outside the PLIC, two virtio devices at one address, a NUL in a
 // string, a tree over 64 KiB).
 std::vector<uint8_t> build_device_tree(const BoardDescription& board);
+
+// Where a measured launch (vm/launch_digest.hpp) tells the guest its digest.
+inline constexpr char kLaunchDigestProperty[] = "vessel,launch-digest";
+inline constexpr size_t kLaunchDigestSize = 32;
+
+// Writes `digest` over the zeros of /chosen/vessel,launch-digest in a tree
+// built with `launch_digest`; nothing else in the blob moves. Throws Error
+// if the tree has no such property of kLaunchDigestSize bytes.
+void fill_launch_digest(std::vector<uint8_t>& dtb, std::span<const uint8_t> digest);
 
 }  // namespace vessel

@@ -5,6 +5,7 @@
 #include "memory/host_memory.hpp"
 #include "memory/page_scanner.hpp"
 #include "memory/page_store.hpp"
+#include "vm/attestation.hpp"
 #include "vm/migration.hpp"
 #include "vm/snapshot.hpp"
 
@@ -129,6 +130,17 @@ api::Json VmControl::handle(const api::Json& request, const api::Progress& progr
     options.to = field<std::string>(request, "to");
     options.max_downtime_ms = request.value("max_downtime_ms", uint64_t{50});
     return migrate_vm(*vms_[i], options, [&](const nlohmann::json& p) { progress(p); });
+  }
+  if (cmd == "attest") {
+    const unsigned i = one_target(request, "attest");
+    const std::string nonce = request.contains("nonce") ? field<std::string>(request, "nonce") : "";
+    check_nonce(nonce);
+    if (attest_key_ == nullptr) fail("no attestation key: start vessel with --attest-key FILE");
+    // Read on the VM thread: the digest is made while the guest is loaded.
+    std::optional<Sha256Digest> digest;
+    vms_[i]->mailbox().call([&] { digest = vms_[i]->launch_digest(); });
+    if (!digest) fail("VM {} has no launch digest (it was not launched with --measure)", i);
+    return make_quote(*digest, nonce, *attest_key_);
   }
   if (cmd == "pause" || cmd == "resume" || cmd == "quit") {
     const bool all = !request.contains("vm");

@@ -6,14 +6,17 @@
 #include <vector>
 
 #include "api/api_server.hpp"
+#include "base/crypto.hpp"
 #include "vm/machine.hpp"
 
 namespace vessel {
 
 class VmControl {
  public:
-  // `store` may be null (no page sharing).
-  VmControl(std::vector<Machine*> vms, PageStore* store) : vms_(std::move(vms)), store_(store) {}
+  // `store` may be null (no page sharing); so may `attest_key` (no `attest`).
+  VmControl(std::vector<Machine*> vms, PageStore* store,
+            const crypto::Ed25519Key* attest_key = nullptr)
+      : vms_(std::move(vms)), store_(store), attest_key_(attest_key) {}
 
   api::Json handle(const api::Json& request, const api::Progress& progress);
 
@@ -25,6 +28,7 @@ class VmControl {
 
   std::vector<Machine*> vms_;
   PageStore* store_;
+  const crypto::Ed25519Key* attest_key_;
 };
 
 }  // namespace vessel

@@ -201,6 +201,7 @@ std::vector<uint8_t> Machine::device_tree(std::optional<uint64_t> initrd_start,
   board.initrd_start = initrd_start;
   board.initrd_end = initrd_end;
   board.pvpanic = true;
+  board.launch_digest = config_.measure_launch;
   for (unsigned i = 0; i < virtio_.size(); ++i) {
     board.virtio.push_back({virt::kVirtioBase + i * virt::kVirtioStride, virt::kVirtioIrqBase + i});
   }
@@ -232,7 +233,8 @@ void Machine::boot_bare_metal(const std::vector<uint8_t>& image) {
   } else {
     load_raw(image, config_.bios, *memory_, memory_->base());
   }
-  const std::vector<uint8_t> dtb = device_tree(std::nullopt, std::nullopt);
+  std::vector<uint8_t> dtb = device_tree(std::nullopt, std::nullopt);
+  measure_launch(image, {}, {}, dtb);
   const uint64_t dtb_addr = place_device_tree(dtb, *memory_);
   for (unsigned i = 0; i < harts_.size(); ++i) {
     harts_[i]->reset(entry, rv::Priv::kMachine);
@@ -246,6 +248,8 @@ void Machine::boot_linux() {
   const std::vector<uint8_t> kernel = read_file(config_.kernel, "kernel");
   std::vector<uint8_t> initrd;
   if (!config_.initrd.empty()) initrd = read_file(config_.initrd, "initrd");
+  std::vector<uint8_t> bios;  // read once: what is measured is what is loaded
+  if (!config_.bios.empty()) bios = read_file(config_.bios, "bios");
   const LinuxImage image = parse_linux_image(kernel, config_.kernel);
 
   LinuxLayout layout = plan_linux_layout(image, initrd.size(), *memory_);
@@ -255,7 +259,8 @@ void Machine::boot_linux() {
     initrd_end = layout.initrd + initrd.size();
   }
   // The device tree's size depends on its contents; build it, then place it.
-  const std::vector<uint8_t> dtb = device_tree(initrd_start, initrd_end);
+  std::vector<uint8_t> dtb = device_tree(initrd_start, initrd_end);
+  measure_launch(bios, kernel, initrd, dtb);
   if (dtb.size() > layout.dtb_room) fail("device tree too large ({} bytes)", dtb.size());
   memory_->write(layout.dtb, dtb);
   memory_->write(layout.kernel, kernel);
@@ -270,7 +275,6 @@ void Machine::boot_linux() {
   }
   // M-mode firmware (OpenSBI fw_dynamic or fw_jump) at the start of RAM;
   // all harts enter it, it picks a boot hart and starts the kernel.
-  const std::vector<uint8_t> bios = read_file(config_.bios, "bios");
   uint64_t entry = memory_->base();
   if (looks_like_elf(bios)) {
     entry = load_elf(bios, config_.bios, *memory_).entry;
@@ -285,6 +289,23 @@ void Machine::boot_linux() {
     harts_[i]->x[12] = info;
     running_[i] = true;
   }
+}
+
+void Machine::measure_launch(std::span<const uint8_t> firmware, std::span<const uint8_t> kernel,
+                             std::span<const uint8_t> initrd, std::vector<uint8_t>& dtb) {
+  if (!config_.measure_launch) return;
+  std::vector<virtio::VirtioDevice*> devices;
+  for (const auto& mmio : virtio_) devices.push_back(&mmio->device());
+  LaunchInputs inputs;
+  inputs.machine = describe_machine(config_.mem_size, config_.cpus, config_.bios.empty(), devices);
+  inputs.firmware = firmware;
+  inputs.kernel = kernel;
+  inputs.initrd = initrd;
+  inputs.cmdline = kernel.empty() ? std::string_view() : config_.cmdline;
+  inputs.device_tree = dtb;  // its digest property is still zero
+  launch_digest_ = vessel::launch_digest(inputs);
+  fill_launch_digest(dtb, *launch_digest_);
+  spdlog::info("launch-digest={}", format_digest(*launch_digest_));
 }
 
 void Machine::service_htif() {

@@ -32,6 +32,7 @@
 #include "platform/guest_clock.hpp"
 #include "platform/plic.hpp"
 #include "vm/console.hpp"
+#include "vm/launch_digest.hpp"
 #include "vm/machine_config.hpp"
 #include "vm/mailbox.hpp"
 
@@ -98,6 +99,9 @@ class Machine {
   virtio::Balloon* balloon() const { return balloon_; }
   PageScanner* page_scanner() const { return scanner_.get(); }
   const MachineConfig& config() const { return config_; }
+  // The launch digest of a measured boot (config.measure_launch), once the
+  // guest is loaded; empty otherwise, and for a restored VM.
+  const std::optional<Sha256Digest>& launch_digest() const { return launch_digest_; }
   // Ends the run with `status`, saying `why` on the log (ctl quit, migrated).
   void stop_with(int status, const std::string& why);
 
@@ -124,6 +128,10 @@ class Machine {
   void load();
   void boot_bare_metal(const std::vector<uint8_t>& image);
   void boot_linux();
+  // Measured launch: computes the digest over what was loaded and writes it
+  // into `dtb` (before `dtb` goes to guest memory).
+  void measure_launch(std::span<const uint8_t> firmware, std::span<const uint8_t> kernel,
+                      std::span<const uint8_t> initrd, std::vector<uint8_t>& dtb);
   std::vector<uint8_t> device_tree(std::optional<uint64_t> initrd_start,
                                    std::optional<uint64_t> initrd_end);
   void add_virtio(std::unique_ptr<virtio::VirtioDevice> device, PollSource* events);
@@ -167,6 +175,7 @@ class Machine {
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
   std::optional<int> exit_status_;
+  std::optional<Sha256Digest> launch_digest_;
 };
 
 }  // namespace vessel

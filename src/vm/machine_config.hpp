@@ -37,6 +37,10 @@ struct MachineConfig {
   // Where the console goes: empty for the terminal; otherwise a file that
   // receives the output (vessel host: one log per VM), with no input.
   std::string console_log;
+  // Measured launch (vm/launch_digest.hpp): digest what is booted, give it to
+  // the guest in its device tree, log it. A fact about the launch, not the
+  // VM's state, so it is not in the JSON form either.
+  bool measure_launch = false;
   // How guest code runs: a choice of this host, not part of the VM, so it is
   // not in the JSON form (restore and receive take their own --engine).
   Engine engine = Engine::kJit;

@@ -23,25 +23,14 @@
 #include "api/api_server.hpp"
 #include "api/ctl_client.hpp"
 #include "base/error.hpp"
+#include "temp_dir.hpp"
 
 namespace vessel::api {
 namespace {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/vessel-api-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 sockaddr_un address_of(const std::string& path) {
   sockaddr_un address{};
@@ -350,6 +339,9 @@ TEST(RequestFromArgs, EveryCommand) {
   for (const char* cmd : {"pause", "resume", "quit"}) {
     EXPECT_EQ(request_from_args(Args{cmd}), (Json{{"cmd", cmd}}));
   }
+  EXPECT_EQ(request_from_args(Args{"attest"}), (Json{{"cmd", "attest"}}));
+  EXPECT_EQ(request_from_args(Args{"--vm", "1", "attest", "f00d"}),
+            (Json{{"cmd", "attest"}, {"nonce", "f00d"}, {"vm", 1}}));
 }
 
 TEST(RequestFromArgs, BadArguments) {
@@ -382,6 +374,8 @@ TEST(RequestFromArgs, BadArguments) {
       {{"migrate", "h:"}, "expected HOST:PORT"},
       {{"migrate", "h:70000"}, "expected HOST:PORT"},
       {{"migrate", "h:1", "--max-downtime", "-5"}, "--max-downtime wants a number"},
+      {{"attest", "a", "b"}, "unexpected argument 'b'"},
+      {{"attest", "--nonce", "a"}, "unknown option '--nonce'"},
   };
   for (const auto& [args, expected] : cases) {
     try {
