@@ -26,6 +26,7 @@
 #include "vm/elf_loader.hpp"
 #include "vm/guest_command.hpp"
 #include "vm/host.hpp"
+#include "vm/lockstep.hpp"
 #include "vm/machine.hpp"
 #include "vm/migration.hpp"
 #include "vm/snapshot.hpp"
@@ -200,6 +201,31 @@ void refuse_ignored_options(const RunOptions& o, const CLI::App& cmd) {
 }
 
 // Checks the options and fills in the default guest.
+// `vessel run --lockstep`: both engines at once, compared (vm/lockstep.hpp).
+struct LockstepCli {
+  bool on = false;
+  uint64_t seed = 1;
+  void add_to(CLI::App* cmd) {
+    CLI::Option* flag = cmd->add_flag(
+        "--lockstep", on,
+        "Run the guest on both engines at once, comparing them as they go, and stop at the "
+        "first difference (a check of the translator; implies --deterministic)");
+    cmd->add_option("--lockstep-seed", seed, "Seed of the lockstep comparison points")
+        ->needs(flag)
+        ->capture_default_str();
+  }
+  // Options that would be ignored with --lockstep are refused.
+  int run(const vessel::MachineConfig& config, const CLI::App& cmd) const {
+    for (const char* name : {"--engine", "--jit-cache", "--jit-warmup", "--api-socket",
+                             "--share-pages", "--measure"}) {
+      if (cmd.count(name) != 0) fail("{} does not go with --lockstep", name);
+    }
+    vessel::LockstepOptions options;
+    options.seed = seed;
+    return vessel::run_lockstep(config, options);
+  }
+};
+
 vessel::MachineConfig finish_config(RunOptions& o, const CLI::App& cmd) {
   refuse_ignored_options(o, cmd);
   vessel::MachineConfig config = o.config;
@@ -371,6 +397,8 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run", "Boot a guest: the default Linux guest, a kernel, or a bare-metal program");
   add_run_options(run, run_options);
+  LockstepCli lockstep;
+  lockstep.add_to(run);
   MeasureOptions measure_options;
   measure_options.add_to(run);
 
@@ -465,6 +493,7 @@ int main(int argc, char** argv) {
     }
     if (verify->parsed()) return verify_options.run();
     vessel::MachineConfig config = finish_config(run_options, *run);
+    if (lockstep.on) return lockstep.run(config, *run);
     config.measure_launch = measure_options.measure;
     const auto attest_key = measure_options.load_key(*run, run_options.api_socket);
     vessel::Machine machine(config);

@@ -31,6 +31,17 @@ struct EngineStats {
   uint64_t invalidations = 0;      // translations dropped because their page was written
   uint64_t interpreted = 0;        // instructions the translator left to the interpreter
   double translate_seconds = 0;    // host time spent translating
+
+  // A VM's figures are the sum of its harts' (each has its own caches).
+  EngineStats& operator+=(const EngineStats& o) {
+    blocks_translated += o.blocks_translated;
+    cache_bytes += o.cache_bytes;
+    cache_flushes += o.cache_flushes;
+    invalidations += o.invalidations;
+    interpreted += o.interpreted;
+    translate_seconds += o.translate_seconds;
+    return *this;
+  }
 };
 
 class Vcpu {

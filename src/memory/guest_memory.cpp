@@ -30,6 +30,7 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size
   }
   host_ = static_cast<uint8_t*>(p);
   flags_ = std::make_unique<uint8_t[]>(size >> kPageShift);
+  code_gen_ = std::make_unique<std::atomic<uint32_t>[]>(size >> kPageShift);
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
@@ -42,6 +43,7 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size, int fd) : base_(base), si
   host_ = static_cast<uint8_t*>(p);
   file_backed_ = true;
   flags_ = std::make_unique<uint8_t[]>(size >> kPageShift);
+  code_gen_ = std::make_unique<std::atomic<uint32_t>[]>(size >> kPageShift);
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
@@ -67,11 +69,14 @@ bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> in) {
 }
 
 void GuestMemory::notify_code_write(uint64_t gpa, uint64_t len) {
-  if (len == 0 || !code_write_hook_ || !contains(gpa, len)) return;
+  if (len == 0 || !contains(gpa, len)) return;
   const uint64_t first = (gpa - base_) >> kPageShift;
   const uint64_t last = (gpa - base_ + len - 1) >> kPageShift;
   for (uint64_t page = first; page <= last; ++page) {
-    if ((flags_[page] & kPageCode) != 0) code_write_hook_(base_ + (page << kPageShift));
+    if ((flags_[page] & kPageCode) != 0) {
+      code_gen_[page].fetch_add(1, std::memory_order_acq_rel);
+      if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
+    }
   }
 }
 
@@ -83,8 +88,10 @@ void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
     const uint8_t flags = flags_[page];
     if ((flags & kPageShared) != 0) unshare(page, /*copy=*/true);
     if (dirty_logging_) mark_dirty(page);
-    if ((flags & kPageCode) != 0 && code_write_hook_)
-      code_write_hook_(base_ + (page << kPageShift));
+    if ((flags & kPageCode) != 0) {
+      code_gen_[page].fetch_add(1, std::memory_order_acq_rel);
+      if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // error, never a wrap.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -75,6 +76,13 @@ class GuestMemory {
     code_write_hook_ = std::move(hook);
   }
   void notify_code_write(uint64_t gpa, uint64_t len);
+  // How many writes to the page holding `gpa` (inside RAM) found kPageCode
+  // set: each hart's code caches compare it with the count they decoded at,
+  // so a write by another hart (or a device) reaches every cache without
+  // the writer touching caches it does not own.
+  uint32_t code_generation(uint64_t gpa) const {
+    return code_gen_[(gpa - base_) >> kPageShift].load(std::memory_order_acquire);
+  }
 
   // Must precede every write to [gpa, gpa + len) that does not go through
   // write() (the engine's store paths, DMA through host pointers): unshares
@@ -133,6 +141,7 @@ class GuestMemory {
   uint8_t* host_ = nullptr;
   bool file_backed_ = false;
   std::unique_ptr<uint8_t[]> flags_;
+  std::unique_ptr<std::atomic<uint32_t>[]> code_gen_;
   std::function<void(uint64_t)> code_write_hook_;
   std::function<void()> write_protect_hook_;
   std::function<void(uint64_t, bool)> unshare_hook_;

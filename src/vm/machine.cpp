@@ -28,6 +28,12 @@ constexpr uint64_t kInputPollNs = 1'000'000;  // check console input every milli
 
 std::atomic<int> g_signal{0};
 
+// The code cache of the hart this thread is running now, if any: a store to
+// a code page drops the page from the writer's own cache at once (its other
+// caches, and the other harts', notice the page's new generation; see
+// engine/riscv/code_cache.hpp).
+thread_local rv::CodeCache* t_running_code = nullptr;
+
 void on_signal(int sig) {
   g_signal.store(sig);
 }
@@ -69,14 +75,18 @@ Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memor
 void Machine::build() {
   console_ = config_.console_log.empty() ? std::make_unique<Console>()
                                          : std::make_unique<Console>(config_.console_log);
-  code_ = std::make_unique<rv::CodeCache>(*memory_);
+  for (unsigned i = 0; i < config_.cpus; ++i)
+    code_.push_back(std::make_unique<rv::CodeCache>(*memory_));
+  memory_->set_code_write_hook([](uint64_t page_gpa) {
+    if (t_running_code != nullptr) t_running_code->invalidate(page_gpa);
+  });
   std::vector<HartIrqPins*> pin_ptrs;
   for (unsigned i = 0; i < config_.cpus; ++i) {
     pins_.push_back(std::make_unique<HartIrqPins>());
     pin_ptrs.push_back(pins_.back().get());
   }
   for (unsigned i = 0; i < config_.cpus; ++i) {
-    harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_, clock_, *pins_[i]));
+    harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_[i], clock_, *pins_[i]));
   }
   running_.assign(config_.cpus, false);
   set_engine(config_.engine, config_.jit_cache_bytes, config_.jit_warmup);
@@ -392,9 +402,17 @@ void Machine::set_engine(Engine engine, uint64_t jit_cache_bytes, uint32_t jit_w
   config_.engine = engine;
   config_.jit_cache_bytes = jit_cache_bytes;
   config_.jit_warmup = jit_warmup;
-  code_->set_jit_capacity(jit_cache_bytes);
-  code_->set_jit_warmup(jit_warmup);
+  for (auto& code : code_) {
+    code->set_jit_capacity(jit_cache_bytes);
+    code->set_jit_warmup(jit_warmup);
+  }
   for (auto& h : harts_) h->set_engine(engine);
+}
+
+EngineStats Machine::engine_stats() const {
+  EngineStats sum;
+  for (const auto& h : harts_) sum += h->engine_stats();
+  return sum;
 }
 
 RunResult Machine::run() {
@@ -429,19 +447,24 @@ RunResult Machine::run() {
       Vcpu& hart = *harts_[i];  // the scheduler needs only the engine seam
       if (hart.waiting() && !hart.wake_pending()) continue;
       if (harts_.size() > 1) hart.clear_reservation();
-      uint64_t budget = kSliceInstructions;
+      uint64_t budget = slice_hooks_.budget ? slice_hooks_.budget() : kSliceInstructions;
       if (config_.max_instructions != 0) {
         budget = std::min(budget,
                           config_.max_instructions - std::min(config_.max_instructions, retired_));
       }
       if (budget == 0) break;
       StopReason stop;
+      t_running_code = code_[i].get();
       retired_ += hart.run(budget, stop);
+      t_running_code = nullptr;
       ran = true;
     }
-    if (code_->over_limit()) {  // no hart runs now: their TLBs can let go of the pages
-      code_->trim();
-      for (auto& h : harts_) h->flush_translations();
+    if (slice_hooks_.after_round) slice_hooks_.after_round();
+    for (unsigned i = 0; i < harts_.size(); ++i) {
+      if (code_[i]->over_limit()) {  // the hart is not running: its TLBs can let go of the pages
+        code_[i]->trim();
+        harts_[i]->flush_translations();
+      }
     }
     service_htif();
     const uint64_t now_ns = GuestClock::host_ns();
@@ -490,7 +513,7 @@ RunResult Machine::run() {
   result.status = *exit_status_;
   result.instructions = retired_;
   result.engine = config_.engine;
-  result.engine_stats = harts_.front()->engine_stats();
+  result.engine_stats = engine_stats();
   result.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
   return result;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -96,6 +97,17 @@ class Machine {
   bool paused() const { return paused_; }
   // Statistics for `vessel ctl stats`.
   nlohmann::json stats() const;
+  // The engine's figures, summed over the harts.
+  EngineStats engine_stats() const;
+
+  // For the engines' lockstep check (vm/lockstep.hpp), before run(): the
+  // budget of every hart's next slice, and a call after each round of
+  // slices (all harts stopped, on the VM thread).
+  struct SliceHooks {
+    std::function<uint64_t()> budget;
+    std::function<void()> after_round;
+  };
+  void set_slice_hooks(SliceHooks hooks) { slice_hooks_ = std::move(hooks); }
   virtio::Balloon* balloon() const { return balloon_; }
   PageScanner* page_scanner() const { return scanner_.get(); }
   const MachineConfig& config() const { return config_; }
@@ -146,7 +158,7 @@ class Machine {
   GuestClock clock_;
   std::unique_ptr<GuestMemory> memory_;
   Bus bus_;
-  std::unique_ptr<rv::CodeCache> code_;
+  std::vector<std::unique_ptr<rv::CodeCache>> code_;  // one per hart
   std::vector<std::unique_ptr<HartIrqPins>> pins_;
   std::vector<std::unique_ptr<rv::Hart>> harts_;
   std::vector<bool> running_;
@@ -172,6 +184,7 @@ class Machine {
   std::vector<std::unique_ptr<virtio::VirtioMmio>> virtio_;
   virtio::Console* virtio_console_ = nullptr;  // owned by its VirtioMmio
 
+  SliceHooks slice_hooks_;
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
   std::optional<int> exit_status_;

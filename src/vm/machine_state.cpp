@@ -28,10 +28,12 @@ void Machine::quiesce() {
 
 void Machine::release_host_locks() {
   for (auto& v : virtio_) v->device().release_host_locks();
+  for (auto& b : net_backends_) b->release_host_ports();
 }
 
 void Machine::retake_host_locks() {
   for (auto& v : virtio_) v->device().retake_host_locks();
+  for (auto& b : net_backends_) b->retake_host_ports();
 }
 
 void Machine::pause() {
@@ -156,7 +158,7 @@ nlohmann::json Machine::stats() const {
       started_ns_ == 0 ? 0.0 : static_cast<double>(GuestClock::host_ns() - started_ns_) / 1e9;
   j["paused"] = paused_;
   j["memory_bytes"] = memory_->size();
-  const EngineStats e = harts_.front()->engine_stats();
+  const EngineStats e = engine_stats();
   j["engine"] = {{"name", std::string(engine_name(config_.engine))},
                  {"blocks_translated", e.blocks_translated},
                  {"cache_bytes", e.cache_bytes},

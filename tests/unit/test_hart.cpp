@@ -920,6 +920,45 @@ namespace {
 // trim() frees them all, and the hart, once it dropped its translations, goes
 // on decoding afresh with the same results (the bound that keeps a guest
 // executing from all its RAM from making the host hold eight times as much).
+// Every hart has its own code cache. A store by another hart (here: a write
+// while another cache owns the code-write hook, as a hart on another thread
+// would) reaches this hart's cache through the page's generation: at the
+// latest at this hart's next fence.i, on both engines.
+class CodeWrittenElsewhere : public HartTest, public ::testing::WithParamInterface<Engine> {};
+
+TEST_P(CodeWrittenElsewhere, IsSeenAfterFenceI) {
+  using namespace as;
+  CodeCache writers_cache{mem};  // takes the hook: this cache is not told
+  hart.set_engine(GetParam());
+  code.set_jit_warmup(1);
+  const uint64_t at = kRam + 0x2000;
+  // loop: a1 = 1; fence.i; a0 += 1; j loop
+  put(at, {addi(a1, zero, 1), kFenceI, addi(a0, a0, 1), jal(zero, -12)});
+  hart.reset(at, Priv::kMachine);
+  EXPECT_EQ(run(40), 40u);
+  EXPECT_EQ(hart.x[a1], 1u);
+  const uint64_t rounds = hart.x[a0];
+  put32(at, addi(a1, zero, 2));
+  EXPECT_EQ(run(40), 40u);
+  EXPECT_EQ(hart.x[a1], 2u);  // the new instruction ran
+  EXPECT_GT(hart.x[a0], rounds + 5);
+  // The same without a fence.i, entering the page anew: a jump from
+  // another page goes through the fetch path, which looks too.
+  put(kRam + 0x3000, {addi(a1, zero, 3), jal(zero, 0x1000 - 4)});  // on to 0x4000
+  put(kRam + 0x4000, {addi(a2, a1, 0), jal(zero, -0x2000 - 4)});   // back to 0x2000
+  hart.reset(kRam + 0x3000, Priv::kMachine);
+  EXPECT_EQ(run(6), 6u);
+  EXPECT_EQ(hart.x[a2], 3u);
+  put32(kRam + 0x3000, addi(a1, zero, 4));
+  hart.reset(kRam + 0x3000, Priv::kMachine);
+  EXPECT_EQ(run(6), 6u);
+  EXPECT_EQ(hart.x[a2], 4u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CodeWrittenElsewhere,
+                         ::testing::Values(Engine::kInterp, Engine::kJit),
+                         [](const auto& info) { return std::string(engine_name(info.param)); });
+
 TEST_F(HartTest, DecodedPagesAreCountedAndTrimmed) {
   using namespace as;
   constexpr unsigned kPages = 12;

@@ -38,6 +38,7 @@ DecodedPage* CodeCache::page(uint64_t gpa) {
   if (!slot) {
     slot = std::make_unique<DecodedPage>();
     reset(*slot);
+    slot->generation = memory_.code_generation(gpa);
     ++decoded_pages_;
   }
   return slot.get();
@@ -59,7 +60,10 @@ bool CodeCache::mark_code(uint64_t gpa) {
 void CodeCache::invalidate(uint64_t gpa) {
   memory_.page_flags(gpa) &= static_cast<uint8_t>(~GuestMemory::kPageCode);
   auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
-  if (slot && slot->decoded != 0) reset(*slot);
+  if (slot) {
+    if (slot->decoded != 0) reset(*slot);
+    slot->generation = memory_.code_generation(gpa);
+  }
   if (jit_) jit_->invalidate_page(gpa & ~uint64_t{GuestMemory::kPageSize - 1});
 }
 

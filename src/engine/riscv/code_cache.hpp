@@ -1,12 +1,19 @@
-// Decoded instructions and translated blocks, cached per guest-physical page
-// and shared by all harts.
+// Decoded instructions and translated blocks of one hart, cached per
+// guest-physical page.
 //
 // Each 4 KiB RAM page that holds executed code gets an array with one slot per
 // 2-byte offset (RVC instructions may start at any even address), filled on
 // first execution. Two sentinel slots past the end send execution that runs
-// off the page back to the fetch path. A write to the page (by a hart, or by
-// a device through GuestMemory::write) resets every slot, which is how
-// self-modifying code and fence.i stay correct.
+// off the page back to the fetch path.
+//
+// Every hart has its own cache, touched only by the thread that runs the
+// hart, so harts on several host threads share no cache to lock. A write to
+// a code page bumps the page's generation in GuestMemory; the writing hart's
+// own cache drops the page at once (the code-write hook: a hart sees its own
+// stores to code immediately), and every other cache when its hart next
+// enters the page through the fetch path or the translator's dispatcher
+// (refresh()), which a fence.i forces. That is exactly what RISC-V promises:
+// another hart's stores to instructions are seen after a fence.i.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +33,7 @@ struct DecodedPage {
   static constexpr unsigned kSlots = 4096 / 2;
   DecodedInsn insns[kSlots + 2];  // + PAGE_END sentinels
   uint32_t decoded = 0;           // slots filled since the last reset
+  uint32_t generation = 0;        // the page's code generation they were decoded at
 };
 
 class CodeCache {
@@ -44,6 +52,14 @@ class CodeCache {
   // Drops every decoded instruction and translated block of the page
   // holding `gpa`.
   void invalidate(uint64_t gpa);
+  // Drops them if the page was written since they were made (by anyone);
+  // `page` is this cache's page for `gpa`. True if it did.
+  bool refresh(uint64_t gpa, DecodedPage& page) {
+    if (page.generation == memory_.code_generation(gpa)) [[likely]]
+      return false;
+    invalidate(gpa);
+    return true;
+  }
 
   // The binary translator's blocks (made on first use, with room for
   // `capacity` bytes of code as set before; see set_jit_capacity).

@@ -201,6 +201,9 @@ class Hart final : public HartState, public Vcpu {
   void select_tlbs();
   void flush_tlbs();
   void flush_write_tlbs();
+  // The translator's jump caches: after a fence.i every jump into another
+  // page goes through the dispatcher, which refreshes the page's code.
+  void flush_jump_caches();
   bool fill_fetch(uint64_t va, FetchTlbEntry*& entry);
   bool load_slow(uint64_t va, unsigned size, uint64_t& value);
   bool store_slow(uint64_t va, unsigned size, uint64_t value);

@@ -154,6 +154,7 @@ refetch:
       goto refetch;
     }
   }
+  code_.refresh(fe->gpa, *fe->page);  // another hart (or a device) wrote it
   page_va = fe->vpage;
   page_insns = fe->page->insns;
   d = page_insns + ((pc & 0xfff) >> 1);
@@ -255,8 +256,11 @@ op_FENCE:
   // x86-64 keeps every order RVWMO's fences ask for but store -> load.
   if (fence_orders_store_load(d->imm)) std::atomic_thread_fence(std::memory_order_seq_cst);
   NEXT();
-op_FENCE_I:  // the decoded-code cache is kept coherent by every store
-  NEXT();
+op_FENCE_I:
+  // This hart's own stores reached its code cache already; the fetch path
+  // and the dispatcher pick up other harts' (CodeCache::refresh).
+  flush_jump_caches();
+  NEXT_VIA_REFETCH();
 
   // ---- RV64I ----
 op_LUI:

@@ -78,6 +78,12 @@ void Hart::flush_tlbs() {
   for (Tlb& tlb : tlbs_) tlb.flush();
 }
 
+void Hart::flush_jump_caches() {
+  for (Tlb& tlb : tlbs_) {
+    for (auto& e : tlb.jump) e.va = TlbEntry::kInvalid;
+  }
+}
+
 void Hart::flush_write_tlbs() {
   for (Tlb& tlb : tlbs_) {
     for (auto& e : tlb.write) e.vpage = TlbEntry::kInvalid;

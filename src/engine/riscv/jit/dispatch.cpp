@@ -110,6 +110,10 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
       --remaining_;
       continue;
     }
+    if (code_.refresh(fe->gpa, *fe->page)) {  // another hart (or a device) wrote it
+      link_site = nullptr;                    // its block may be gone
+      continue;                               // the jump caches go too, above
+    }
     const uint64_t gpa = fe->gpa | (pc & 0xfff);
     const jit::BlockCache::Arrival arrival = cache.arrive(gpa, pc);
     const jit::Block* block = arrival.block;

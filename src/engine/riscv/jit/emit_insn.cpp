@@ -129,8 +129,6 @@ bool Emitter::emit_insn(const Insn& i) {
     case Op::FENCE:
       if (fence_orders_store_load(d.imm)) g_.mfence();  // decoded_insn.hpp
       return false;
-    case Op::FENCE_I:  // stores to code pages drop its translations already
-      return false;
     case Op::LR_W:
     case Op::LR_D:
     case Op::SC_W:

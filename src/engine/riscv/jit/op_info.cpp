@@ -136,6 +136,7 @@ bool translatable(Op op) {
     case Op::SRET:
     case Op::WFI:
     case Op::SFENCE_VMA:
+    case Op::FENCE_I:  // code_cache.hpp: the interpreter's, with the fetch path
     case Op::CSRRW:
     case Op::CSRRS:
     case Op::CSRRC:
