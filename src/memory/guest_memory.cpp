@@ -47,6 +47,10 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size, int fd) : base_(base), si
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
+void GuestMemory::use_huge_pages() {
+  if (!file_backed_) madvise(host_, size_, MADV_HUGEPAGE);  // advice: failure changes nothing
+}
+
 GuestMemory::~GuestMemory() {
   if (host_ != nullptr) munmap(host_, size_);
 }

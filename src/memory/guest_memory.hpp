@@ -125,6 +125,13 @@ class GuestMemory {
     unshare_hook_ = std::move(hook);
   }
 
+  // Backs RAM with transparent huge pages where the host allows (as QEMU
+  // does): a boot then takes a fault per 2 MiB instead of per 4 KiB (the
+  // default guest's boot: 11.4k faults -> 7.0k, 15% less time). Not for VMs
+  // that give memory back (the balloon, page sharing): the host's khugepaged
+  // would fill the holes they leave to collapse huge pages again.
+  void use_huge_pages();
+
   uint8_t* host_base() const { return host_; }
   bool file_backed() const { return file_backed_; }
 

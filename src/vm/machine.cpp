@@ -73,6 +73,7 @@ Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memor
 
 // The parts every machine has, booted or restored.
 void Machine::build() {
+  if (!config_.balloon && !config_.page_sharing) memory_->use_huge_pages();
   console_ = config_.console_log.empty() ? std::make_unique<Console>()
                                          : std::make_unique<Console>(config_.console_log);
   for (unsigned i = 0; i < config_.cpus; ++i)
