@@ -1,5 +1,11 @@
 #include "engine/riscv/code_cache.hpp"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <new>
+#include <type_traits>
+
 #include "engine/riscv/jit/block_cache.hpp"
 
 namespace vessel::rv {
@@ -33,19 +39,39 @@ void CodeCache::reset(DecodedPage& page) {
   page.decoded = 0;
 }
 
+static_assert(std::is_trivially_destructible_v<DecodedPage>);
+
+namespace {
+constexpr size_t kChunkBytes = size_t{2} << 20;
+constexpr size_t kPagesPerChunk = kChunkBytes / sizeof(DecodedPage);
+}  // namespace
+
+DecodedPage* CodeCache::allocate_page() {
+  if (chunks_.empty() || used_in_chunk_ == kPagesPerChunk) {
+    void* chunk = std::aligned_alloc(kChunkBytes, kChunkBytes);
+    if (chunk == nullptr) throw std::bad_alloc();
+    madvise(chunk, kChunkBytes, MADV_HUGEPAGE);  // advice: failure changes nothing
+    chunks_.emplace_back(chunk);
+    used_in_chunk_ = 0;
+  }
+  void* at = static_cast<uint8_t*>(chunks_.back().get()) + used_in_chunk_++ * sizeof(DecodedPage);
+  return new (at) DecodedPage;  // trivially destructible: freed with its chunk
+}
+
 DecodedPage* CodeCache::page(uint64_t gpa) {
   auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
-  if (!slot) {
-    slot = std::make_unique<DecodedPage>();
+  if (slot == nullptr) {
+    slot = allocate_page();
     reset(*slot);
     slot->generation = memory_.code_generation(gpa);
     ++decoded_pages_;
   }
-  return slot.get();
+  return slot;
 }
 
 void CodeCache::trim() {
-  for (auto& slot : pages_) slot.reset();
+  std::fill(pages_.begin(), pages_.end(), nullptr);
+  chunks_.clear();
   decoded_pages_ = 0;
 }
 
@@ -60,7 +86,7 @@ bool CodeCache::mark_code(uint64_t gpa) {
 void CodeCache::invalidate(uint64_t gpa) {
   memory_.page_flags(gpa) &= static_cast<uint8_t>(~GuestMemory::kPageCode);
   auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
-  if (slot) {
+  if (slot != nullptr) {
     if (slot->decoded != 0) reset(*slot);
     slot->generation = memory_.code_generation(gpa);
   }
