@@ -1,19 +1,20 @@
-// Translated blocks of one machine, shared by its harts: which guest code has
-// host code, the executable buffer it lives in, and the trampolines that
-// enter and leave generated code.
+// Translated blocks of one hart: which guest code has host code, the
+// executable buffer it lives in, and the trampolines that enter and leave
+// generated code.
 //
 // A block is keyed by the guest-physical address of its first instruction and
 // the virtual address it was translated for (pc-relative values are baked
 // into the code), so a guest that switches page tables or forks keeps its
 // translations, and one physical page mapped at two addresses gets one
 // translation per address. Blocks never span a page. When a page that holds
-// blocks is written (GuestMemory's code-write hook, through CodeCache), all
-// its blocks are dropped and the epoch moves on: every hart then empties its
-// jump caches before it enters generated code again. Direct jumps are linked
+// blocks is written (by this hart: GuestMemory's code-write hook; by another
+// or a device: CodeCache::refresh, see code_cache.hpp), all its blocks are
+// dropped and the epoch moves on: the hart then empties its jump caches
+// before it enters generated code again. Direct jumps are linked
 // only between blocks of one page, so dropping a page's blocks never leaves a
 // live block jumping into a dead one.
 //
-// Threads: one VM thread runs all harts today; the cache is not locked.
+// Threads: only the thread running the hart touches its cache; not locked.
 #pragma once
 
 #include <cstdint>
