@@ -4,7 +4,10 @@
 # a running Linux guest, idle and busy (a loop rewriting a 64 MiB tmpfs file),
 # under vessel and QEMU (TCG) in the same run. Reports snapshot time and size,
 # restore-to-running latency, migration total time and downtime, and the
-# vessel/QEMU ratios (< 1: vessel is faster or smaller).
+# vessel/QEMU ratios (< 1: vessel is faster or smaller). The migration both
+# compare is plain TCP (QEMU's default); vessel's guest then migrates on once
+# more over TLS 1.3 with a pre-shared key, and the TLS figures are printed
+# beside its plain TCP ones.
 #
 # Usage: bench/state.sh [--rounds N] [--mem SIZE] [--workload idle|busy|both]
 #                       [--qemu-only] [--no-build] [--timeout SECONDS] [--verbose]
@@ -65,6 +68,8 @@ if [[ $qemu_only -eq 0 ]]; then
   vmms+=(vessel)
 fi
 lg_tmpdir
+# the pre-shared key of vessel's TLS migration
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$lg_tmp/key.psk")
 
 # ---- the guests -------------------------------------------------------------
 # Both print a line right after every step, so the first such line a restored
@@ -149,7 +154,8 @@ med() { lg_median <<<"${fig[$1]:-}" 2>/dev/null || echo ''; }
 
 # Keys per VMM and workload: snap_ms snap_bytes snap_disk restore_self_ms
 # restore_run_ms restore_marker_ms mig_total_ms mig_down_ms mig_rounds
-# mig_bytes dirty_mibs
+# mig_bytes mig_marker_ms dirty_mibs; vessel also tls_total_ms tls_down_ms
+# tls_rounds tls_bytes tls_marker_ms (its second migration, over TLS)
 
 # Each round and VMM: boot a source and let it settle; snapshot it (it runs
 # on); migrate it live to a destination over loopback and check that the guest
@@ -179,7 +185,7 @@ resumed() {
   fi
   if [[ $1 == vessel ]]; then
     local where='after the restore' diag=''
-    [[ $6 != mig_marker_ms ]] || where='on the migration destination'
+    [[ $6 != *_marker_ms || $6 == restore_marker_ms ]] || where='on the migration destination'
     if [[ -n ${7:-} ]]; then  # is the guest executing at all?
       diag=$(for _ in 1 2; do timeout 5 "$vessel" ctl "$7" stats 2>&1 | grep -m1 '"instructions"' | tr -d ' ,'; sleep 1; done | paste -sd' ')
       diag=" (ctl stats 1 s apart: ${diag:-no answer})"
@@ -255,8 +261,47 @@ qemu_round() { # qemu_round WORKLOAD ROUND
   rm -f "$snap"
 }
 
+# vessel_migrate WORKLOAD ROUND SRC_PID SRC_SOCK SRC_LOG DST_LOG DST_SOCK KEY
+# SECURITY...: migrates the guest from SRC to a new `vessel receive` over
+# loopback with the SECURITY options on both sides, records KEY_total_ms,
+# KEY_down_ms, KEY_rounds, KEY_bytes and KEY_marker_ms, checks that the source
+# exits 0 and the destination runs the guest on; sets bg_pid to it.
+vessel_migrate() {
+  local w=$1 r=$2 src=$3 src_sock=$4 src_log=$5 log=$6 dst_sock=$7 key=$8 port dst ctl_out re mline i s
+  shift 8
+  port=$(free_port)
+  start_bg "$log" "$vessel" receive --listen "127.0.0.1:$port" --accept-timeout "$timeout_s" --api-socket "$dst_sock" "$@"
+  dst=$bg_pid
+  for ((i = 0; i < 500; i++)); do
+    ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+    kill -0 "$dst" 2>/dev/null || fail_run "vessel ($w): 'vessel receive --listen 127.0.0.1:$port $*' exited" "$log"
+    sleep 0.01
+  done
+  sleep 0.5  # the source runs on for a moment after the snapshot
+  ctl_out=$(timeout "$timeout_s" "$vessel" ctl "$src_sock" migrate "127.0.0.1:$port" --max-downtime 50 "$@" 2>&1) ||
+    fail_run "vessel ($w): 'vessel ctl SOCK migrate 127.0.0.1:$port --max-downtime 50 $*' failed: $ctl_out" "$src_log"
+  printf '%s\n' "$ctl_out" >"${log%.log}-migrate.out"
+  re='migrated to .* in ([0-9.]+) ms: ([0-9]+) rounds?, ([0-9.]+) MiB sent, downtime ([0-9.]+) ms'
+  mline=$(grep -hE "$re" "${log%.log}-migrate.out" "$src_log" | tail -n 1 || true)
+  [[ $mline =~ $re ]] || fail_run "vessel ($w): no 'migrated to HOST:PORT in T ms: R rounds, M MiB sent, downtime D ms' line; ctl printed: $ctl_out" "$src_log"
+  local t_done=$EPOCHREALTIME
+  add "vessel:$w:${key}_total_ms" "${BASH_REMATCH[1]}"
+  add "vessel:$w:${key}_rounds" "${BASH_REMATCH[2]}"
+  add "vessel:$w:${key}_bytes" "$(awk -v m="${BASH_REMATCH[3]}" 'BEGIN { printf "%.0f", m * 1048576 }')"
+  add "vessel:$w:${key}_down_ms" "${BASH_REMATCH[4]}"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w migrate ($key): $mline" >&2
+  # the source exits 0, the destination runs the guest on
+  s=0
+  for ((i = 0; i < 200; i++)); do kill -0 "$src" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$src" 2>/dev/null && fail_run "vessel ($w): the migration source still runs 10 s after the migration" "$src_log"
+  wait "$src" || s=$?
+  [[ $s -eq 0 ]] || fail_run "vessel ($w): the migration source exited with status $s" "$src_log"
+  resumed vessel "$w" "$log" "$dst" "$t_done" "${key}_marker_ms" "$dst_sock"
+  bg_pid=$dst
+}
+
 vessel_round() { # vessel_round WORKLOAD ROUND
-  local w=$1 r=$2 cmd log snap port ctl_out re src dst rst t0 i s mline
+  local w=$1 r=$2 cmd log snap ctl_out re src dst rst t0
   cmd=${w}_cmd
   snap=$state_dir/vessel-$w.snapshot
 
@@ -280,38 +325,17 @@ vessel_round() { # vessel_round WORKLOAD ROUND
   add "vessel:$w:snap_disk" "$(($(du -sk "$snap" | cut -f1) * 1024))"
   [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w snapshot: $ctl_out; $(du -sh --apparent-size "$snap" | cut -f1) apparent, $(du -sh "$snap" | cut -f1) on disk" >&2
 
-  # live migration to `vessel receive` over loopback
-  port=$(free_port)
-  log=$out_dir/vessel-$w-dest.log
-  start_bg "$log" "$vessel" receive --listen "127.0.0.1:$port" --accept-timeout "$timeout_s" --api-socket "$lg_tmp/v-dst.sock"
+  # live migration to `vessel receive` over loopback, plain TCP (as QEMU's)
+  vessel_migrate "$w" "$r" "$src" "$lg_tmp/v-src.sock" "$out_dir/vessel-$w-source.log" \
+    "$out_dir/vessel-$w-dest.log" "$lg_tmp/v-dst.sock" mig --insecure
   dst=$bg_pid
-  for ((i = 0; i < 500; i++)); do
-    ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
-    kill -0 "$dst" 2>/dev/null || fail_run "vessel ($w): 'vessel receive --listen 127.0.0.1:$port' exited" "$log"
-    sleep 0.01
-  done
-  sleep 0.5  # the source runs on for a moment after the snapshot
-  ctl_out=$(timeout "$timeout_s" "$vessel" ctl "$lg_tmp/v-src.sock" migrate "127.0.0.1:$port" --max-downtime 50 2>&1) ||
-    fail_run "vessel ($w): 'vessel ctl SOCK migrate 127.0.0.1:$port --max-downtime 50' failed: $ctl_out" "$out_dir/vessel-$w-source.log"
-  printf '%s\n' "$ctl_out" >"$out_dir/vessel-$w-migrate.out"
-  re='migrated to .* in ([0-9.]+) ms: ([0-9]+) rounds?, ([0-9.]+) MiB sent, downtime ([0-9.]+) ms'
-  mline=$(grep -hE "$re" "$out_dir/vessel-$w-migrate.out" "$out_dir/vessel-$w-source.log" | head -n 1 || true)
-  [[ $mline =~ $re ]] || fail_run "vessel ($w): no 'migrated to HOST:PORT in T ms: R rounds, M MiB sent, downtime D ms' line; ctl printed: $ctl_out" "$out_dir/vessel-$w-source.log"
-  local t_done=$EPOCHREALTIME
-  add "vessel:$w:mig_total_ms" "${BASH_REMATCH[1]}"
-  add "vessel:$w:mig_rounds" "${BASH_REMATCH[2]}"
-  add "vessel:$w:mig_bytes" "$(awk -v m="${BASH_REMATCH[3]}" 'BEGIN { printf "%.0f", m * 1048576 }')"
-  add "vessel:$w:mig_down_ms" "${BASH_REMATCH[4]}"
-  [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w migrate: $mline" >&2
-  # the source exits 0, the destination runs the guest on
-  s=0
-  for ((i = 0; i < 200; i++)); do kill -0 "$src" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$src" 2>/dev/null && fail_run "vessel ($w): the migration source still runs 10 s after the migration" "$out_dir/vessel-$w-source.log"
-  wait "$src" || s=$?
-  [[ $s -eq 0 ]] || fail_run "vessel ($w): the migration source exited with status $s" "$out_dir/vessel-$w-source.log"
-  resumed vessel "$w" "$log" "$dst" "$t_done" mig_marker_ms "$lg_tmp/v-dst.sock"
   add "vessel:$w:dirty_mibs" "$(dirty_rate "$out_dir/vessel-$w-source.log")"
-  stop_bg "$dst"
+  # and on from there over TLS (pre-shared key), once the guest has run a
+  # while on the destination (its translator warm again, as on the source)
+  sleep 2
+  vessel_migrate "$w" "$r" "$dst" "$lg_tmp/v-dst.sock" "$out_dir/vessel-$w-dest.log" \
+    "$out_dir/vessel-$w-dest-tls.log" "$lg_tmp/v-dst2.sock" tls --tls-psk "$lg_tmp/key.psk"
+  stop_bg "$bg_pid"
 
   # restore
   log=$out_dir/vessel-$w-restore.log
@@ -411,6 +435,16 @@ for w in "${workloads[@]}"; do
     fi
     echo "$line"
   done
+  # vessel's migration over TLS beside its plain TCP one
+  if [[ $have_v -eq 1 && -z ${failed[vessel:$w]:-} ]]; then
+    printf '%s: %-4s %-17s vessel TLS %s (%s rounds, %s MiB sent) | vessel plain TCP %s | ratio %s\n' "$me" "$w" \
+      'migrate total TLS' "$(ms vessel "$w" tls_total_ms)" "$(printf %.0f "$(med "vessel:$w:tls_rounds")")" \
+      "$(mib "$(med "vessel:$w:tls_bytes")")" "$(ms vessel "$w" mig_total_ms)" \
+      "$(ratio "$(med "vessel:$w:tls_total_ms")" "$(med "vessel:$w:mig_total_ms")")"
+    printf '%s: %-4s %-17s vessel TLS %s | vessel plain TCP %s | ratio %s\n' "$me" "$w" \
+      'migrate downtime TLS' "$(ms vessel "$w" tls_down_ms)" "$(ms vessel "$w" mig_down_ms)" \
+      "$(ratio "$(med "vessel:$w:tls_down_ms")" "$(med "vessel:$w:mig_down_ms")")"
+  fi
 done
 if [[ -n ${stalled[*]:-} ]]; then
   echo "$me: stalled: ${!stalled[*]} (QEMU 7.2 does not re-arm the RISC-V timer of an incoming guest; an idle guest waits for it forever)"

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "base/size.hpp"
+#include "vm/migration_channel.hpp"
 
 namespace vessel::api {
 namespace {
@@ -26,7 +27,8 @@ constexpr size_t kMaxReplyLine = size_t{64} << 20;
 constexpr std::string_view kUsage =
     "usage: vessel ctl SOCKET [--vm N] stats | list | balloon SIZE | "
     "sharing on|off [--rate PAGES_PER_SEC] | snapshot DIR [--stop] | "
-    "migrate HOST:PORT [--max-downtime MS] | attest [NONCE] | pause | resume | quit";
+    "migrate HOST:PORT (--tls-psk FILE | --tls-cert FILE --tls-key FILE --tls-ca FILE | "
+    "--insecure) [--max-downtime MS] | attest [NONCE] | pause | resume | quit";
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -120,6 +122,24 @@ std::string absolute_dir(const std::string& dir) {
   const std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
   if (ec) fail("snapshot: {}: {}", dir, ec.message());
   return absolute.lexically_normal().string();
+}
+
+// ctl migrate's TLS options: this client reads the key or certificate files
+// (as the user running it, relative to its directory) and sends what they
+// hold over the control socket (mode 0600), so the VM process opens no file
+// a request names.
+void migrate_security(const CommandWords& w, Json& request) {
+  MigrationSecurityFiles files;
+  for (const auto& [name, file] :
+       {std::pair{"--tls-psk", &files.psk}, std::pair{"--tls-cert", &files.cert},
+        std::pair{"--tls-key", &files.key}, std::pair{"--tls-ca", &files.ca}}) {
+    const auto it = w.values.find(name);
+    if (it == w.values.end()) continue;
+    if (it->second.empty()) fail("migrate: {} needs a file name", name);
+    *file = it->second;
+  }
+  files.insecure = w.flags.contains("--insecure");
+  migration_security_to_request(load_migration_security(files, "migrate"), request);
 }
 
 // One human line for a progress report: its "message" if it has one, else
@@ -285,12 +305,15 @@ Json request_from_args(const std::vector<std::string>& args) {
     request["dir"] = absolute_dir(w.positional[0]);
     request["stop"] = w.flags.contains("--stop");
   } else if (command == "migrate") {
-    const CommandWords w = split_words(command, words, {"--max-downtime"}, {});
+    const CommandWords w = split_words(
+        command, words, {"--max-downtime", "--tls-psk", "--tls-cert", "--tls-key", "--tls-ca"},
+        {"--insecure"});
     expect_positionals(command, w, {"HOST:PORT"});
     request["to"] = checked_host_port(w.positional[0]);
     request["max_downtime_ms"] = w.values.contains("--max-downtime")
                                      ? option_number(command, w, "--max-downtime", 1, 3'600'000)
                                      : 50;
+    migrate_security(w, request);
   } else if (command == "attest") {
     const CommandWords w = split_words(command, words, {}, {});
     if (w.positional.size() > 1) fail("attest: unexpected argument '{}'", w.positional[1]);

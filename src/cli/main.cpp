@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -19,6 +18,7 @@
 #include "base/crypto.hpp"
 #include "base/error.hpp"
 #include "base/size.hpp"
+#include "memory/host_memory.hpp"
 #include "memory/page_store.hpp"
 #include "platform/virt_map.hpp"
 #include "vm/attestation.hpp"
@@ -35,17 +35,6 @@ namespace {
 
 using vessel::fail;
 
-uint64_t host_available_memory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
-  }
-  return UINT64_MAX;
-}
-
 uint64_t parse_mem(const std::string& text) {
   const auto size = vessel::parse_size(text);
   if (!size) fail("--mem '{}' is not a size (examples: 256M, 2G)", text);
@@ -53,7 +42,7 @@ uint64_t parse_mem(const std::string& text) {
   if (*size < kMin) fail("--mem {} is too small: at least 1M", text);
   if ((*size & 0xfff) != 0) fail("--mem {} is not a multiple of 4 KiB", text);
   if (*size > (uint64_t{1} << 40)) fail("--mem {} is larger than vessel supports (1T)", text);
-  const uint64_t available = host_available_memory();
+  const uint64_t available = vessel::host_available_memory();
   if (*size > available) {
     fail("--mem {} is more than the host's available memory ({} MiB)", text, available >> 20);
   }
@@ -136,6 +125,26 @@ struct RunOptions {
   EngineOptions engine;
 };
 
+// The devices of a VM, which `vessel run` and `vessel host` boot with and
+// `vessel receive` checks an incoming VM against.
+void add_device_options(CLI::App* cmd, vessel::MachineConfig& config,
+                        std::vector<std::string>& disks, std::string& console) {
+  cmd->add_option("--disk", disks,
+                  "Raw disk image as virtio-blk: PATH or PATH,ro (repeatable: vda, vdb, ...)")
+      ->allow_extra_args(false);
+  cmd->add_option("--net", config.nets,
+                  "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT] | tap=NAME | none "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--rng", config.rng, "Add a virtio-rng device fed by the host's getrandom()");
+  cmd->add_flag("--balloon", config.balloon,
+                "Add a virtio-balloon device (ballooning, statistics, free page reporting)");
+  cmd->add_option("--console", console,
+                  "Where the terminal is attached: uart (ttyS0) or virtio (virtio-console)")
+      ->check(CLI::IsMember({"uart", "virtio"}))
+      ->capture_default_str();
+}
+
 void add_run_options(CLI::App* cmd, RunOptions& o) {
   vessel::MachineConfig& config = o.config;
   cmd->add_option("--bios", config.bios,
@@ -152,24 +161,11 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_flag("--deterministic", config.deterministic,
                 "Derive guest time from the instruction count instead of the host clock");
   cmd->add_flag("--stats", o.stats, "Print the instruction count and run time at exit");
-  cmd->add_option("--disk", o.disks,
-                  "Raw disk image as virtio-blk: PATH or PATH,ro (repeatable: vda, vdb, ...)")
-      ->allow_extra_args(false);
-  cmd->add_option("--net", config.nets,
-                  "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT] | tap=NAME | none "
-                  "(repeatable)")
-      ->allow_extra_args(false);
-  cmd->add_flag("--rng", config.rng, "Add a virtio-rng device fed by the host's getrandom()");
-  cmd->add_flag("--balloon", config.balloon,
-                "Add a virtio-balloon device (ballooning, statistics, free page reporting)");
+  add_device_options(cmd, config, o.disks, o.console);
   cmd->add_flag("--share-pages", config.page_sharing,
                 "Share identical guest pages copy-on-write (content-based page sharing)");
   cmd->add_option("--share-rate", config.sharing_rate,
                   "Pages per second the page-sharing scanner looks at")
-      ->capture_default_str();
-  cmd->add_option("--console", o.console,
-                  "Where the terminal is attached: uart (ttyS0) or virtio (virtio-console)")
-      ->check(CLI::IsMember({"uart", "virtio"}))
       ->capture_default_str();
   cmd->add_option("--api-socket", o.api_socket,
                   "Listen for `vessel ctl` requests on this unix socket");
@@ -178,6 +174,70 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
       "command", o.guest_command,
       "Command to run in the default guest (after --); its exit status becomes vessel's");
 }
+
+// `vessel receive`: the destination's own VM (its devices, with the options
+// of `vessel run`; memory and harts if it wants to insist on them) and how
+// the stream is protected.
+struct ReceiveCli {
+  vessel::ReceiveOptions options;
+  std::vector<std::string> disks;
+  std::string console = "uart";
+  std::string mem;
+  unsigned cpus = 1;
+  std::string api_socket;
+  vessel::MigrationSecurityFiles tls;
+  EngineOptions engine;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--listen", options.listen, "HOST:PORT to listen on")->required();
+    add_device_options(cmd, options.vm.machine, disks, console);
+    cmd->add_option("--console-log", options.vm.machine.console_log,
+                    "Write the console to this file (created mode 0600) instead of the terminal");
+    cmd->add_option("--mem", mem, "Accept only a VM with this much RAM (default: any that fits)");
+    cmd->add_option("--cpus", cpus, "Accept only a VM with this many harts (default: any)");
+    cmd->add_option("--tls-psk", tls.psk,
+                    "Pre-shared key file (IDENTITY:HEX or HEX, as psktool writes): TLS 1.3 PSK");
+    cmd->add_option("--tls-cert", tls.cert, "This destination's certificate (PEM), for TLS 1.3");
+    cmd->add_option("--tls-key", tls.key, "Its private key (PEM)");
+    cmd->add_option("--tls-ca", tls.ca,
+                    "The CA (PEM) that must have signed the source's certificate");
+    cmd->add_flag(
+        "--insecure", tls.insecure,
+        "Plain TCP: no authentication, no encryption (the source must say --insecure too)");
+    cmd->add_option("--api-socket", api_socket,
+                    "Listen for `vessel ctl` requests once the VM runs");
+    engine.add_to(cmd);
+    cmd->add_option("--accept-timeout", options.accept_timeout_seconds,
+                    "Give up if no migration arrives within this many seconds");
+  }
+
+  // Checks the options; reads the key or certificate files.
+  const vessel::ReceiveOptions& finish(const CLI::App& cmd) {
+    const auto given = [&](const char* name) { return cmd.count(name) > 0; };
+    for (const auto& [name, file] :
+         {std::pair{"--tls-psk", &tls.psk}, std::pair{"--tls-cert", &tls.cert},
+          std::pair{"--tls-key", &tls.key}, std::pair{"--tls-ca", &tls.ca}}) {
+      if (given(name) && file->empty()) fail("{} needs a file name", name);
+    }
+    if (given("--console-log") && options.vm.machine.console_log.empty()) {
+      fail("--console-log needs a file name");
+    }
+    if (given("--api-socket") && api_socket.empty()) fail("--api-socket needs a path");
+    options.security = vessel::load_migration_security(tls, "receive");
+    vessel::MachineConfig& machine = options.vm.machine;
+    for (const std::string& disk : disks) machine.disks.push_back(parse_disk(disk));
+    machine.virtio_console = console == "virtio";
+    if (given("--mem")) options.vm.mem_size = parse_mem(mem);
+    if (given("--cpus")) {
+      if (cpus < 1 || cpus > vessel::virt::kMaxHarts) {
+        fail("--cpus {} is out of range: 1 to {}", cpus, vessel::virt::kMaxHarts);
+      }
+      options.vm.cpus = cpus;
+    }
+    if (options.accept_timeout_seconds < 0) fail("--accept-timeout must not be negative");
+    return options;
+  }
+};
 
 // Options that would be ignored, refused instead: a user who names a file
 // or a setting expects it to be used.
@@ -426,22 +486,17 @@ int main(int argc, char** argv) {
   EngineOptions restore_engine;
   restore_engine.add_to(restore);
 
-  vessel::ReceiveOptions receive_options;
-  std::string receive_socket;
-  CLI::App* receive =
-      app.add_subcommand("receive", "Wait for a live migration and run the VM it brings");
-  receive->add_option("--listen", receive_options.listen, "HOST:PORT to listen on")->required();
-  receive->add_option("--api-socket", receive_socket,
-                      "Listen for `vessel ctl` requests once the VM runs");
-  EngineOptions receive_engine;
-  receive_engine.add_to(receive);
-  receive->add_option("--accept-timeout", receive_options.accept_timeout_seconds,
-                      "Give up if no migration arrives within this many seconds");
+  ReceiveCli receive_cli;
+  CLI::App* receive = app.add_subcommand(
+      "receive",
+      "Wait for a live migration and run the VM it brings, with this command line's devices");
+  receive_cli.add_to(receive);
 
   app.add_subcommand(
       "ctl",
       "Talk to a running vessel: ctl SOCKET [--vm N] stats | list | balloon SIZE | sharing on|off "
-      "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT [--max-downtime MS] | "
+      "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT (--tls-psk FILE | --tls-cert FILE "
+      "--tls-key FILE --tls-ca FILE | --insecure) [--max-downtime MS] | "
       "attest [NONCE] | pause | resume | quit");
 
   VerifyOptions verify_options;
@@ -485,11 +540,11 @@ int main(int argc, char** argv) {
       return run_machine(*machine, restore_socket, restore_stats);
     }
     if (receive->parsed()) {
-      const vessel::Engine engine = receive_engine.parsed_engine();
-      const uint64_t cache = receive_engine.parsed_cache();
-      std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(receive_options);
-      machine->set_engine(engine, cache, receive_engine.jit_warmup);
-      return run_machine(*machine, receive_socket, false);
+      const vessel::Engine engine = receive_cli.engine.parsed_engine();
+      const uint64_t cache = receive_cli.engine.parsed_cache();
+      std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(receive_cli.finish(*receive));
+      machine->set_engine(engine, cache, receive_cli.engine.jit_warmup);
+      return run_machine(*machine, receive_cli.api_socket, false);
     }
     if (verify->parsed()) return verify_options.run();
     vessel::MachineConfig config = finish_config(run_options, *run);

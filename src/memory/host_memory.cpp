@@ -44,4 +44,10 @@ HostMemoryUsage read_host_memory_usage() {
   return usage;
 }
 
+uint64_t host_available_memory() {
+  uint64_t available = UINT64_MAX;
+  read_kb_fields("/proc/meminfo", {{"MemAvailable", &available}});
+  return available;
+}
+
 }  // namespace vessel

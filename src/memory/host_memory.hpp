@@ -18,4 +18,8 @@ struct HostMemoryUsage {
 // the process's PSS counts it once. Fields the kernel does not report read 0.
 HostMemoryUsage read_host_memory_usage();
 
+// What the host can still give (MemAvailable in /proc/meminfo): the largest
+// guest vessel accepts (--mem, an incoming migration). UINT64_MAX if unknown.
+uint64_t host_available_memory();
+
 }  // namespace vessel

@@ -129,6 +129,7 @@ api::Json VmControl::handle(const api::Json& request, const api::Progress& progr
     MigrateOptions options;
     options.to = field<std::string>(request, "to");
     options.max_downtime_ms = request.value("max_downtime_ms", uint64_t{50});
+    options.security = migration_security_from_request(request);
     return migrate_vm(*vms_[i], options, [&](const nlohmann::json& p) { progress(p); });
   }
   if (cmd == "attest") {

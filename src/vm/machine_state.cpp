@@ -28,10 +28,12 @@ void Machine::quiesce() {
 
 void Machine::release_host_locks() {
   for (auto& v : virtio_) v->device().release_host_locks();
+  for (auto& b : net_backends_) b->release_host_ports();
 }
 
 void Machine::retake_host_locks() {
   for (auto& v : virtio_) v->device().retake_host_locks();
+  for (auto& b : net_backends_) b->retake_host_ports();
 }
 
 void Machine::pause() {

@@ -10,9 +10,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <numeric>
 
 #include "base/error.hpp"
+#include "devices/net/net_options.hpp"
+#include "memory/host_memory.hpp"
 #include "platform/guest_clock.hpp"
 #include "platform/virt_map.hpp"
 #include "vm/migration_stream.hpp"
@@ -97,6 +101,62 @@ double mib(uint64_t bytes) {
   return static_cast<double>(bytes) / (1 << 20);
 }
 
+// One migration per VM: two would share its one dirty log, and the start of
+// one would clear what the other still has to send. Held for the whole
+// migration; a second one for the same VM is refused before it connects.
+class MigrationSlot {
+ public:
+  MigrationSlot(const Machine& vm, const std::string& to) : vm_(&vm) {
+    const std::lock_guard lock(mutex_);
+    const auto [it, inserted] = running_.emplace(vm_, to);
+    if (!inserted) {
+      fail("a migration of this VM (to {}) is running; one at a time, try again once it has ended",
+           it->second);
+    }
+  }
+  ~MigrationSlot() {
+    const std::lock_guard lock(mutex_);
+    running_.erase(vm_);
+  }
+  MigrationSlot(const MigrationSlot&) = delete;
+  MigrationSlot& operator=(const MigrationSlot&) = delete;
+
+ private:
+  const Machine* vm_;
+  static inline std::mutex mutex_;
+  static inline std::map<const Machine*, std::string> running_;
+};
+
+// The address of the other end, for the log.
+std::string peer_name(int fd) {
+  sockaddr_storage address{};
+  socklen_t len = sizeof address;
+  char host[NI_MAXHOST] = "?";
+  char port[NI_MAXSERV] = "?";
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &len) == 0) {
+    getnameinfo(reinterpret_cast<sockaddr*>(&address), len, host, sizeof host, port, sizeof port,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+  }
+  return address.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port)
+                                       : fmt::format("{}:{}", host, port);
+}
+
+// Reads the destination's answer: READY, or ERROR with its reason.
+void expect_ready(MigrationReceiver& reply, std::string_view after) {
+  const MigrationReceiver::Kind kind = reply.next(nullptr);
+  if (kind == MigrationReceiver::Kind::kError) {
+    fail("the destination refused the VM: {}", reply.error());
+  }
+  if (kind != MigrationReceiver::Kind::kReady) fail("the destination did not answer the {}", after);
+}
+
+// The destination's own configuration, checked before anyone can connect:
+// its disks can be sized, its networks parse.
+std::vector<uint64_t> check_destination(const DestinationVm& vm) {
+  for (const std::string& spec : vm.machine.nets) net::parse_net_options(spec);
+  return measure_disks(vm.machine.disks);
+}
+
 }  // namespace
 
 HostPort parse_host_port(const std::string& text) {
@@ -117,24 +177,24 @@ HostPort parse_host_port(const std::string& text) {
 nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
                           const std::function<void(const nlohmann::json&)>& progress) {
   const uint64_t start_ns = GuestClock::host_ns();
+  const MigrationSlot slot(vm, options.to);
   Socket sock(connect_to(options.to));
-  MigrationSender sender(sock.fd());
+  std::unique_ptr<MigrationChannel> channel;
+  try {
+    channel = open_migration_channel(sock.fd(), options.security, TlsRole::kClient,
+                                     parse_host_port(options.to).host, "destination");
+  } catch (const Error& e) {
+    fail("migration failed, the VM keeps running here: {}", e.what());
+  }
+  MigrationSender sender(*channel);
+  MigrationReceiver reply(*channel, "destination");
 
-  MigrationHello hello;
-  uint64_t pages = 0;
-  vm.mailbox().call([&] {
-    const state::Section vm_section = describe_vm(vm.config());
-    hello.memory_base = vm.memory().base();
-    hello.memory_size = vm.memory().size();
-    hello.cpus = vm.config().cpus;
-    hello.config.assign(vm_section.payload.begin(), vm_section.payload.end());
-    pages = vm.memory().pages();
-    vm.memory().start_dirty_log();
-  });
   // However we leave, the guest stops paying for dirty tracking.
   struct StopLog {
     Machine& vm;
+    bool started = false;
     ~StopLog() {
+      if (!started) return;
       try {
         vm.mailbox().call([this] { vm.memory().stop_dirty_log(); });
       } catch (const Error&) {
@@ -144,7 +204,22 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
   } stop_log{vm};
 
   try {
+    MigrationHello hello;
+    uint64_t pages = 0;
+    vm.mailbox().call([&] {
+      const state::Section vm_section = describe_vm(vm.config());
+      hello.memory_base = vm.memory().base();
+      hello.memory_size = vm.memory().size();
+      hello.cpus = vm.config().cpus;
+      hello.config.assign(vm_section.payload.begin(), vm_section.payload.end());
+      pages = vm.memory().pages();
+    });
     sender.send_hello(hello);
+    // The destination checks that the VM fits it before any page goes.
+    expect_ready(reply, "HELLO");
+    vm.mailbox().call([&] { vm.memory().start_dirty_log(); });
+    stop_log.started = true;
+
     // Round 1: everything, while the guest runs.
     std::vector<uint64_t> todo(pages);
     std::iota(todo.begin(), todo.end(), uint64_t{0});
@@ -205,16 +280,11 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
       } relock{vm};
       sender.send_done();
       const uint64_t sent_ns = GuestClock::host_ns();
-      MigrationReceiver reply(sock.fd(), "destination");
-      const MigrationReceiver::Kind kind = reply.next(nullptr);
-      if (kind == MigrationReceiver::Kind::kError) {
-        fail("the destination refused the VM: {}", reply.error());
-      }
-      if (kind != MigrationReceiver::Kind::kReady) fail("the destination did not confirm");
+      expect_ready(reply, "VM");
       // Commit: the destination runs only once it reads this. (A cut inside
       // these last 16 bytes would lose the VM; every earlier cut leaves it
       // running here.)
-      send_ready(sock.fd());
+      sender.send_ready();
       relock.armed = false;
       const double downtime_ms = static_cast<double>(GuestClock::host_ns() - pause_ns) / 1e6;
       const double total_ms = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e6;
@@ -233,10 +303,11 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
           {"downtime_pages_ms", static_cast<double>(pages_done_ns - pause_ns) / 1e6},
           {"downtime_state_ms", static_cast<double>(sent_ns - pages_done_ns) / 1e6},
           {"downtime_destination_ms", downtime_ms - static_cast<double>(sent_ns - pause_ns) / 1e6},
+          {"security", describe_security(options.security)},
           {"message", fmt::format("migrated to {} in {:.0f} ms: {} rounds, {:.1f} MiB sent, "
-                                  "downtime {:.1f} ms ({} last pages)",
+                                  "downtime {:.1f} ms ({} last pages), {}",
                                   options.to, total_ms, round + 1, mib(st.bytes_on_wire),
-                                  downtime_ms, last.size())}};
+                                  downtime_ms, last.size(), describe_security(options.security))}};
       vm.stop_with(0, result["message"].get<std::string>());
     });
     return result;
@@ -251,6 +322,7 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
 }
 
 std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
+  const std::vector<uint64_t> own_disk_sizes = check_destination(options.vm);
   const HostPort hp = parse_host_port(options.listen);
   addrinfo* list = resolve(hp, true);
   int listener = -1;
@@ -273,7 +345,8 @@ std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
   freeaddrinfo(list);
   if (listener < 0) fail("cannot listen on {}: {}", options.listen, std::strerror(err));
   Socket listen_sock(listener);
-  spdlog::info("waiting for a migration on {}", options.listen);
+  spdlog::info("waiting for a migration on {} ({})", options.listen,
+               describe_security(options.security));
   if (options.accept_timeout_seconds > 0) {
     pollfd p{listener, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(options.accept_timeout_seconds * 1000)) <= 0) {
@@ -285,50 +358,79 @@ std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
   if (conn < 0) fail("accept on {}: {}", options.listen, std::strerror(errno));
   Socket sock(conn);
   set_timeouts(conn, kIoTimeoutSeconds);
+  const std::string peer = peer_name(conn);
 
-  MigrationReceiver in(conn, "source");
+  std::unique_ptr<MigrationChannel> channel;
+  try {
+    channel = open_migration_channel(conn, options.security, TlsRole::kServer, "", "source");
+  } catch (const Error& e) {
+    fail("migration from {} refused: {}", peer, e.what());
+  }
+  MigrationReceiver in(*channel, "source");
+  MigrationSender out(*channel);
+  // Set once the source has had its answer: a refusal is not followed by a
+  // second, vaguer one.
+  bool answered = false;
+  bool refused = false;  // the VM did not fit: nothing went wrong
   try {
     if (in.next(nullptr) != MigrationReceiver::Kind::kHello) fail("the source sent no HELLO");
     const MigrationHello& hello = in.hello();
-    const std::string& text = hello.config;
-    std::vector<state::Section> described{
-        {"vm", 1, std::vector<uint8_t>(text.begin(), text.end())}};
-    // The disks are shared storage: the same files, in use until the source stops.
-    MachineConfig config = vm_from_description(described, /*check_disks=*/true,
-                                               /*allow_disk_change=*/true);
-    config.console_log = options.console_log;
-    if (hello.memory_base != virt::kDramBase || hello.memory_size != config.mem_size ||
-        hello.cpus != config.cpus) {
-      fail("the source's memory layout does not match its configuration");
+    // Everything is checked before anything is allocated or opened; the
+    // source learns only that its VM does not fit.
+    SourceVm source;
+    std::string mismatch;
+    try {
+      source = parse_source_vm(hello.config);
+      mismatch =
+          incompatibility(source, hello, options.vm, own_disk_sizes, host_available_memory());
+    } catch (const Error& e) {
+      mismatch = e.what();
     }
+    if (!mismatch.empty()) {
+      answered = refused = true;
+      out.send_error(kIncompatibleReply);
+      fail("{}: {}", kIncompatibleReply, mismatch);
+    }
+    const MachineConfig config = destination_config(source, options.vm);
     auto memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size);
+    out.send_ready();
     for (;;) {
       const MigrationReceiver::Kind kind = in.next(memory.get());
       if (kind == MigrationReceiver::Kind::kPages || kind == MigrationReceiver::Kind::kState) {
         continue;
       }
-      if (kind == MigrationReceiver::Kind::kError) fail("the source gave up: {}", in.error());
+      if (kind == MigrationReceiver::Kind::kError) {
+        answered = true;
+        fail("the source gave up: {}", in.error());
+      }
       if (kind == MigrationReceiver::Kind::kDone) break;
       fail("unexpected message from the source");
     }
     const std::vector<uint8_t> blob = in.take_state();
     const std::vector<state::Section> sections = state::decode(blob);
+    // Only now are this destination's disks opened and its forwards bound:
+    // on one host, the source has just released them.
     auto vm = std::make_unique<Machine>(config, std::move(memory));
     vm->load_state(sections);
-    send_ready(conn);
+    out.send_ready();
     // Run only once the source commits: until then it may still resume.
     if (in.next(nullptr) != MigrationReceiver::Kind::kReady) {
+      answered = true;
       fail("the source did not commit the migration");
     }
-    spdlog::info("migration received: {} pages ({} zero), {:.1f} MiB on the wire", in.stats().pages,
-                 in.stats().zero_pages, mib(in.stats().bytes_on_wire));
+    spdlog::info("migration received from {} over {}: {} pages ({} zero), {:.1f} MiB", peer,
+                 describe_security(options.security), in.stats().pages, in.stats().zero_pages,
+                 mib(in.stats().bytes_on_wire));
     return vm;
   } catch (const Error& e) {
-    try {
-      MigrationSender(conn).send_error(e.what());
-    } catch (const Error&) {
+    if (!answered) {
+      try {
+        out.send_error(kFailedReply);
+      } catch (const Error&) {
+      }
     }
-    fail("migration failed, nothing kept: {}", e.what());
+    if (refused) fail("migration from {} refused: {}", peer, e.what());
+    fail("migration from {} failed, nothing kept: {}", peer, e.what());
   }
 }
 

@@ -1,8 +1,5 @@
 #include "vm/migration_stream.hpp"
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 #include <zstd_errors.h>
 
 #include <algorithm>
@@ -103,40 +100,8 @@ class Cursor {
   const char* what_;
 };
 
-// Sends every byte of `iov`, continuing after short sends and EINTR.
-// MSG_NOSIGNAL: a peer that went away is an Error here, not a SIGPIPE.
-void send_all(int fd, iovec* iov, int count, uint64_t& bytes_on_wire) {
-  while (count > 0) {
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(count);
-    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        fail("migration stream: send timed out (the peer stopped reading)");
-      }
-      if (errno == EPIPE || errno == ECONNRESET) {
-        fail("migration stream: connection closed by the peer");
-      }
-      fail("migration stream: send failed: {}", std::strerror(errno));
-    }
-    bytes_on_wire += static_cast<uint64_t>(n);
-    size_t left = static_cast<size_t>(n);
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-}
-
-void send_message_to(int fd, MigrationMessage type, std::span<const uint8_t> payload,
-                     uint64_t& bytes_on_wire) {
+void send_message_to(MigrationChannel& channel, MigrationMessage type,
+                     std::span<const uint8_t> payload, uint64_t& bytes_on_wire) {
   uint8_t header[kHeaderBytes];
   const uint32_t type_value = static_cast<uint32_t>(type);
   const uint32_t flags = 0;
@@ -144,8 +109,10 @@ void send_message_to(int fd, MigrationMessage type, std::span<const uint8_t> pay
   std::memcpy(header, &type_value, 4);
   std::memcpy(header + 4, &flags, 4);
   std::memcpy(header + 8, &length, 8);
-  iovec iov[2] = {{header, kHeaderBytes}, {const_cast<uint8_t*>(payload.data()), payload.size()}};
-  send_all(fd, iov, payload.empty() ? 1 : 2, bytes_on_wire);
+  const std::span<const uint8_t> pieces[2] = {{header, kHeaderBytes}, payload};
+  channel.send(pieces);
+  // What the stream carried (TLS adds its record overhead below this).
+  bytes_on_wire += kHeaderBytes + payload.size();
 }
 
 }  // namespace
@@ -153,14 +120,22 @@ void send_message_to(int fd, MigrationMessage type, std::span<const uint8_t> pay
 // ---- sender ----
 
 MigrationSender::MigrationSender(int fd, int zstd_level)
-    : fd_(fd), zstd_level_(zstd_level), cctx_(ZSTD_createCCtx()) {
+    : MigrationSender(plain_channel(fd), zstd_level) {}
+
+MigrationSender::MigrationSender(std::unique_ptr<MigrationChannel> own, int zstd_level)
+    : MigrationSender(*own, zstd_level) {
+  own_channel_ = std::move(own);
+}
+
+MigrationSender::MigrationSender(MigrationChannel& channel, int zstd_level)
+    : channel_(channel), zstd_level_(zstd_level), cctx_(ZSTD_createCCtx()) {
   if (!cctx_) fail("migration stream: cannot create a zstd compression context");
   batch_.reserve(kMaxPagesBytes);
   compressed_.resize(ZSTD_compressBound(kPage));
 }
 
 void MigrationSender::send_message(MigrationMessage type, std::span<const uint8_t> payload) {
-  send_message_to(fd_, type, payload, stats_.bytes_on_wire);
+  send_message_to(channel_, type, payload, stats_.bytes_on_wire);
 }
 
 void MigrationSender::send_hello(const MigrationHello& hello) {
@@ -251,15 +226,26 @@ void MigrationSender::send_error(std::string_view message) {
                {reinterpret_cast<const uint8_t*>(message.data()), message.size()});
 }
 
+void MigrationSender::send_ready() {
+  send_message(MigrationMessage::kReady, {});
+}
+
 void send_ready(int fd) {
-  uint64_t ignored = 0;
-  send_message_to(fd, MigrationMessage::kReady, {}, ignored);
+  MigrationSender(fd).send_ready();
 }
 
 // ---- receiver ----
 
 MigrationReceiver::MigrationReceiver(int fd, std::string peer)
-    : fd_(fd), peer_(std::move(peer)), dctx_(ZSTD_createDCtx()) {
+    : MigrationReceiver(plain_channel(fd), std::move(peer)) {}
+
+MigrationReceiver::MigrationReceiver(std::unique_ptr<MigrationChannel> own, std::string peer)
+    : MigrationReceiver(*own, std::move(peer)) {
+  own_channel_ = std::move(own);
+}
+
+MigrationReceiver::MigrationReceiver(MigrationChannel& channel, std::string peer)
+    : channel_(channel), peer_(std::move(peer)), dctx_(ZSTD_createDCtx()) {
   if (!dctx_) fail("migration stream: cannot create a zstd decompression context");
 }
 
@@ -267,7 +253,7 @@ bool MigrationReceiver::read_exact(uint8_t* out, uint64_t len, std::string_view 
                                    uint64_t before, uint64_t total) {
   uint64_t got = 0;
   while (got < len) {
-    const ssize_t n = ::read(fd_, out + got, len - got);
+    const ssize_t n = channel_.receive(out + got, len - got);
     if (n > 0) {
       got += static_cast<uint64_t>(n);
       stats_.bytes_on_wire += static_cast<uint64_t>(n);
@@ -278,12 +264,12 @@ bool MigrationReceiver::read_exact(uint8_t* out, uint64_t len, std::string_view 
       fail("migration stream: truncated {} (connection closed by the {} after {} of {} bytes)",
            what, peer_, before + got, total == 0 ? len : total);
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    const int err = static_cast<int>(-n);
+    if (err == EAGAIN || err == EWOULDBLOCK) {
       fail("migration stream: timed out waiting for the {}", peer_);
     }
-    if (errno == ECONNRESET) fail("migration stream: connection reset by the {}", peer_);
-    fail("migration stream: receive failed: {}", std::strerror(errno));
+    if (err == ECONNRESET) fail("migration stream: connection reset by the {}", peer_);
+    fail("migration stream: receive failed: {}", errno_text(err));
   }
   return true;
 }
@@ -390,6 +376,16 @@ void MigrationReceiver::parse_hello(const GuestMemory* memory) {
   hello_ = std::move(hello);
 }
 
+bool MigrationReceiver::written(uint64_t index) const {
+  return index / 64 < written_.size() && (written_[index / 64] >> (index % 64) & 1) != 0;
+}
+
+void MigrationReceiver::set_written(uint64_t index, bool value) {
+  if (written_.size() <= index / 64) written_.resize(index / 64 + 1);
+  const uint64_t bit = uint64_t{1} << (index % 64);
+  written_[index / 64] = value ? written_[index / 64] | bit : written_[index / 64] & ~bit;
+}
+
 void MigrationReceiver::apply_pages(GuestMemory& memory) {
   Cursor in(payload_, "PAGES");
   const auto count = in.get<uint32_t>();
@@ -410,16 +406,20 @@ void MigrationReceiver::apply_pages(GuestMemory& memory) {
     switch (encoding) {
       case kEncodingZero: {
         ++stats_.zero_pages;
-        // A page that already reads as zero (every page of a fresh
-        // destination) is left alone, so zero pages commit no host memory;
-        // one that does not is discarded, which also reads as zero.
-        const uint8_t* current = memory.host_ptr(gpa, kPage);
-        if (!is_zero_page(current)) memory.discard(gpa, kPage);
+        // A page this stream has not written still reads as zero (memory
+        // was zero when it began) and is not touched at all: looking at it
+        // would cost a page fault each, most of round 1 on a mostly empty
+        // guest. One it wrote is discarded, which reads as zero too.
+        if (written(index)) {
+          memory.discard(gpa, kPage);
+          set_written(index, false);
+        }
         break;
       }
       case kEncodingRaw:
         ++stats_.raw_pages;
         memory.write(gpa, in.take(kPage));
+        set_written(index, true);
         break;
       case kEncodingZstd: {
         ++stats_.compressed_pages;
@@ -442,6 +442,7 @@ void MigrationReceiver::apply_pages(GuestMemory& memory) {
                kPage);
         }
         memory.write(gpa, {page, kPage});
+        set_written(index, true);
         break;
       }
       default: fail("migration stream: page {} has unknown encoding {}", index, encoding);

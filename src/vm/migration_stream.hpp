@@ -1,4 +1,5 @@
-// The live-migration wire format, over a connected, blocking stream socket.
+// The live-migration wire format, over a connected, blocking stream socket
+// (plain TCP or TLS: see migration_channel.hpp).
 //
 // Every message is a 16-byte header, then the payload, all little-endian:
 //   u32 type, u32 flags (0), u64 payload length, payload
@@ -12,8 +13,18 @@
 //               which must decompress to exactly 4096 bytes
 //   STATE  (3)  the device and CPU state blob (base/state), at most 64 MiB
 //   DONE   (4)  empty: the source has sent everything
-//   READY  (5)  empty: the destination is running (sent back to the source)
-//   ERROR  (6)  a message for the other side's user, at most 4 KiB
+//   READY  (5)  empty, sent back to the source: after HELLO, the destination
+//               accepts the VM (it fits; memory is reserved); after DONE, it
+//               runs it. The source's READY after that commits.
+//   ERROR  (6)  a message for the other side's user, at most 4 KiB. A
+//               destination sends only generic ones ("incompatible VM
+//               description"); the details go to its own log
+//
+// The conversation (protocol version 2):
+//   source: HELLO                 destination: READY or ERROR
+//   source: PAGES..., STATE, DONE destination: READY (running) or ERROR
+//   source: READY (commit)
+// Either side may send ERROR instead of its next message and close.
 //
 // The stream comes from the network, so it is hostile input: the reader
 // checks each payload length against its type's limit before reading it, and
@@ -31,11 +42,12 @@
 #include <vector>
 
 #include "memory/guest_memory.hpp"
+#include "vm/migration_channel.hpp"
 
 namespace vessel {
 
 inline constexpr uint64_t kMigrationMagic = 0x474d'4c45'5353'4556;  // "VESSELMG" little-endian
-inline constexpr uint32_t kMigrationProtocolVersion = 1;
+inline constexpr uint32_t kMigrationProtocolVersion = 2;
 inline constexpr uint32_t kMigrationPagesPerBatch = 256;
 inline constexpr uint64_t kMigrationMaxConfigBytes = 64 << 10;
 inline constexpr uint64_t kMigrationMaxStateBytes = 64ull << 20;
@@ -80,8 +92,10 @@ class MigrationSender {
   // test_migration_stream's throughput log.
   static constexpr int kDefaultZstdLevel = 1;
 
-  // `fd` is a connected stream socket; it stays the caller's. A failed send
-  // (peer gone, SO_SNDTIMEO expired) throws Error.
+  // `channel` stays the caller's. A failed send (peer gone, SO_SNDTIMEO
+  // expired) throws Error.
+  explicit MigrationSender(MigrationChannel& channel, int zstd_level = kDefaultZstdLevel);
+  // Plain TCP over `fd`, which stays the caller's.
   explicit MigrationSender(int fd, int zstd_level = kDefaultZstdLevel);
 
   void send_hello(const MigrationHello& hello);
@@ -93,17 +107,20 @@ class MigrationSender {
   void send_pages(const GuestMemory& memory, std::span<const uint64_t> page_indexes);
   void send_state(std::span<const uint8_t> blob);
   void send_done();
+  void send_ready();
   // `message` is cut to 4 KiB.
   void send_error(std::string_view message);
 
   const StreamStats& stats() const { return stats_; }
 
  private:
+  MigrationSender(std::unique_ptr<MigrationChannel> own, int zstd_level);
   void append_page(const uint8_t* page, uint64_t index);
   void flush_batch();
   void send_message(MigrationMessage type, std::span<const uint8_t> payload);
 
-  int fd_;
+  std::unique_ptr<MigrationChannel> own_channel_;  // the fd constructor's
+  MigrationChannel& channel_;
   int zstd_level_;
   std::unique_ptr<ZSTD_CCtx, ZstdContextDeleter> cctx_;
   std::vector<uint8_t> batch_;  // PAGES payload being built
@@ -116,16 +133,20 @@ class MigrationReceiver {
  public:
   enum class Kind { kHello, kPages, kState, kDone, kReady, kError };
 
-  // `fd` is a connected stream socket; it stays the caller's. `peer` names
-  // the other side in errors ("connection closed by the source"). Set
-  // SO_RCVTIMEO on it so a silent peer ends in an Error, not a hang.
+  // `channel` stays the caller's. `peer` names the other side in errors
+  // ("connection closed by the source"). Set SO_RCVTIMEO on its socket so a
+  // silent peer ends in an Error, not a hang.
+  explicit MigrationReceiver(MigrationChannel& channel, std::string peer = "source");
+  // Plain TCP over `fd`, which stays the caller's.
   explicit MigrationReceiver(int fd, std::string peer = "source");
 
   // Reads one whole message and returns its kind. A HELLO is checked (magic,
   // version, a page-aligned memory range) and, if `memory` is given, must
-  // match its layout. A PAGES message needs `memory`: each page index must be
-  // below memory->pages(), and each page is written into it (zero pages are
-  // discarded, so they cost no host memory). PAGES, STATE and DONE before the
+  // match its layout. A PAGES message needs `memory`, which must read as zero
+  // when the stream begins (a fresh GuestMemory): each page index must be
+  // below memory->pages(), and each page is written into it (a zero page
+  // this stream wrote before is discarded; one it did not is left alone, so
+  // zero pages cost no host memory and no page fault). PAGES, STATE and DONE before the
   // HELLO, a second HELLO or STATE, or anything after DONE is an Error.
   // Throws Error for a malformed message, a closed connection or a timeout.
   Kind next(GuestMemory* memory);
@@ -138,6 +159,7 @@ class MigrationReceiver {
   const StreamStats& stats() const { return stats_; }
 
  private:
+  MigrationReceiver(std::unique_ptr<MigrationChannel> own, std::string peer);
   // Reads exactly `len` bytes; false only if the peer closed the connection
   // before the first byte and `eof_ok`. `before` and `total` place the
   // piece in its message for the "truncated" error.
@@ -146,8 +168,12 @@ class MigrationReceiver {
   void read_payload(uint64_t len, std::string_view what);
   void parse_hello(const GuestMemory* memory);
   void apply_pages(GuestMemory& memory);
+  // Pages this stream has written with data, one bit each.
+  bool written(uint64_t index) const;
+  void set_written(uint64_t index, bool value);
 
-  int fd_;
+  std::unique_ptr<MigrationChannel> own_channel_;  // the fd constructor's
+  MigrationChannel& channel_;
   std::string peer_;
   std::unique_ptr<ZSTD_DCtx, ZstdContextDeleter> dctx_;
   std::vector<uint8_t> payload_;
@@ -156,11 +182,12 @@ class MigrationReceiver {
   bool have_state_ = false;
   bool done_ = false;
   std::vector<uint8_t> state_;
+  std::vector<uint64_t> written_;
   std::string error_;
   StreamStats stats_;
 };
 
-// The destination tells the source it is running.
+// READY over plain TCP (tests).
 void send_ready(int fd);
 
 }  // namespace vessel

@@ -33,6 +33,14 @@ run_vessel() {
   set -e
 }
 
+# wait_exit PID: waits for a background process; its exit status in $STATUS.
+wait_exit() {
+  set +e
+  wait "$1"
+  STATUS=$?
+  set -e
+}
+
 expect_status() {
   [ "$STATUS" -eq "$1" ] || fail "expected exit status $1, got $STATUS"
 }

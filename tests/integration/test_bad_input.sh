@@ -48,5 +48,12 @@ check "--jit-warmup tunes the translator" restore /nonexistent-snapshot --engine
 check "--jit-cache needs a size" run --jit-cache ""
 check "--stats is not available with vessel host" host --vms 1 --stats
 check "cannot connect" ctl /nonexistent.sock stats
-check "not HOST:PORT" receive --listen nohostport
+check "not HOST:PORT" receive --listen nohostport --insecure
+check "needs --tls-psk FILE" receive --listen 127.0.0.1:1
+check "needs --tls-psk FILE" ctl /nonexistent.sock migrate 127.0.0.1:1
+check "--tls-psk /nonexistent/key: No such file" receive --listen 127.0.0.1:1 --tls-psk /nonexistent/key
+check "--tls-psk needs a file name" receive --listen 127.0.0.1:1 --tls-psk ""
+check "--tls-key is missing" receive --listen 127.0.0.1:1 --tls-cert /etc/hostname
+check "not a key" receive --listen 127.0.0.1:1 --tls-psk /etc/hostname
+check "--disk /nonexistent/disk.img" receive --listen 127.0.0.1:1 --insecure --disk /nonexistent/disk.img
 check "state.bin" restore /nonexistent-snapshot

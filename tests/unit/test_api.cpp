@@ -332,10 +332,28 @@ TEST(RequestFromArgs, EveryCommand) {
   const Json relative = request_from_args(Args{"snapshot", "snap", "--stop"});
   EXPECT_EQ(relative["dir"], (std::filesystem::current_path() / "snap").string());
   EXPECT_EQ(relative["stop"], true);
-  EXPECT_EQ(request_from_args(Args{"migrate", "10.0.0.2:4444"}),
-            (Json{{"cmd", "migrate"}, {"to", "10.0.0.2:4444"}, {"max_downtime_ms", 50}}));
-  EXPECT_EQ(request_from_args(Args{"--vm", "0", "migrate", "h:1", "--max-downtime", "300"}),
-            (Json{{"cmd", "migrate"}, {"to", "h:1"}, {"max_downtime_ms", 300}, {"vm", 0}}));
+  EXPECT_EQ(request_from_args(Args{"migrate", "10.0.0.2:4444", "--insecure"}),
+            (Json{{"cmd", "migrate"},
+                  {"to", "10.0.0.2:4444"},
+                  {"max_downtime_ms", 50},
+                  {"insecure", true}}));
+  EXPECT_EQ(
+      request_from_args(Args{"--vm", "0", "migrate", "h:1", "--max-downtime", "300", "--insecure"}),
+      (Json{{"cmd", "migrate"},
+            {"to", "h:1"},
+            {"max_downtime_ms", 300},
+            {"insecure", true},
+            {"vm", 0}}));
+  // The client reads the key file and sends what it holds: the VM opens no
+  // file a request names.
+  TempDir dir;
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  std::ofstream(dir.file("key.psk")) << "host-a:" << key << "\n";
+  EXPECT_EQ(request_from_args(Args{"migrate", "h:1", "--tls-psk", dir.file("key.psk")}),
+            (Json{{"cmd", "migrate"},
+                  {"to", "h:1"},
+                  {"max_downtime_ms", 50},
+                  {"tls_psk", "host-a:" + key}}));
   for (const char* cmd : {"pause", "resume", "quit"}) {
     EXPECT_EQ(request_from_args(Args{cmd}), (Json{{"cmd", cmd}}));
   }
@@ -374,6 +392,12 @@ TEST(RequestFromArgs, BadArguments) {
       {{"migrate", "h:"}, "expected HOST:PORT"},
       {{"migrate", "h:70000"}, "expected HOST:PORT"},
       {{"migrate", "h:1", "--max-downtime", "-5"}, "--max-downtime wants a number"},
+      {{"migrate", "h:1"}, "migrate: the migration stream needs --tls-psk FILE"},
+      {{"migrate", "h:1", "--tls-psk"}, "--tls-psk needs a value"},
+      {{"migrate", "h:1", "--tls-psk", ""}, "--tls-psk needs a file name"},
+      {{"migrate", "h:1", "--tls-psk", "/nonexistent/k"}, "/nonexistent/k: No such file"},
+      {{"migrate", "h:1", "--tls-psk", "k", "--insecure"}, "--insecure turns TLS off"},
+      {{"migrate", "h:1", "--tls-cert", "c"}, "--tls-key is missing"},
       {{"attest", "a", "b"}, "unexpected argument 'b'"},
       {{"attest", "--nonce", "a"}, "unknown option '--nonce'"},
   };
@@ -440,7 +464,7 @@ TEST_F(RunCtlTest, CommandsPrintTheirMessageElseCompactJson) {
 }
 
 TEST_F(RunCtlTest, MigrateProgressGoesToErr) {
-  EXPECT_EQ(run({"migrate", "localhost:4444", "--max-downtime", "20"}), 0);
+  EXPECT_EQ(run({"migrate", "localhost:4444", "--max-downtime", "20", "--insecure"}), 0);
   EXPECT_EQ(last_request["max_downtime_ms"], 20);
   EXPECT_EQ(out.str(), "migrated\n");
   EXPECT_EQ(err.str(), "migrate: dirty_pages=1200 round=1\nmigrate: switching over\n");
@@ -486,7 +510,7 @@ TEST_F(RunCtlTest, ServerHangingUpWithoutAnswerExitsOne) {
     (void)!::send(fd, progress.data(), progress.size(), MSG_NOSIGNAL);
     ::close(fd);
   });
-  EXPECT_EQ(run({"migrate", "h:1"}), 1);
+  EXPECT_EQ(run({"migrate", "h:1", "--insecure"}), 1);
   rude.join();
   ::close(listener);
   EXPECT_EQ(err.str(),

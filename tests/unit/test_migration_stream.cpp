@@ -21,6 +21,7 @@ namespace {
 constexpr uint64_t kBase = 0x8000'0000;
 constexpr uint64_t kPage = GuestMemory::kPageSize;
 using Kind = MigrationReceiver::Kind;
+constexpr uint32_t kVersion = kMigrationProtocolVersion;
 
 // Page contents the tests send: words like a text file or a kernel's data
 // (compressible), or noise (not).
@@ -121,7 +122,7 @@ class MigrationStreamTest : public ::testing::Test {
   }
   // A valid HELLO for `mem`, so later messages are accepted as in order.
   void write_hello(const GuestMemory& mem) {
-    write_raw(frame(1, hello_payload(kMigrationMagic, 1, mem.base(), mem.size())));
+    write_raw(frame(1, hello_payload(kMigrationMagic, kVersion, mem.base(), mem.size())));
   }
 
   // Writes `bytes` (after a HELLO for `mem` if `hello`), closes the source
@@ -153,16 +154,17 @@ struct Destination {
   StreamStats stats;
   std::string error;
 
-  void run(int fd) {
+  void run(int fd) { run(*plain_channel(fd)); }
+  void run(MigrationChannel& channel) {
     try {
-      MigrationReceiver rx(fd);
+      MigrationReceiver rx(channel);
       kinds.push_back(rx.next(nullptr));
       if (kinds.back() != Kind::kHello) return;
       memory = std::make_unique<GuestMemory>(rx.hello().memory_base, rx.hello().memory_size);
       while (kinds.back() != Kind::kDone) kinds.push_back(rx.next(memory.get()));
       state = rx.take_state();
       stats = rx.stats();
-      send_ready(fd);
+      MigrationSender(channel).send_ready();
     } catch (const Error& e) {
       error = e.what();
     }
@@ -279,32 +281,33 @@ TEST_F(MigrationStreamTest, SendToAClosedPeerIsAnError) {
 
 TEST_F(MigrationStreamTest, WrongMagic) {
   GuestMemory mem(kBase, 4 * kPage);
-  EXPECT_EQ(error_from(frame(1, hello_payload(0x1234, 1, kBase, mem.size())), &mem, false),
+  EXPECT_EQ(error_from(frame(1, hello_payload(0x1234, kVersion, kBase, mem.size())), &mem, false),
             "migration stream: not a vessel migration stream (magic 0x0000000000001234)");
 }
 
 TEST_F(MigrationStreamTest, WrongVersion) {
   GuestMemory mem(kBase, 4 * kPage);
-  EXPECT_EQ(error_from(frame(1, hello_payload(kMigrationMagic, 2, kBase, mem.size())), &mem, false),
-            "migration stream: the source speaks protocol version 2, this vessel speaks 1");
+  EXPECT_EQ(error_from(frame(1, hello_payload(kMigrationMagic, 1, kBase, mem.size())), &mem, false),
+            "migration stream: the source speaks protocol version 1, this vessel speaks 2");
 }
 
 TEST_F(MigrationStreamTest, MemoryLayoutMismatch) {
   GuestMemory mem(kBase, 4 * kPage);
-  EXPECT_NE(error_from(frame(1, hello_payload(kMigrationMagic, 1, kBase, 8 * kPage)), &mem, false)
-                .find("this VM has"),
-            std::string::npos);
+  EXPECT_NE(
+      error_from(frame(1, hello_payload(kMigrationMagic, kVersion, kBase, 8 * kPage)), &mem, false)
+          .find("this VM has"),
+      std::string::npos);
   TearDown();
   SetUp();
-  EXPECT_NE(
-      error_from(frame(1, hello_payload(kMigrationMagic, 1, kBase + 1, 8 * kPage)), nullptr, false)
-          .find("unaligned"),
-      std::string::npos);
+  EXPECT_NE(error_from(frame(1, hello_payload(kMigrationMagic, kVersion, kBase + 1, 8 * kPage)),
+                       nullptr, false)
+                .find("unaligned"),
+            std::string::npos);
 }
 
 TEST_F(MigrationStreamTest, HelloWithConfigOverTheLimit) {
   GuestMemory mem(kBase, 4 * kPage);
-  auto p = hello_payload(kMigrationMagic, 1, kBase, mem.size(), 1, std::string(70000, ' '));
+  auto p = hello_payload(kMigrationMagic, kVersion, kBase, mem.size(), 1, std::string(70000, ' '));
   EXPECT_NE(error_from(frame(1, p), &mem, false).find("over the 65536 byte limit"),
             std::string::npos);
 }
@@ -486,7 +489,7 @@ TEST_F(MigrationStreamTest, MessagesOutOfOrder) {
   EXPECT_EQ(error_from(frame(4, {}), &mem, false), "migration stream: DONE message before HELLO");
   TearDown();
   SetUp();
-  EXPECT_EQ(error_from(frame(1, hello_payload(kMigrationMagic, 1, kBase, mem.size())), &mem),
+  EXPECT_EQ(error_from(frame(1, hello_payload(kMigrationMagic, kVersion, kBase, mem.size())), &mem),
             "migration stream: a second HELLO");
   TearDown();
   SetUp();
@@ -535,9 +538,14 @@ TEST_F(MigrationStreamTest, MeasureThroughput) {
     const char* what;
     int fill;  // 0 zero, 1 text, 2 random
     int level;
+    bool tls = false;  // TLS 1.3 with a pre-shared key instead of plain TCP
   };
-  const Run runs[] = {{"zero pages", 0, 1},  {"text pages", 1, 1},   {"text pages", 1, -1},
-                      {"text pages", 1, -5}, {"random pages", 2, 1}, {"random pages", 2, -1}};
+  const Run runs[] = {{"zero pages", 0, 1},       {"text pages", 1, 1},
+                      {"text pages", 1, -1},      {"text pages", 1, -5},
+                      {"random pages", 2, 1},     {"random pages", 2, -1},
+                      {"text pages", 1, 1, true}, {"random pages", 2, 1, true}};
+  MigrationSecurity key;
+  parse_psk("000102030405060708090a0b0c0d0e0f", "test", key);
   for (const Run& run : runs) {
     TearDown();
     SetUp();
@@ -552,13 +560,24 @@ TEST_F(MigrationStreamTest, MeasureThroughput) {
     }
     const auto pages = all_pages(src);
     const auto start = std::chrono::steady_clock::now();
+    std::unique_ptr<MigrationChannel> server, client;
+    if (run.tls) {
+      std::thread handshake([&] {
+        server = open_migration_channel(destination(), key, TlsRole::kServer, "", "source");
+      });
+      client = open_migration_channel(source(), key, TlsRole::kClient, "", "destination");
+      handshake.join();
+    } else {
+      server = plain_channel(destination());
+      client = plain_channel(source());
+    }
     Destination dst;
-    std::thread rx([&] { dst.run(destination()); });
-    MigrationSender tx(source(), run.level);
+    std::thread rx([&] { dst.run(*server); });
+    MigrationSender tx(*client, run.level);
     tx.send_hello(hello_for(src));
     tx.send_pages(src, pages);
     tx.send_done();
-    MigrationReceiver back(source(), "destination");
+    MigrationReceiver back(*client, "destination");
     back.next(nullptr);
     rx.join();
     const double seconds =
@@ -566,9 +585,10 @@ TEST_F(MigrationStreamTest, MeasureThroughput) {
     ASSERT_EQ(dst.error, "");
     ASSERT_EQ(std::memcmp(src.host_base(), dst.memory->host_base(), kSize), 0);
     std::printf(
-        "[ measure  ] 64 MiB of %-12s zstd level %2d: %6.3f s, %7.0f MiB/s of RAM, %6.2f MiB on "
-        "the wire (%llu zero, %llu zstd, %llu raw)\n",
-        run.what, run.level, seconds, 64 / seconds, tx.stats().bytes_on_wire / 1048576.0,
+        "[ measure  ] 64 MiB of %-12s zstd level %2d%s: %6.3f s, %7.0f MiB/s of RAM, %6.2f MiB "
+        "on the wire (%llu zero, %llu zstd, %llu raw)\n",
+        run.what, run.level, run.tls ? " TLS" : "    ", seconds, 64 / seconds,
+        tx.stats().bytes_on_wire / 1048576.0,
         static_cast<unsigned long long>(tx.stats().zero_pages),
         static_cast<unsigned long long>(tx.stats().compressed_pages),
         static_cast<unsigned long long>(tx.stats().raw_pages));

@@ -51,6 +51,12 @@ class NetBackend : public PollSource {
   void set_receive_ready(bool ready) { receive_ready_ = ready; }
   bool receive_ready() const { return receive_ready_; }
 
+  // Live migration on one host: the host ports this backend listens on
+  // (hostfwd) go to the destination process while the source is stopped,
+  // and come back if the migration fails. Connections already forwarded stay.
+  virtual void release_host_ports() {}
+  virtual void retake_host_ports() {}
+
  protected:
   void deliver(std::span<const uint8_t> frame) {
     if (sink_) sink_(frame);

@@ -126,7 +126,7 @@ std::string describe(const HostForward& rule) {
 
 }  // namespace
 
-SlirpBackend::SlirpBackend(const SlirpOptions& options) {
+SlirpBackend::SlirpBackend(const SlirpOptions& options) : hostfwd_(options.hostfwd) {
   SlirpConfig config{};
   config.version = std::min<uint32_t>(4, SLIRP_CONFIG_VERSION_MAX);
   config.restricted = 0;
@@ -158,6 +158,22 @@ SlirpBackend::SlirpBackend(const SlirpOptions& options) {
            err != 0 ? std::strerror(err) : "refused by libslirp");
     }
     spdlog::debug("net user: forwarding {}", describe(rule));
+  }
+}
+
+void SlirpBackend::release_host_ports() {
+  for (const HostForward& rule : hostfwd_) {
+    slirp_remove_hostfwd(slirp_, rule.udp ? 1 : 0, rule.host_addr, rule.host_port);
+  }
+}
+
+void SlirpBackend::retake_host_ports() {
+  for (const HostForward& rule : hostfwd_) {
+    if (slirp_add_hostfwd(slirp_, rule.udp ? 1 : 0, rule.host_addr, rule.host_port, rule.guest_addr,
+                          rule.guest_port) < 0) {
+      spdlog::error("--net user: hostfwd {}: cannot listen on the host port again: {}",
+                    describe(rule), std::strerror(errno));
+    }
   }
 }
 

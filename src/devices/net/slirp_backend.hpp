@@ -38,6 +38,8 @@ class SlirpBackend final : public NetBackend {
   void send(std::span<const uint8_t> frame) override;
   void prepare(PollSet& set) override;
   void dispatch(const PollSet& set) override;
+  void release_host_ports() override;
+  void retake_host_ports() override;
 
   // The network's fixed addresses.
   static constexpr const char* kNetwork = "10.0.2.0";
@@ -54,6 +56,7 @@ class SlirpBackend final : public NetBackend {
   int64_t next_deadline_ms() const;  // -1 if no timer is armed
 
   ::Slirp* slirp_ = nullptr;
+  std::vector<HostForward> hostfwd_;
   std::vector<std::unique_ptr<Timer>> timers_;
   PollSet* filling_ = nullptr;       // the set prepare() is filling
   const PollSet* polled_ = nullptr;  // the set dispatch() is reading
