@@ -4,13 +4,15 @@
 // it while every hart waits for an interrupt.
 //
 // Sources describe their file descriptors afresh on each iteration (the model
-// libslirp's slirp_pollfds_fill/poll uses), and are dispatched on the VM's
-// own thread, so device state needs no locking.
+// libslirp's slirp_pollfds_fill/poll uses), and are prepared and dispatched
+// on the VM's own thread, under the device lock when harts run on threads of
+// their own (the lock is let go while the loop blocks).
 #pragma once
 
 #include <poll.h>
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 namespace vessel {
@@ -43,14 +45,31 @@ class PollSource {
   virtual void dispatch(const PollSet& set) = 0;
 };
 
+// Wakes the loop from another thread (a hart ending the run).
+class WakeEvent final : public PollSource {
+ public:
+  WakeEvent();
+  ~WakeEvent() override;
+  WakeEvent(const WakeEvent&) = delete;
+  WakeEvent& operator=(const WakeEvent&) = delete;
+  void wake();
+  void prepare(PollSet& set) override;
+  void dispatch(const PollSet& set) override;
+
+ private:
+  int fd_ = -1;
+  int index_ = -1;
+};
+
 class EventLoop {
  public:
   void add(PollSource* source) { sources_.push_back(source); }
   void remove(PollSource* source);
 
   // One iteration: prepare every source, poll for at most `timeout_ms`
-  // (0: don't block), dispatch every source.
-  void run_once(int64_t timeout_ms);
+  // (0: don't block), dispatch every source. With `lock`, sources are
+  // prepared and dispatched holding it, and the poll runs without it.
+  void run_once(int64_t timeout_ms, std::mutex* lock = nullptr);
 
  private:
   std::vector<PollSource*> sources_;

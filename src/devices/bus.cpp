@@ -34,12 +34,14 @@ Bus::Region* Bus::find(uint64_t addr, unsigned size) {
 }
 
 bool Bus::read(uint64_t addr, unsigned size, uint64_t& value) {
+  std::unique_lock lock = device_lock();
   Region* r = find(addr, size);
   if (r == nullptr) return false;
   return r->device->mmio_read(addr - r->base, size, value);
 }
 
 bool Bus::write(uint64_t addr, unsigned size, uint64_t value) {
+  std::unique_lock lock = device_lock();
   Region* r = find(addr, size);
   if (r == nullptr) return false;
   return r->device->mmio_write(addr - r->base, size, value);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,11 +38,20 @@ class Bus {
 
   const std::vector<Region>& regions() const { return regions_; }
 
+  // The lock every device behind this bus is used under, from any thread:
+  // harts on their own threads (an access holds it throughout), the VM's
+  // event loop, vessel's SBI. Devices are small state machines that do
+  // little per access, so one lock (as QEMU's BQL) costs little and keeps
+  // them simple. Not recursive: a device must not call back into the bus.
+  std::unique_lock<std::mutex> device_lock() { return std::unique_lock(device_mutex_); }
+  std::mutex& device_mutex() { return device_mutex_; }
+
  private:
   Region* find(uint64_t addr, unsigned size);
 
   std::vector<Region> regions_;  // sorted by base
   Region* last_ = nullptr;       // most recently hit region, checked first
+  std::mutex device_mutex_;
 };
 
 }  // namespace vessel

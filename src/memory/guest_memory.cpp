@@ -77,7 +77,7 @@ void GuestMemory::notify_code_write(uint64_t gpa, uint64_t len) {
   const uint64_t first = (gpa - base_) >> kPageShift;
   const uint64_t last = (gpa - base_ + len - 1) >> kPageShift;
   for (uint64_t page = first; page <= last; ++page) {
-    if ((flags_[page] & kPageCode) != 0) {
+    if ((std::atomic_ref<uint8_t>(flags_[page]).load(std::memory_order_relaxed) & kPageCode) != 0) {
       code_gen_[page].fetch_add(1, std::memory_order_acq_rel);
       if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
     }
@@ -89,7 +89,7 @@ void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
   const uint64_t first = (gpa - base_) >> kPageShift;
   const uint64_t last = (gpa - base_ + len - 1) >> kPageShift;
   for (uint64_t page = first; page <= last; ++page) {
-    const uint8_t flags = flags_[page];
+    const uint8_t flags = std::atomic_ref<uint8_t>(flags_[page]).load(std::memory_order_relaxed);
     if ((flags & kPageShared) != 0) unshare(page, /*copy=*/true);
     if (dirty_logging_) mark_dirty(page);
     if ((flags & kPageCode) != 0) {
@@ -101,12 +101,15 @@ void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
 
 void GuestMemory::unshare(uint64_t page, bool copy) {
   const uint64_t gpa = base_ + (page << kPageShift);
+  std::lock_guard lock(unshare_mutex_);
+  // Another hart may have unshared it since this one looked.
+  if ((page_flags(gpa) & kPageShared) == 0) return;
   if (unshare_hook_) unshare_hook_(gpa, copy);
-  if ((flags_[page] & kPageShared) != 0) {
+  if ((page_flags(gpa) & kPageShared) != 0) {
     // The hook did not replace the mapping (it only dropped its reference,
     // or there is no page store): the page becomes a fresh zero page.
     map_zero(page << kPageShift, kPageSize);
-    flags_[page] &= static_cast<uint8_t>(~kPageShared);
+    clear_page_flags(gpa, kPageShared);
   }
 }
 
@@ -125,7 +128,7 @@ bool GuestMemory::discard(uint64_t gpa, uint64_t len) {
   const uint64_t count = len >> kPageShift;
   bool any_shared = false;
   for (uint64_t page = first; page < first + count; ++page) {
-    if ((flags_[page] & kPageShared) != 0) {
+    if ((page_flags(base_ + (page << kPageShift)) & kPageShared) != 0) {
       unshare(page, /*copy=*/false);
       any_shared = true;
     }
@@ -166,7 +169,7 @@ void GuestMemory::map_shared_page(uint64_t gpa, int fd, uint64_t offset) {
   void* p = mmap(host_ + (page << kPageShift), kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
                  static_cast<off_t>(offset));
   if (p == MAP_FAILED) fail("cannot map a shared page: {}", std::strerror(errno));
-  flags_[page] |= kPageShared;
+  set_page_flags(gpa, kPageShared);
   if (write_protect_hook_) write_protect_hook_();
 }
 
@@ -174,12 +177,12 @@ void GuestMemory::map_private_page(uint64_t gpa, const uint8_t* content) {
   const uint64_t page = (gpa - base_) >> kPageShift;
   map_zero(page << kPageShift, kPageSize);
   std::memcpy(host_ + (page << kPageShift), content, kPageSize);
-  flags_[page] &= static_cast<uint8_t>(~kPageShared);
+  clear_page_flags(gpa, kPageShared);
 }
 
 bool GuestMemory::release_if_zero(uint64_t gpa) {
   const uint64_t page = (gpa - base_) >> kPageShift;
-  if ((flags_[page] & kPageShared) != 0) return false;
+  if ((page_flags(gpa) & kPageShared) != 0) return false;
   const uint8_t* p = host_ + (page << kPageShift);
   // Word compares: the common non-zero page fails in the first few words.
   for (uint64_t i = 0; i < kPageSize; i += 8) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -67,8 +68,25 @@ class GuestMemory {
   bool read(uint64_t gpa, std::span<uint8_t> out) const;
   bool write(uint64_t gpa, std::span<const uint8_t> in);
 
-  // Flags of the RAM page holding `gpa` (which must be inside RAM).
-  uint8_t& page_flags(uint64_t gpa) { return flags_[(gpa - base_) >> kPageShift]; }
+  // Flags of the RAM page holding `gpa` (which must be inside RAM). Harts
+  // on several host threads read and change them, so every access is atomic
+  // (a relaxed byte load costs what a plain one does on x86-64).
+  uint8_t page_flags(uint64_t gpa) const {
+    return std::atomic_ref<uint8_t>(flags_[page_index(gpa)]).load(std::memory_order_relaxed);
+  }
+  // Set / clear flag bits; return the flags as they were.
+  uint8_t set_page_flags(uint64_t gpa, uint8_t bits) {
+    return std::atomic_ref<uint8_t>(flags_[page_index(gpa)]).fetch_or(bits);
+  }
+  uint8_t clear_page_flags(uint64_t gpa, uint8_t bits) {
+    return std::atomic_ref<uint8_t>(flags_[page_index(gpa)]).fetch_and(static_cast<uint8_t>(~bits));
+  }
+
+  // Bumped whenever a page gains kPageCode. A hart that has seen the bump
+  // has dropped its cached write pointers, so its stores to code pages take
+  // the slow path; until then they may not (see engine/riscv/smp_sync.hpp).
+  uint64_t code_epoch() const { return code_epoch_.load(std::memory_order_seq_cst); }
+  uint64_t bump_code_epoch() { return code_epoch_.fetch_add(1, std::memory_order_seq_cst) + 1; }
 
   // Called for each page with kPageCode that a write() touches; the engine
   // installs it to invalidate its decoded-instruction cache.
@@ -137,8 +155,12 @@ class GuestMemory {
 
  private:
   void unshare(uint64_t page_index, bool copy);
+  uint64_t page_index(uint64_t gpa) const { return (gpa - base_) >> kPageShift; }
   void mark_dirty(uint64_t page_index) {
-    dirty_[page_index >> 6] |= uint64_t{1} << (page_index & 63);
+    // Harts on several threads write pages in the same word.
+    const uint64_t bit = uint64_t{1} << (page_index & 63);
+    std::atomic_ref<uint64_t> word(dirty_[page_index >> 6]);
+    if ((word.load(std::memory_order_relaxed) & bit) == 0) word.fetch_or(bit);
   }
   // Maps fresh anonymous zero pages over [offset, offset + len) of RAM.
   void map_zero(uint64_t offset, uint64_t len);
@@ -152,6 +174,8 @@ class GuestMemory {
   std::function<void(uint64_t)> code_write_hook_;
   std::function<void()> write_protect_hook_;
   std::function<void(uint64_t, bool)> unshare_hook_;
+  std::atomic<uint64_t> code_epoch_{0};
+  std::mutex unshare_mutex_;  // two harts writing one shared page unshare it once
   bool dirty_logging_ = false;
   std::vector<uint64_t> dirty_;
 };

@@ -21,18 +21,12 @@
 
 namespace vessel {
 
+std::atomic<int> g_signal{0};
+thread_local rv::CodeCache* t_running_code = nullptr;
+
 namespace {
 
-constexpr uint64_t kSliceInstructions = 16384;
 constexpr uint64_t kInputPollNs = 1'000'000;  // check console input every millisecond of host time
-
-std::atomic<int> g_signal{0};
-
-// The code cache of the hart this thread is running now, if any: a store to
-// a code page drops the page from the writer's own cache at once (its other
-// caches, and the other harts', notice the page's new generation; see
-// engine/riscv/code_cache.hpp).
-thread_local rv::CodeCache* t_running_code = nullptr;
 
 void on_signal(int sig) {
   g_signal.store(sig);
@@ -88,12 +82,12 @@ void Machine::build() {
   }
   for (unsigned i = 0; i < config_.cpus; ++i) {
     harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_[i], clock_, *pins_[i]));
+    harts_.back()->set_smp(&smp_);
+    smp_.add(harts_.back().get());
   }
-  running_.assign(config_.cpus, false);
+  running_ = std::make_unique<std::atomic<bool>[]>(config_.cpus);
   set_engine(config_.engine, config_.jit_cache_bytes, config_.jit_warmup);
-  memory_->set_write_protect_hook([this] {
-    for (auto& h : harts_) h->flush_write_translations();
-  });
+  memory_->set_write_protect_hook([this] { flush_write_translations_everywhere(); });
 
   clint_ = std::make_unique<Clint>(clock_, pin_ptrs);
   plic_ = std::make_unique<Plic>(pin_ptrs);
@@ -123,6 +117,7 @@ void Machine::build() {
   bus_.map(virt::kUartBase, virt::kUartSize, uart_.get(), "uart");
   events_.add(console_.get());
   events_.add(&mailbox_);
+  events_.add(&wake_);
   add_virtio_devices();
 }
 
@@ -175,8 +170,14 @@ Machine::~Machine() {
 }
 
 void Machine::finish(int status) {
-  if (!exit_status_) exit_status_ = status;
+  {
+    std::lock_guard lock(exit_mutex_);
+    if (!exit_status_) exit_status_ = status;
+  }
+  exit_requested_.store(true, std::memory_order_release);
   for (auto& h : harts_) h->request_stop();
+  for (auto& p : pins_) p->doorbell.ring();
+  wake_.wake();
 }
 
 int Machine::console_get() {
@@ -189,14 +190,18 @@ int Machine::console_get() {
   return result;
 }
 
+// The hart is not running, so its thread (if it has one) does not touch
+// its state until it sees running_ set.
 void Machine::start_hart(unsigned hart, uint64_t pc, uint64_t opaque) {
+  if (running_[hart].load(std::memory_order_acquire)) return;
   harts_[hart]->enter_supervisor(pc, hart, opaque);
   harts_[hart]->sbi_handler = [this](rv::Hart& h) { return sbi_->handle_ecall(h); };
-  running_[hart] = true;
+  running_[hart].store(true, std::memory_order_release);
+  pins_[hart]->doorbell.ring();
 }
 
 void Machine::stop_hart(unsigned hart) {
-  running_[hart] = false;
+  running_[hart].store(false, std::memory_order_release);
   harts_[hart]->request_stop();
 }
 
@@ -239,7 +244,7 @@ void Machine::boot_bare_metal(const std::vector<uint8_t>& image) {
     fromhost_ = prog.fromhost;
     if (tohost_) {
       if (!memory_->contains(*tohost_, 8)) fail("'{}': tohost is outside guest RAM", config_.bios);
-      memory_->page_flags(*tohost_) |= GuestMemory::kPageWatch;
+      memory_->set_page_flags(*tohost_, GuestMemory::kPageWatch);
     }
   } else {
     load_raw(image, config_.bios, *memory_, memory_->base());
@@ -356,6 +361,12 @@ void Machine::service_devices(int64_t wait_ms) {
   const uint64_t now = clock_.now();
   clint_->update();
   if (sbi_) sbi_->update_timers(now);
+  service_console();
+  if (scanner_ && !io_busy()) scanner_->step(GuestClock::host_ns());
+}
+
+// Console input to the guest, and Ctrl-a x.
+void Machine::service_console() {
   if (virtio_console_ != nullptr) {
     // Whole blocks, so a paste fills the guest's receive buffers instead of
     // taking one buffer per byte.
@@ -370,7 +381,6 @@ void Machine::service_devices(int64_t wait_ms) {
     spdlog::info("quit requested from the console");
     finish(0);
   }
-  if (scanner_ && !io_busy()) scanner_->step(GuestClock::host_ns());
 }
 
 uint64_t Machine::next_wakeup_ticks() const {
@@ -416,6 +426,11 @@ EngineStats Machine::engine_stats() const {
   return sum;
 }
 
+bool Machine::hart_threads() const {
+  return harts_.size() > 1 && !config_.deterministic && !slice_hooks_.budget &&
+         !slice_hooks_.after_round;
+}
+
 RunResult Machine::run() {
   if (!restored_) load();
   if (config_.page_sharing) {
@@ -427,25 +442,70 @@ RunResult Machine::run() {
   install_signal_handlers();
   const uint64_t start_ns = GuestClock::host_ns();
   started_ns_ = start_ns;
-  uint64_t last_poll_ns = start_ns;
   const uint64_t timeout_ns =
       config_.timeout_seconds > 0 ? static_cast<uint64_t>(config_.timeout_seconds * 1e9) : 0;
+  if (hart_threads()) {
+    run_threaded(start_ns, timeout_ns);
+  } else {
+    run_round_robin(start_ns, timeout_ns);
+  }
+  console_->flush();
+  mailbox_.close();
+  // Gives shared pages back to the store while other VMs may run on.
+  scanner_.reset();
+  RunResult result;
+  {
+    std::lock_guard lock(exit_mutex_);
+    result.status = exit_status_.value_or(1);
+  }
+  result.instructions = retired_;
+  result.engine = config_.engine;
+  result.engine_stats = engine_stats();
+  result.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
+  return result;
+}
 
-  while (!exit_status_) {
+bool Machine::check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_ns) {
+  if (const int sig = g_signal.load(); sig != 0) {
+    console_->flush();
+    spdlog::error("stopped by signal {}", sig);
+    finish(128 + sig);
+    return true;
+  }
+  const uint64_t retired = retired_ + threaded_retired_.load(std::memory_order_relaxed);
+  if (config_.max_instructions != 0 && retired >= config_.max_instructions) {
+    console_->flush();
+    spdlog::error("stopped after {} instructions (--max-instructions)", retired);
+    finish(kExitLimit);
+    return true;
+  }
+  if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns) {
+    console_->flush();
+    spdlog::error("stopped after {} seconds (--timeout)", config_.timeout_seconds);
+    finish(kExitLimit);
+    return true;
+  }
+  return false;
+}
+
+// Every hart on this thread, in turn.
+void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
+  uint64_t last_poll_ns = start_ns;
+  while (!exiting()) {
     mailbox_.run_pending();
     if (paused_) {
       // Only the mailbox (resume, snapshot, quit) and signals matter now.
       mailbox_.wait(100);
       if (const int sig = g_signal.load(); sig != 0) {
         spdlog::error("stopped by signal {}", sig);
-        exit_status_ = 128 + sig;
+        finish(128 + sig);
       }
       continue;
     }
     bool ran = false;
-    for (unsigned i = 0; i < harts_.size() && !exit_status_; ++i) {
+    for (unsigned i = 0; i < harts_.size() && !exiting(); ++i) {
       if (!running_[i]) continue;
-      Vcpu& hart = *harts_[i];  // the scheduler needs only the engine seam
+      rv::Hart& hart = *harts_[i];
       if (hart.waiting() && !hart.wake_pending()) continue;
       if (harts_.size() > 1) hart.clear_reservation();
       uint64_t budget = slice_hooks_.budget ? slice_hooks_.budget() : kSliceInstructions;
@@ -456,7 +516,11 @@ RunResult Machine::run() {
       if (budget == 0) break;
       StopReason stop;
       t_running_code = code_[i].get();
-      retired_ += hart.run(budget, stop);
+      // Active only while it runs: the others catch up with what changed
+      // (smp_sync.hpp) before their next slice, so nobody waits for them.
+      hart.set_active(true);
+      retired_ += static_cast<Vcpu&>(hart).run(budget, stop);  // the engine seam
+      hart.set_active(false);
       t_running_code = nullptr;
       ran = true;
     }
@@ -477,46 +541,35 @@ RunResult Machine::run() {
       clint_->update();
       if (sbi_) sbi_->update_timers(clock_.now());
     }
-    if (exit_status_) break;
-    if (const int sig = g_signal.load(); sig != 0) {
-      console_->flush();
-      spdlog::error("stopped by signal {}", sig);
-      exit_status_ = 128 + sig;
-      break;
-    }
-    if (config_.max_instructions != 0 && retired_ >= config_.max_instructions) {
-      console_->flush();
-      spdlog::error("stopped after {} instructions (--max-instructions)", retired_);
-      exit_status_ = kExitLimit;
-      break;
-    }
-    if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns) {
-      console_->flush();
-      spdlog::error("stopped after {} seconds (--timeout)", config_.timeout_seconds);
-      exit_status_ = kExitLimit;
-      break;
-    }
+    if (exiting() || check_limits(now_ns, start_ns, timeout_ns)) break;
     if (!ran) {
-      if (std::none_of(running_.begin(), running_.end(), [](bool r) { return r; })) {
+      if (std::none_of(running_.get(), running_.get() + harts_.size(),
+                       [](const std::atomic<bool>& r) { return r.load(); })) {
         console_->flush();
         spdlog::error("every hart has stopped");
-        exit_status_ = 1;
+        finish(1);
         break;
       }
       wait_for_interrupt();
     }
   }
-  console_->flush();
-  mailbox_.close();
-  // Gives shared pages back to the store while other VMs may run on.
-  scanner_.reset();
-  RunResult result;
-  result.status = *exit_status_;
-  result.instructions = retired_;
-  result.engine = config_.engine;
-  result.engine_stats = engine_stats();
-  result.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
-  return result;
+}
+
+void Machine::flush_write_translations_everywhere() {
+  if (!threads_running_ || world_stopped_) {
+    // Every hart is still (or there is only this thread): drop them here.
+    for (auto& h : harts_) h->flush_write_translations();
+    return;
+  }
+  // A device on some hart's thread (the balloon giving back shared pages):
+  // the pages only become writable, so the others may drop theirs later.
+  for (unsigned i = 0; i < harts_.size(); ++i) {
+    if (t_running_code == code_[i].get()) {
+      harts_[i]->flush_write_translations();
+    } else {
+      smp_.request(*harts_[i], rv::SmpSync::kFlushWrite, /*wait=*/false, nullptr);
+    }
+  }
 }
 
 }  // namespace vessel

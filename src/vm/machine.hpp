@@ -1,17 +1,26 @@
-// One VM on the virt board: guest memory, harts, devices, and the loop that
-// runs them.
+// One VM on the virt board: guest memory, harts, devices, and the loops that
+// run them.
 //
-// All harts run on the calling thread, round-robin in slices of a few
-// thousand instructions: simple, deterministic for a given input, and enough
-// for the 2-core hosts vessel targets today. Devices are serviced between
-// slices; when every hart waits for an interrupt the loop sleeps until the
-// next timer deadline or console input.
+// Two schedulers (README, "Harts on host threads"):
+// - round-robin (machine.cpp): every hart on the calling thread, in slices
+//   of a few thousand instructions, devices serviced between slices; exact
+//   and reproducible, so it is what --deterministic, --lockstep and a single
+//   hart use;
+// - a host thread per hart (hart_threads.cpp), the default with several
+//   harts: the calling thread runs the device event loop and the mailbox,
+//   devices are used under one lock (Bus::device_lock), harts sleep on
+//   their pins' doorbell in WFI, and work that needs every hart still (a
+//   snapshot, a migration round, page sharing) stops them all first.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +37,7 @@
 #include "devices/virtio/mmio_transport.hpp"
 #include "engine/riscv/code_cache.hpp"
 #include "engine/riscv/hart.hpp"
+#include "engine/riscv/smp_sync.hpp"
 #include "memory/guest_memory.hpp"
 #include "platform/clint.hpp"
 #include "platform/guest_clock.hpp"
@@ -40,6 +50,16 @@
 namespace vessel {
 
 class SbiFirmware;
+
+// Shared by the two schedulers (machine.cpp, hart_threads.cpp).
+inline constexpr uint64_t kSliceInstructions = 16384;
+// The last of SIGINT, SIGTERM, SIGHUP received (0: none); every VM stops.
+extern std::atomic<int> g_signal;
+// The code cache of the hart this thread is running now, if any: a store to
+// a code page drops the page from the writer's own cache at once (its other
+// caches, and the other harts', notice the page's new generation; see
+// engine/riscv/code_cache.hpp).
+extern thread_local rv::CodeCache* t_running_code;
 class PageStore;
 class PageScanner;
 namespace virtio {
@@ -126,10 +146,15 @@ class Machine {
 
   // Ends the run with `status` (the finisher, SBI system reset, HTIF).
   void finish(int status);
-  // Starts / stops a hart (SBI HSM).
+  // Starts / stops a hart (SBI HSM; with the device lock held).
   void start_hart(unsigned hart, uint64_t pc, uint64_t opaque);
   void stop_hart(unsigned hart);
-  bool hart_running(unsigned hart) const { return running_[hart]; }
+  bool hart_running(unsigned hart) const { return running_[hart].load(std::memory_order_acquire); }
+  // The lock devices are used under (see devices/bus.hpp).
+  std::unique_lock<std::mutex> device_lock() { return bus_.device_lock(); }
+  rv::SmpSync& smp() { return smp_; }
+  // True if this machine runs each hart on a host thread of its own.
+  bool hart_threads() const;
   void console_put(uint8_t byte) { console_->put(byte); }
   int console_get();
   HartIrqPins& pins(unsigned hart) { return *pins_[hart]; }
@@ -150,8 +175,24 @@ class Machine {
   void add_virtio_devices();
   void service_htif();
   void service_devices(int64_t wait_ms);
+  void service_console();
   void wait_for_interrupt();
   uint64_t next_wakeup_ticks() const;
+  bool exiting() const { return exit_requested_.load(std::memory_order_acquire); }
+  void run_round_robin(uint64_t start_ns, uint64_t timeout_ns);
+  // Signals, --timeout and --max-instructions; true if the run must end.
+  bool check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_ns);
+
+  // ---- a host thread per hart (hart_threads.cpp) ----
+  void run_threaded(uint64_t start_ns, uint64_t timeout_ns);
+  void hart_thread(unsigned i);
+  void idle_hart(unsigned i);
+  void after_slice();
+  void park_hart();
+  // VM thread: every hart stops running guest code / goes on.
+  void stop_world();
+  void resume_world();
+  void flush_write_translations_everywhere();
 
   MachineConfig config_;
   uint64_t retired_ = 0;  // all harts; the deterministic clock reads it
@@ -161,7 +202,8 @@ class Machine {
   std::vector<std::unique_ptr<rv::CodeCache>> code_;  // one per hart
   std::vector<std::unique_ptr<HartIrqPins>> pins_;
   std::vector<std::unique_ptr<rv::Hart>> harts_;
-  std::vector<bool> running_;
+  rv::SmpSync smp_;
+  std::unique_ptr<std::atomic<bool>[]> running_;  // started (SBI HSM), per hart
   std::unique_ptr<Clint> clint_;
   std::unique_ptr<Plic> plic_;
   std::unique_ptr<Uart16550> uart_;
@@ -187,7 +229,21 @@ class Machine {
   SliceHooks slice_hooks_;
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
-  std::optional<int> exit_status_;
+  std::optional<int> exit_status_;  // under exit_mutex_
+  std::mutex exit_mutex_;
+  std::atomic<bool> exit_requested_{false};
+  WakeEvent wake_;  // the VM thread's loop, from hart threads
+
+  // A host thread per hart.
+  std::vector<std::thread> hart_threads_;
+  std::atomic<bool> threads_running_{false};
+  std::atomic<bool> world_stopped_{false};
+  std::atomic<bool> stop_world_{false};      // harts park at their next slice
+  std::unique_lock<std::mutex> world_lock_;  // the device lock, while the world stands still
+  std::atomic<bool> threads_exit_{false};
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+  std::atomic<uint64_t> threaded_retired_{0};
   std::optional<Sha256Digest> launch_digest_;
 };
 

@@ -145,7 +145,7 @@ void Machine::load_state(const std::vector<state::Section>& sections) {
   for (unsigned i = 0; i < harts_.size(); ++i) running_[i] = running[i];
   if (has_tohost) {
     tohost_ = tohost;
-    memory_->page_flags(tohost) |= GuestMemory::kPageWatch;
+    memory_->set_page_flags(tohost, GuestMemory::kPageWatch);
   }
   if (has_fromhost) fromhost_ = fromhost;
   restored_ = true;

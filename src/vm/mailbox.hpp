@@ -39,6 +39,7 @@ class Mailbox final : public PollSource {
   void run_pending() {
     if (pending_.load(std::memory_order_acquire)) run_all();
   }
+  bool has_pending() const { return pending_.load(std::memory_order_acquire); }
   // VM thread, while paused: sleeps until a task arrives or `timeout_ms`.
   void wait(int timeout_ms);
   // VM thread, at exit: refuses new tasks and fails the queued ones.

@@ -4,6 +4,14 @@
 
 namespace vessel {
 
+// vessel's SBI runs on the thread of the hart that called it, without the
+// device lock: each call below takes it only around what devices and other
+// harts share, and never while it waits for another hart (a remote fence),
+// which may need the lock to reach the point where it serves the request.
+namespace {
+thread_local rv::Hart* t_caller = nullptr;
+}
+
 SbiFirmware::SbiFirmware(Machine& machine)
     : machine_(machine), deadlines_(machine.num_harts(), UINT64_MAX) {}
 
@@ -13,7 +21,9 @@ bool SbiFirmware::handle_ecall(rv::Hart& hart) {
   call.fid = hart.x[16];
   for (unsigned i = 0; i < 6; ++i) call.arg[i] = hart.x[10 + i];
   call.hart = hart.id();
+  t_caller = &hart;
   const SbiRet ret = sbi_dispatch(call, *this);
+  t_caller = nullptr;
   if (ret.legacy) {
     hart.x[10] = static_cast<uint64_t>(ret.error);
   } else {
@@ -42,6 +52,7 @@ unsigned SbiFirmware::num_harts() const {
 }
 
 void SbiFirmware::set_timer(unsigned hart, uint64_t deadline) {
+  auto lock = machine_.device_lock();
   deadlines_[hart] = deadline;
   machine_.pins(hart).set(HartIrqPins::kStip, machine_.guest_time() >= deadline);
 }
@@ -51,7 +62,15 @@ void SbiFirmware::send_ipi(unsigned hart) {
 }
 
 void SbiFirmware::remote_fence(unsigned hart) {
-  machine_.hart(hart).flush_translations();
+  // One kind for all three fences (fence.i, sfence.vma, with an ASID): a
+  // whole flush of the target's translations is always enough.
+  constexpr uint32_t kWhat = rv::SmpSync::kFlushTlb | rv::SmpSync::kFenceI;
+  rv::Hart& target = machine_.hart(hart);
+  if (&target == t_caller) {
+    target.do_requests(kWhat);
+  } else {
+    machine_.smp().request(target, kWhat, /*wait=*/true, t_caller);
+  }
 }
 
 HartState SbiFirmware::hart_state(unsigned hart) const {
@@ -59,6 +78,7 @@ HartState SbiFirmware::hart_state(unsigned hart) const {
 }
 
 void SbiFirmware::hart_start(unsigned hart, uint64_t start_addr, uint64_t opaque) {
+  auto lock = machine_.device_lock();
   deadlines_[hart] = UINT64_MAX;
   machine_.start_hart(hart, start_addr, opaque);
 }
@@ -74,10 +94,12 @@ void SbiFirmware::system_reset(uint32_t type, uint32_t reason) {
 }
 
 void SbiFirmware::console_write(uint8_t byte) {
+  auto lock = machine_.device_lock();
   machine_.console_put(byte);
 }
 
 int SbiFirmware::console_read() {
+  auto lock = machine_.device_lock();
   return machine_.console_get();
 }
 

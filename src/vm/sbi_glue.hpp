@@ -19,7 +19,8 @@ class SbiFirmware final : public SbiHost {
   // The ECALL hook installed on every hart.
   bool handle_ecall(rv::Hart& hart);
 
-  // Raises or lowers each hart's supervisor timer pin for guest time `now`.
+  // Raises or lowers each hart's supervisor timer pin for guest time `now`
+  // (with the device lock held, as next_deadline and save/load_state).
   void update_timers(uint64_t now);
   uint64_t next_deadline() const;
 

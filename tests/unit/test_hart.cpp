@@ -830,7 +830,7 @@ TEST_F(HartTest, AtomicsAndReservations) {
 TEST_F(HartTest, StoreToWatchedPageEndsRun) {
   using namespace as;
   const uint64_t tohost = kRam + 0x20000;
-  mem.page_flags(tohost) |= GuestMemory::kPageWatch;
+  mem.set_page_flags(tohost, GuestMemory::kPageWatch);
   put(kRam, {sw(t0, s0, 0), addi(a0, zero, 1), jal(zero, 0)});
   hart.reset(kRam);
   hart.x[as::s0] = tohost;
@@ -850,7 +850,7 @@ TEST_F(HartTest, StoreToWatchedPageEndsRun) {
 TEST_F(HartTest, AmoToWatchedPageEndsRun) {
   using namespace as;
   const uint64_t tohost = kRam + 0x20000;
-  mem.page_flags(tohost) |= GuestMemory::kPageWatch;
+  mem.set_page_flags(tohost, GuestMemory::kPageWatch);
   put(kRam, {amoswap_w(zero, t0, s0), addi(a0, zero, 1), jal(zero, 0)});
   hart.reset(kRam);
   hart.x[as::s0] = tohost;

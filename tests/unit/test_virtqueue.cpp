@@ -176,7 +176,7 @@ TEST_F(VirtqueueTest, TakeIovecsCoversSegmentsAndAdvances) {
 
   // A writer's iovecs drop decoded code in the pages they cover.
   std::vector<uint64_t> invalidated;
-  mem.page_flags(kData + 0x300) |= GuestMemory::kPageCode;
+  mem.set_page_flags(kData + 0x300, GuestMemory::kPageCode);
   mem.set_code_write_hook([&](uint64_t page) { invalidated.push_back(page); });
   ChainWriter writer(mem, *chain);
   auto wiovs = writer.take_iovecs(15);
@@ -189,7 +189,7 @@ TEST_F(VirtqueueTest, TakeIovecsCoversSegmentsAndAdvances) {
 
 TEST_F(VirtqueueTest, WriterNotifiesCodeWrites) {
   std::vector<uint64_t> invalidated;
-  mem.page_flags(kData) |= GuestMemory::kPageCode;
+  mem.set_page_flags(kData, GuestMemory::kPageCode);
   mem.set_code_write_hook([&](uint64_t page) { invalidated.push_back(page); });
   drv.desc(0, kData + 8, 8, kDescWrite);
   drv.publish(0);

@@ -76,15 +76,19 @@ void CodeCache::trim() {
 }
 
 bool CodeCache::mark_code(uint64_t gpa) {
-  uint8_t& flags = memory_.page_flags(gpa);
-  if ((flags & GuestMemory::kPageCode) != 0) return false;
-  flags |= GuestMemory::kPageCode;
-  ++epoch_;
+  if ((memory_.set_page_flags(gpa, GuestMemory::kPageCode) & GuestMemory::kPageCode) != 0) {
+    return false;
+  }
+  memory_.bump_code_epoch();
   return true;
 }
 
 void CodeCache::invalidate(uint64_t gpa) {
-  memory_.page_flags(gpa) &= static_cast<uint8_t>(~GuestMemory::kPageCode);
+  memory_.clear_page_flags(gpa, GuestMemory::kPageCode);
+  forget(gpa);
+}
+
+void CodeCache::forget(uint64_t gpa) {
   auto& slot = pages_[(gpa - memory_.base()) >> GuestMemory::kPageShift];
   if (slot != nullptr) {
     if (slot->decoded != 0) reset(*slot);

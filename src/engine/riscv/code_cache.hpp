@@ -46,13 +46,15 @@ class CodeCache {
   DecodedPage* page(uint64_t gpa);
 
   // Marks the page as holding code. Returns true if it was not marked before,
-  // in which case every hart must drop fast write-TLB entries (the epoch
-  // changes so harts not running now notice at their next slice).
+  // in which case every hart must drop fast write-TLB entries (GuestMemory's
+  // code epoch moves on; see smp_sync.hpp).
   bool mark_code(uint64_t gpa);
 
   // Drops every decoded instruction and translated block of the page
   // holding `gpa`.
   void invalidate(uint64_t gpa);
+  // The same, but the page stays flagged as code (other caches may hold it).
+  void forget(uint64_t gpa);
   // Drops them if the page was written since they were made (by anyone);
   // `page` is this cache's page for `gpa`. True if it did.
   bool refresh(uint64_t gpa, DecodedPage& page) {
@@ -72,9 +74,6 @@ class CodeCache {
   void set_jit_warmup(uint32_t arrivals);
   // Null until a hart used the translator.
   const jit::BlockCache* jit_if_used() const { return jit_.get(); }
-
-  // Bumped whenever a page becomes a code page.
-  uint64_t epoch() const { return epoch_; }
 
   // Decoded pages cost 32 KiB each (eight times the page), so a guest that
   // executes from all of its RAM must not make the host hold eight times its
@@ -102,7 +101,6 @@ class CodeCache {
   };
   std::vector<std::unique_ptr<void, FreeChunk>> chunks_;
   size_t used_in_chunk_ = 0;  // pages handed out from chunks_.back()
-  uint64_t epoch_ = 0;
   size_t decoded_pages_ = 0;
   size_t max_decoded_pages_ = kDefaultMaxDecodedPages;
   std::unique_ptr<jit::BlockCache> jit_;

@@ -144,6 +144,10 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
     case csr::kSip:
       // Only SSIP is writable through sip, and only when delegated.
       mip_ = (mip_ & ~(irq::kSsip & mideleg_)) | (value & irq::kSsip & mideleg_);
+      // An SBI IPI arrives on a pin; clearing SSIP takes it too.
+      if ((mideleg_ & irq::kSsip) != 0 && (value & irq::kSsip) == 0) {
+        pins_.set(HartIrqPins::kSsip, false);
+      }
       return true;
     case csr::kSatp: {
       const uint64_t mode = value >> kSatpModeShift;
@@ -170,6 +174,7 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
       // SSIP, STIP and SEIP are writable by M-mode; the rest come from pins.
       constexpr uint64_t kWritable = irq::kSsip | irq::kStip | irq::kSeip;
       mip_ = (mip_ & ~kWritable) | (value & kWritable);
+      if ((value & irq::kSsip) == 0) pins_.set(HartIrqPins::kSsip, false);
       return true;
     }
     case csr::kMseccfg: return true;

@@ -1,5 +1,7 @@
 #include "engine/riscv/hart.hpp"
 
+#include <algorithm>
+
 #include "engine/riscv/csr_numbers.hpp"
 
 namespace vessel::rv {
@@ -49,8 +51,73 @@ void Hart::set_engine(Engine engine) {
 }
 
 uint64_t Hart::run(uint64_t budget, StopReason& stop) {
+  serve_requests();
   if (engine_ == Engine::kJit) return run_translated(budget, stop);
   return interpret(budget, stop);
+}
+
+void Hart::sync_code_epoch() {
+  // The epoch is read before the flush: a page flagged after the read makes
+  // the next look flush again.
+  const uint64_t epoch = memory_.code_epoch();
+  flush_write_tlbs();
+  code_epoch_ = epoch;
+  seen_code_epoch_.store(epoch, std::memory_order_release);
+}
+
+void Hart::serve_requests(bool nested) {
+  catch_up_code_epoch();
+  if (requests_.load(std::memory_order_relaxed) == 0) [[likely]]
+    return;
+  // Every request numbered up to `upto` set its bits before its number.
+  const uint64_t upto = requested_.load(std::memory_order_seq_cst);
+  const uint32_t mask = nested ? ~SmpSync::kFenceI : ~uint32_t{0};
+  do_requests(requests_.fetch_and(~mask, std::memory_order_seq_cst) & mask);
+  // A nested call leaves a fence.i posted: it counts as served only later.
+  if ((requests_.load(std::memory_order_seq_cst) & SmpSync::kFenceI) == 0) {
+    served_.store(upto, std::memory_order_release);
+  }
+}
+
+void Hart::do_requests(uint32_t what) {
+  if ((what & SmpSync::kFlushTlb) != 0) flush_tlbs();
+  if ((what & SmpSync::kFlushWrite) != 0) flush_write_tlbs();
+  if ((what & SmpSync::kFenceI) != 0) fence_i();
+}
+
+void Hart::note_unconfirmed_read(uint64_t gpa) {
+  const uint64_t epoch = memory_.code_epoch();
+  confirmed_epoch_ = smp_->confirmed_code_epoch();
+  if (epoch <= confirmed_epoch_) return;
+  const uint64_t page = gpa & ~uint64_t{GuestMemory::kPageSize - 1};
+  if (unconfirmed_pages_.empty() || unconfirmed_pages_.back() != page) {
+    unconfirmed_pages_.push_back(page);
+    if (unconfirmed_pages_.size() % 1024 == 0) {  // bounded by the RAM's pages
+      std::sort(unconfirmed_pages_.begin(), unconfirmed_pages_.end());
+      unconfirmed_pages_.erase(std::unique(unconfirmed_pages_.begin(), unconfirmed_pages_.end()),
+                               unconfirmed_pages_.end());
+    }
+  }
+  unconfirmed_epoch_ = std::max(unconfirmed_epoch_, epoch);
+}
+
+void Hart::fence_i() {
+  // This hart's own stores reached its code cache already (the code-write
+  // hook); the fetch path and the dispatcher pick up other harts' slow-path
+  // stores (CodeCache::refresh) once the jump caches stop skipping them.
+  flush_jump_caches();
+  if (unconfirmed_pages_.empty()) return;
+  // Stores through write pointers cached before a page was flagged: wait
+  // until no hart can make them any more, then decode those pages afresh.
+  catch_up_code_epoch();
+  smp_->wait_code_epoch(unconfirmed_epoch_, this);
+  std::sort(unconfirmed_pages_.begin(), unconfirmed_pages_.end());
+  unconfirmed_pages_.erase(std::unique(unconfirmed_pages_.begin(), unconfirmed_pages_.end()),
+                           unconfirmed_pages_.end());
+  for (uint64_t page : unconfirmed_pages_) code_.forget(page);
+  unconfirmed_pages_.clear();
+  unconfirmed_epoch_ = 0;
+  flush_jump_caches();  // forget() may drop blocks the jump caches point to
 }
 
 }  // namespace vessel::rv

@@ -8,8 +8,10 @@
 // clock; it does not know which devices exist (see DESIGN.md).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "base/state.hpp"
 #include "devices/bus.hpp"
@@ -18,6 +20,7 @@
 #include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/fpu.hpp"
 #include "engine/riscv/hart_state.hpp"
+#include "engine/riscv/smp_sync.hpp"
 #include "engine/vcpu.hpp"
 #include "memory/guest_memory.hpp"
 #include "platform/guest_clock.hpp"
@@ -105,7 +108,8 @@ class Hart final : public HartState, public Vcpu {
 
   // Ends the current run() at the next instruction boundary that leaves the
   // fast path (MMIO side effects call it so the machine can react).
-  void request_stop() override { stop_requested_ = true; }
+  // Any thread may call it.
+  void request_stop() override { stop_requested_.store(true, std::memory_order_relaxed); }
 
   // True while the hart sits in WFI with no interrupt to wake it.
   bool waiting() const override { return wfi_; }
@@ -121,13 +125,35 @@ class Hart final : public HartState, public Vcpu {
   // lets S and U read the counters, and enters S-mode at `pc` with a0, a1 set
   // as the Linux boot protocol and SBI HSM hart_start define.
   void enter_supervisor(uint64_t pc, uint64_t a0, uint64_t a1);
-  // Sets sip.SSIP (an SBI IPI).
-  void raise_supervisor_software_interrupt() { mip_ |= irq::kSsip; }
+  // Sets sip.SSIP (an SBI IPI), from any thread: through the pins, which
+  // wake the hart if it sleeps in WFI.
+  void raise_supervisor_software_interrupt() { pins_.set(HartIrqPins::kSsip, true); }
   // Drops all cached translations (SBI remote fences).
   void flush_translations() override { flush_tlbs(); }
   // Drops cached write pointers (guest memory's write-protect hook: dirty
   // logging restarted, or a page became shared).
   void flush_write_translations() override { flush_write_tlbs(); }
+
+  // ---- harts on several host threads (smp_sync.hpp) ----
+  // Joins the harts of one machine (before the first run()).
+  void set_smp(SmpSync* smp) { smp_ = smp; }
+  // True while the hart's thread may run guest code without serving its
+  // requests first. The machine sets it (seq_cst, paired with its own flags).
+  bool active() const { return active_.load(std::memory_order_seq_cst); }
+  void set_active(bool on) { active_.store(on, std::memory_order_seq_cst); }
+  uint64_t seen_code_epoch() const { return seen_code_epoch_.load(std::memory_order_acquire); }
+  // Posts SmpSync request bits; returns the request's sequence number.
+  uint64_t post_request(uint32_t what) {
+    requests_.fetch_or(what, std::memory_order_seq_cst);
+    return requested_.fetch_add(1, std::memory_order_seq_cst) + 1;
+  }
+  uint64_t served_requests() const { return served_.load(std::memory_order_acquire); }
+  // On the hart's own thread: catches up with the code epoch and does what
+  // was requested. `nested`: called while waiting inside an instruction, so
+  // a fence.i request (which may wait itself) stays posted for later.
+  void serve_requests(bool nested = false);
+  // Does what a request with `what` asks, at once (on the hart's own thread).
+  void do_requests(uint32_t what);
 
   // Called on ECALL from S-mode when set: an SBI implemented by the VMM.
   // Returns true if handled (the hart then continues after the ecall).
@@ -175,7 +201,7 @@ class Hart final : public HartState, public Vcpu {
   }
   void take_trap(uint64_t epc);
   bool take_interrupt();
-  uint64_t pending_interrupts() const { return (mip_ | pins_.level) & irq::kAll; }
+  uint64_t pending_interrupts() const { return (mip_ | pins_.load()) & irq::kAll; }
   void do_mret();
   void do_sret();
 
@@ -204,6 +230,22 @@ class Hart final : public HartState, public Vcpu {
   // The translator's jump caches: after a fence.i every jump into another
   // page goes through the dispatcher, which refreshes the page's code.
   void flush_jump_caches();
+  // Drops cached write pointers if another hart flagged a code page since
+  // this one last looked (smp_sync.hpp), and after marking one itself.
+  void catch_up_code_epoch() {
+    if (code_epoch_ != memory_.code_epoch()) [[unlikely]]
+      sync_code_epoch();
+  }
+  void sync_code_epoch();
+  // A fresh decode or translation reads the instructions of the page at
+  // `gpa`: noted if a running hart may still store to it unseen.
+  void note_code_read(uint64_t gpa) {
+    if (smp_ != nullptr && memory_.code_epoch() > confirmed_epoch_) [[unlikely]]
+      note_unconfirmed_read(gpa);
+  }
+  void note_unconfirmed_read(uint64_t gpa);
+  // FENCE.I: sees every hart's stores to instructions from now on.
+  void fence_i();
   bool fill_fetch(uint64_t va, FetchTlbEntry*& entry);
   bool load_slow(uint64_t va, unsigned size, uint64_t& value);
   bool store_slow(uint64_t va, unsigned size, uint64_t value);
@@ -225,8 +267,21 @@ class Hart final : public HartState, public Vcpu {
   Priv priv_ = Priv::kMachine;
   uint64_t instret_ = 0;
   bool wfi_ = false;
-  bool stop_requested_ = false;
-  uint64_t code_epoch_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  uint64_t code_epoch_ = 0;  // GuestMemory::code_epoch() when write pointers were last dropped
+
+  // Harts on several threads (smp_sync.hpp).
+  SmpSync* smp_ = nullptr;
+  std::atomic<bool> active_{false};
+  std::atomic<uint64_t> seen_code_epoch_{0};
+  std::atomic<uint32_t> requests_{0};
+  std::atomic<uint64_t> requested_{0};
+  std::atomic<uint64_t> served_{0};
+  uint64_t confirmed_epoch_ = 0;  // every running hart had seen this one, when last asked
+  // Pages read for decoding while some hart lagged behind the code epoch,
+  // and the epoch all must reach before the next fence.i drops them.
+  std::vector<uint64_t> unconfirmed_pages_;
+  uint64_t unconfirmed_epoch_ = 0;
   Engine engine_ = Engine::kInterp;
   uint64_t jit_epoch_ = 0;  // the block cache's epoch this hart's jump caches match
 

@@ -35,10 +35,13 @@ void Hart::save_state(state::Writer& w) const {
   const auto* resv = reinterpret_cast<const uint8_t*>(resv_host_);
   w.u64(resv_host_ == 0 ? ~uint64_t{0} : memory_.base() + static_cast<uint64_t>(resv - ram));
   w.u64(resv_value_);
-  for (uint64_t v : {mstatus_,       medeleg_, mideleg_,  mie_,          mip_,           mtvec_,
-                     mscratch_,      mepc_,    mcause_,   mtval_,        mcounteren_,    menvcfg_,
-                     mcountinhibit_, stvec_,   sscratch_, sepc_,         scause_,        stval_,
-                     scounteren_,    senvcfg_, satp_,     cycle_offset_, instret_offset_}) {
+  // An SBI IPI still on its pin is saved as the SSIP it stands for.
+  const uint64_t mip = mip_ | (pins_.load() & irq::kSsip);
+  for (uint64_t v : {mstatus_,    medeleg_,      mideleg_,       mie_,        mip,
+                     mtvec_,      mscratch_,     mepc_,          mcause_,     mtval_,
+                     mcounteren_, menvcfg_,      mcountinhibit_, stvec_,      sscratch_,
+                     sepc_,       scause_,       stval_,         scounteren_, senvcfg_,
+                     satp_,       cycle_offset_, instret_offset_}) {
     w.u64(v);
   }
   w.u64s(pmpcfg_);

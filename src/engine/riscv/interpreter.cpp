@@ -58,10 +58,7 @@ uint64_t Hart::interpret(uint64_t budget, StopReason& stop, uint64_t* consumed,
   stop = StopReason::kBudget;
   stop_requested_ = false;
   wfi_ = false;  // the machine runs a waiting hart only once an interrupt is pending
-  if (code_epoch_ != code_.epoch()) {
-    flush_write_tlbs();
-    code_epoch_ = code_.epoch();
-  }
+  catch_up_code_epoch();
   if (consumed != nullptr) *consumed = 0;
   if (budget == 0) return 0;
   const uint64_t start_instret = instret_;
@@ -194,12 +191,10 @@ finish:
   // ---- Markers ----
 op_UNDECODED : {
   const unsigned offset = static_cast<unsigned>(d - page_insns) << 1;
-  if ((memory_.page_flags(fe->gpa) & GuestMemory::kPageCode) == 0) {
-    if (code_.mark_code(fe->gpa)) {
-      flush_write_tlbs();
-      code_epoch_ = code_.epoch();
-    }
+  if ((memory_.page_flags(fe->gpa) & GuestMemory::kPageCode) == 0 && code_.mark_code(fe->gpa)) {
+    sync_code_epoch();  // stores to the page must now be seen
   }
+  note_code_read(fe->gpa);
   uint16_t low;
   std::memcpy(&low, fe->host + offset, 2);
   uint32_t raw = low;
@@ -257,9 +252,7 @@ op_FENCE:
   if (fence_orders_store_load(d->imm)) std::atomic_thread_fence(std::memory_order_seq_cst);
   NEXT();
 op_FENCE_I:
-  // This hart's own stores reached its code cache already; the fetch path
-  // and the dispatcher pick up other harts' (CodeCache::refresh).
-  flush_jump_caches();
+  fence_i();
   NEXT_VIA_REFETCH();
 
   // ---- RV64I ----

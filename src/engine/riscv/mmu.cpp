@@ -1,5 +1,6 @@
 // Address translation (Sv39, Sv48; privileged spec "Virtual-Memory System")
 // and the slow paths of memory access behind the software TLB.
+#include <atomic>
 #include <cstring>
 
 #include "engine/riscv/csr_numbers.hpp"
@@ -103,6 +104,7 @@ bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool up
     raise(page_fault_cause(access), va);
     return false;
   }
+restart:
   uint64_t table = (satp_ & kPtePpnMask) << 12;
   int level = static_cast<int>(levels) - 1;
   uint64_t pte = 0;
@@ -118,8 +120,11 @@ bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool up
       raise(access_fault_cause(access), va);
       return false;
     }
-    // SAFETY: host_ptr checked that the 8 bytes lie inside guest RAM.
-    std::memcpy(&pte, pte_host, 8);
+    // SAFETY: host_ptr checked that the 8 bytes lie inside guest RAM, and
+    // they are 8-aligned (a table is a page). Other harts' kernels change
+    // PTEs while this walk reads them.
+    pte = std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t*>(pte_host))
+              .load(std::memory_order_acquire);
     if ((pte & kPteV) == 0 || ((pte & kPteR) == 0 && (pte & kPteW) != 0) ||
         (pte & kPteReserved) != 0) {
       raise(page_fault_cause(access), va);
@@ -158,9 +163,16 @@ bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool up
   // Hardware A/D update (Svadu behaviour, as QEMU does).
   const uint64_t want = kPteA | (access == Access::kStore ? kPteD : 0);
   if (update_ad && (pte & want) != want) {
-    pte |= want;
+    // Atomically, and only if the PTE is still the one checked (privileged
+    // spec, "Virtual Address Translation Process"): a plain store could
+    // undo another hart's change to it (a copy-on-write break, an unmap).
     memory_.prepare_write(table + ((va >> (12 + 9 * level)) & 511) * 8, 8);
-    std::memcpy(pte_host, &pte, 8);
+    uint64_t expected = pte;
+    if (!std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t*>(pte_host))
+             .compare_exchange_strong(expected, pte | want)) {
+      goto restart;  // changed under us: walk again with what is there now
+    }
+    pte |= want;
   }
   const uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
   pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);

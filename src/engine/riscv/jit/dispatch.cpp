@@ -82,10 +82,7 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
   };
 
   for (;;) {
-    if (code_epoch_ != code_.epoch()) {
-      flush_write_tlbs();
-      code_epoch_ = code_.epoch();
-    }
+    catch_up_code_epoch();
     if (jit_epoch_ != cache.epoch()) {
       for (Tlb& tlb : tlbs_) {
         for (auto& e : tlb.jump) e.va = TlbEntry::kInvalid;
@@ -126,9 +123,9 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
     }
     if (block == nullptr) {
       if ((memory_.page_flags(fe->gpa) & GuestMemory::kPageCode) == 0 && code_.mark_code(fe->gpa)) {
-        flush_write_tlbs();  // stores to the page must now be seen
-        code_epoch_ = code_.epoch();
+        sync_code_epoch();  // stores to the page must now be seen
       }
+      note_code_read(fe->gpa);
       if (cache.too_many_blocks()) {
         // Entries the guest can multiply without using the code buffer (the
         // interpreter's markers, one page at many addresses): bounded too.
