@@ -18,7 +18,8 @@ BlockCache::BlockCache(size_t capacity) : buffer_(std::max(capacity, kMinCapacit
       v != nullptr && std::string_view(v) == "1") {
     perf_map_ = std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a");
   }
-  if (const char* v = std::getenv("VESSEL_JIT_DUMP"); v != nullptr && *v != '\0') dump_dir_ = v;
+  if (const char* v = std::getenv("VESSEL_JIT_CODE_DUMP"); v != nullptr && *v != '\0')
+    dump_dir_ = v;
 }
 
 BlockCache::~BlockCache() {

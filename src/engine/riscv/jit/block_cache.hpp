@@ -54,7 +54,7 @@ class BlockCache {
   // With VESSEL_JIT_PERFMAP=1 in the environment, every block is named in
   // /tmp/perf-PID.map (the convention perf uses for JIT code), so `perf
   // report` shows guest addresses instead of anonymous memory. With
-  // VESSEL_JIT_DUMP=DIR, every block's host code (cold paths included) is
+  // VESSEL_JIT_CODE_DUMP=DIR, every block's host code (cold paths included) is
   // written to DIR/VA-GPA-HOSTADDR.bin, for
   // `objdump -D -b binary -mi386:x86-64 --adjust-vma=0xHOSTADDR FILE`.
   explicit BlockCache(size_t capacity = kDefaultCapacity);
