@@ -32,7 +32,11 @@ void Emitter::emit() {
   g_.L(body_);
   if (loops_) dirty_ = written_;
   bool ended = false;
-  for (k_ = 0; k_ < insns_.size(); ++k_) ended = emit_insn(insns_[k_]);
+  for (k_ = 0; k_ < insns_.size(); ++k_) {
+    const size_t first = k_;
+    ended = emit_insn(insns_[k_]);  // may take the next instruction too
+    for (size_t j = first; j <= k_; ++j) note_sext32(insns_[j].d);
+  }
   if (!ended) {
     const Insn& last = insns_.back();
     const uint64_t next = last.va + last.d.len;
@@ -87,6 +91,12 @@ void Emitter::allocate_registers() {
     host_of_[order[i]] = static_cast<int8_t>(i);
     guest_of_[i] = order[i];
   }
+}
+
+void Emitter::note_sext32(const DecodedInsn& d) {
+  if (!writes_x(d) || d.rd >= 32) return;
+  const uint32_t bit = 1u << d.rd;
+  sext32_ = result_is_sext32(d, sext32_) ? sext32_ | bit : sext32_ & ~bit;
 }
 
 void Emitter::reload_after_call(unsigned also) {

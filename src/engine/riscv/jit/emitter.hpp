@@ -88,6 +88,12 @@ class Emitter {
     writeback(dirty_);
     dirty_ = 0;
   }
+  // Whether x[r] holds the sign extension of its low 32 bits at the
+  // instruction being emitted (result_is_sext32). Nothing is known at the
+  // block's start, where a loop's next round also arrives.
+  bool known_sext32(unsigned r) const { return r < 32 && ((sext32_ >> r) & 1) != 0; }
+  void note_sext32(const DecodedInsn& d);
+
   // After a helper call: the caller-saved host registers are gone, and the
   // helper may have written x[also].
   void reload_after_call(unsigned also = 0);
@@ -228,7 +234,13 @@ class Emitter {
   bool branch(const Insn& i,
               void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType));
 
-  // Emits one instruction; returns true if it ended the block.
+  // SLLI by 1..3 and an ADD of the shifted register that overwrites it, as
+  // one lea (indexing an array without Zba): one cycle less on the address's
+  // dependency chain. Returns false if insns_[k_] does not start that pair.
+  bool shift_add(const Insn& i);
+
+  // Emits one instruction, or two fused (k_ is then the second's); returns
+  // true if it ended the block.
   bool emit_insn(const Insn& i);
 
   Xbyak::CodeGenerator& g_;
@@ -239,8 +251,9 @@ class Emitter {
   size_t k_ = 0;
   std::array<int8_t, 32> host_of_{};  // guest register -> index in kCacheRegs, or -1
   std::array<uint8_t, kCacheRegs.size()>
-      guest_of_{};      // kCacheRegs index -> guest register (0: none)
-  uint32_t dirty_ = 0;  // guest registers whose host copy is newer
+      guest_of_{};       // kCacheRegs index -> guest register (0: none)
+  uint32_t dirty_ = 0;   // guest registers whose host copy is newer
+  uint32_t sext32_ = 1;  // see known_sext32 (x0 holds 0)
   bool fs_checked_ = false, fs_dirty_ = false;
   Label head_;            // after the register loads: where the budget is taken
   Label body_;            // after that
