@@ -41,7 +41,7 @@ void BlockCache::emit_trampolines() {
   g.push(r13);
   g.push(r14);
   g.push(r15);
-  g.sub(rsp, 8);  // 16-byte stack alignment for helper calls
+  g.sub(rsp, kFrameBytes);  // abi.hpp; 16-byte stack alignment for helper calls
   g.mov(rbp, rdi);
   g.mov(r15, g.qword[rbp + kOffRemaining]);
   g.jmp(rsi);
@@ -56,7 +56,7 @@ void BlockCache::emit_trampolines() {
   g.mov(rdx, reinterpret_cast<uint64_t>(Runtime::kHostToRvFlags));
   g.movzx(ecx, g.byte[rdx + rcx]);
   g.or_(g.dword[rbp + kOffFflags], ecx);
-  g.add(rsp, 8);
+  g.add(rsp, kFrameBytes);
   g.pop(r15);
   g.pop(r14);
   g.pop(r13);

@@ -55,6 +55,7 @@ class Emitter {
   // ---- guest registers ----
   // Uses inside a loop back to the block's start count kLoopWeight times.
   void allocate_registers();
+  void find_chained_loads();
 
   bool cached(unsigned r) const { return r < 32 && host_of_[r] >= 0; }
   const Reg64& host(unsigned r) const { return kCacheRegs[host_of_[r]]; }
@@ -141,8 +142,14 @@ class Emitter {
   // alignment folded into the tag). The entry is then [kTlbReg + rcx + array].
   void tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss);
 
-  // Loads into `dst` (extended as `sign` says) and returns it.
+  // Loads into `dst` (extended as `sign` says) and returns it. A load in a
+  // loop's body whose address comes from loaded data (find_chained_loads)
+  // takes its TLB addend from a stack slot holding the one it used last
+  // time round, checked against the TLB entry: the host address then waits
+  // only for the guest address, not for the entry's load.
   Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax);
+  // dst = the guest value at host address va + addend.
+  void load_host(const Reg64& dst, const Reg64& va, const Reg64& addend, unsigned size, bool sign);
 
   // Stores x[rs2] (or f[rs2] when `fp`).
   void store(const DecodedInsn& d, unsigned size, bool fp);
@@ -255,11 +262,14 @@ class Emitter {
   uint32_t dirty_ = 0;   // guest registers whose host copy is newer
   uint32_t sext32_ = 1;  // see known_sext32 (x0 holds 0)
   bool fs_checked_ = false, fs_dirty_ = false;
-  Label head_;            // after the register loads: where the budget is taken
-  Label body_;            // after that
-  Label no_budget_;       // leaves with pc at the start, the budget untouched
-  bool loops_ = false;    // some branch goes back to the start
-  uint32_t written_ = 0;  // cached guest registers the block writes
+  Label head_;                 // after the register loads: where the budget is taken
+  Label body_;                 // after that
+  Label no_budget_;            // leaves with pc at the start, the budget untouched
+  bool loops_ = false;         // some branch goes back to the start
+  size_t loop_end_ = 0;        // instructions [0, loop_end_) are a loop's body
+  std::vector<bool> chained_;  // find_chained_loads
+  unsigned addend_slots_ = 0;  // slots given to loads so far
+  uint32_t written_ = 0;       // cached guest registers the block writes
   std::deque<Label> labels_;
   std::deque<std::function<void()>> cold_;
 };
