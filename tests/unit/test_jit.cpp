@@ -1314,6 +1314,44 @@ TEST(JitLockstep, LoopRewritesItsOwnBody) {
   EXPECT_EQ(jit->hart.x[as::a0], 1u + (10 + 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2));
 }
 
+// A table lookup on loaded data, as in a table-driven CRC: the translator
+// takes the lookup's TLB addend from its slot (the table straddles a page
+// boundary, so the guess is often wrong), fuses slli+add into one lea and
+// drops the sext.w of an already sign-extended value.
+TEST(JitLockstep, TableLookupChainAcrossAPageBoundary) {
+  using namespace as;
+  const uint64_t table = kDataPtr - 512;  // 256 words, half in each page
+  const auto andi = [](uint32_t rd, uint32_t rs1, int32_t imm) { return I(imm, rs1, 7, rd, 0x13); };
+  const auto srliw = [](uint32_t rd, uint32_t rs1, int32_t sh) { return I(sh, rs1, 5, rd, 0x1b); };
+  const auto xor_ = [](uint32_t rd, uint32_t rs1, uint32_t rs2) {
+    return R(0, rs2, rs1, 4, rd, 0x33);
+  };
+  Program p = directed(
+      {addi(s1, zero, 1000),                                      // kCode
+       addi(a5, zero, -1), addi(t2, s0, -512), srliw(a3, a5, 8),  // kCode + 12: the loop
+       xor_(a4, a5, s1), andi(a4, a4, 255), slli(a4, a4, 2), add(a4, a4, t2), lw(a4, a4, 0),
+       xor_(a5, a4, a3), addiw(a5, a5, 0), addi(s1, s1, -1), bne(s1, zero, -36)});
+  uint32_t words[256];
+  for (uint32_t i = 0; i < 256; ++i) {
+    words[i] = (i * 0x9e3779b9u) ^ (i << 24);
+    p.put32(table + 4 * i, words[i]);
+  }
+  for (uint64_t slice : {1, 7, 16384}) {
+    const LockstepResult r = lockstep(p, slice, 20000, slice);
+    ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
+  }
+  uint64_t c = ~uint64_t{0};
+  for (uint64_t i = 1000; i > 0; --i) {
+    const uint64_t hi = static_cast<uint32_t>(c) >> 8;
+    const auto v =
+        static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(words[(c ^ i) & 255])));
+    c = v ^ hi;
+  }
+  auto jit = make_machine(p, Engine::kJit);
+  jit->run(20000);
+  EXPECT_EQ(jit->hart.x[as::a5], c);
+}
+
 // Jumps into the middle of a 4-byte instruction whose upper half is
 // c.addi a0, 1; the full instruction runs too.
 TEST(JitLockstep, JumpIntoTheMiddleOfAnInstruction) {

@@ -8,6 +8,11 @@
 //        block (translator.cpp); the caller-saved ones are reloaded after
 //        every helper call
 //
+// The stack: the entry trampoline's frame holds, above [rsp] (scratch for
+// the exit), kAddendSlots predicted TLB addends for loads in loops
+// (Emitter::load); they are predictions checked against the TLB entry, so
+// any value in them is safe.
+//
 // Between blocks every guest register is in HartState; a block loads the
 // ones it caches on entry and stores the ones it changed before it leaves.
 //
@@ -34,6 +39,13 @@ inline const Xbyak::Reg64& state_reg() {
 }
 inline const Xbyak::Reg64& budget_reg() {
   return Xbyak::util::r15;
+}
+
+inline constexpr unsigned kAddendSlots = 8;
+inline constexpr int32_t kFrameBytes = 8 + 8 * kAddendSlots;  // keeps rsp 16-byte aligned
+static_assert(kFrameBytes % 16 == 8);
+inline constexpr int32_t off_addend_slot(unsigned i) {
+  return static_cast<int32_t>(8 + 8 * i);
 }
 
 // Byte offsets generated code uses.

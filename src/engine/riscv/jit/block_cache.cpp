@@ -18,6 +18,8 @@ BlockCache::BlockCache(size_t capacity) : buffer_(std::max(capacity, kMinCapacit
       v != nullptr && std::string_view(v) == "1") {
     perf_map_ = std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a");
   }
+  if (const char* v = std::getenv("VESSEL_JIT_CODE_DUMP"); v != nullptr && *v != '\0')
+    dump_dir_ = v;
 }
 
 BlockCache::~BlockCache() {
@@ -39,7 +41,7 @@ void BlockCache::emit_trampolines() {
   g.push(r13);
   g.push(r14);
   g.push(r15);
-  g.sub(rsp, 8);  // 16-byte stack alignment for helper calls
+  g.sub(rsp, kFrameBytes);  // abi.hpp; 16-byte stack alignment for helper calls
   g.mov(rbp, rdi);
   g.mov(r15, g.qword[rbp + kOffRemaining]);
   g.jmp(rsi);
@@ -54,7 +56,7 @@ void BlockCache::emit_trampolines() {
   g.mov(rdx, reinterpret_cast<uint64_t>(Runtime::kHostToRvFlags));
   g.movzx(ecx, g.byte[rdx + rcx]);
   g.or_(g.dword[rbp + kOffFflags], ecx);
-  g.add(rsp, 8);
+  g.add(rsp, kFrameBytes);
   g.pop(r15);
   g.pop(r14);
   g.pop(r13);
@@ -104,9 +106,19 @@ const Block* BlockCache::insert(uint64_t gpa, uint64_t va, const Block& block) {
                    block.bytes, static_cast<unsigned long>(va), static_cast<unsigned long>(gpa));
       std::fflush(perf_map_);
     }
+    if (!dump_dir_.empty()) dump(block, va, gpa);
   }
   stats_.cache_bytes = buffer_.used() - trampoline_bytes_;
   return &it->second;
+}
+
+void BlockCache::dump(const Block& block, uint64_t va, uint64_t gpa) const {
+  const std::string path = fmt::format("{}/{:x}-{:x}-{:x}.bin", dump_dir_, va, gpa,
+                                       reinterpret_cast<uintptr_t>(block.code));
+  if (std::FILE* f = std::fopen(path.c_str(), "wb"); f != nullptr) {
+    std::fwrite(block.code, 1, block.bytes, f);
+    std::fclose(f);
+  }
 }
 
 BlockCache::Arrival BlockCache::arrive(uint64_t gpa, uint64_t va) {

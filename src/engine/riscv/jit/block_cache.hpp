@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -52,7 +53,10 @@ class BlockCache {
 
   // With VESSEL_JIT_PERFMAP=1 in the environment, every block is named in
   // /tmp/perf-PID.map (the convention perf uses for JIT code), so `perf
-  // report` shows guest addresses instead of anonymous memory.
+  // report` shows guest addresses instead of anonymous memory. With
+  // VESSEL_JIT_CODE_DUMP=DIR, every block's host code (cold paths included) is
+  // written to DIR/VA-GPA-HOSTADDR.bin, for
+  // `objdump -D -b binary -mi386:x86-64 --adjust-vma=0xHOSTADDR FILE`.
   explicit BlockCache(size_t capacity = kDefaultCapacity);
   ~BlockCache();
 
@@ -124,6 +128,7 @@ class BlockCache {
     return ((va >> 1) ^ (gpa >> 13)) & (kSlots - 1);
   }
   void emit_trampolines();
+  void dump(const Block& block, uint64_t va, uint64_t gpa) const;
 
   CodeBuffer buffer_;
   size_t trampoline_bytes_ = 0;
@@ -137,6 +142,7 @@ class BlockCache {
   uint32_t warm_arrivals_ = kDefaultWarmArrivals;
   EngineStats stats_;
   std::FILE* perf_map_ = nullptr;
+  std::string dump_dir_;  // empty: no dumps
 };
 
 }  // namespace vessel::rv::jit

@@ -44,11 +44,30 @@ void Emitter::shift_imm(const DecodedInsn& d, bool word,
   unary_in(d, [&](const Reg64& t) {
     if (word) {
       (g_.*op)(t.cvt32(), d.imm);
-      g_.movsxd(t, t.cvt32());
+      // A logical right shift by 1..31 leaves bit 31 clear, and writing the
+      // 32-bit register has cleared the upper half.
+      if (d.op != Op::SRLIW || d.imm == 0) g_.movsxd(t, t.cvt32());
     } else {
       (g_.*op)(t, d.imm);
     }
   });
+}
+
+bool Emitter::shift_add(const Insn& i) {
+  const DecodedInsn& d = i.d;
+  if (k_ + 1 >= insns_.size() || d.imm < 1 || d.imm > 3 || d.rd >= 32 || d.rs1 == 0) return false;
+  const DecodedInsn& add = insns_[k_ + 1].d;
+  if (add.op != Op::ADD || add.rd != d.rd) return false;
+  const unsigned other = add.rs1 == d.rd ? add.rs2 : add.rs2 == d.rd ? add.rs1 : d.rd;
+  if (other == d.rd) return false;  // the ADD does not read the shifted value once
+  // x[rd] = x[other] + (x[rs1] << imm); the shifted value is never seen.
+  const Reg64 t = target(d.rd);
+  const Reg64 b = get(other, rcx);
+  const Reg64 a = get(d.rs1, rax);
+  g_.lea(t, g_.ptr[b + a * (1 << d.imm)]);
+  put(d.rd, t);
+  ++k_;
+  return true;
 }
 
 void Emitter::select(const DecodedInsn& d,
@@ -197,7 +216,9 @@ bool Emitter::emit_insn(const Insn& i) {
     case Op::XORI: unary_in(d, [&](const Reg64& t) { g_.xor_(t, d.imm); }); return false;
     case Op::ORI: unary_in(d, [&](const Reg64& t) { g_.or_(t, d.imm); }); return false;
     case Op::ANDI: unary_in(d, [&](const Reg64& t) { g_.and_(t, d.imm); }); return false;
-    case Op::SLLI: shift_imm(d, false, &G::shl); return false;
+    case Op::SLLI:
+      if (!shift_add(i)) shift_imm(d, false, &G::shl);
+      return false;
     case Op::SRLI: shift_imm(d, false, &G::shr); return false;
     case Op::SRAI: shift_imm(d, false, &G::sar); return false;
     case Op::ADD: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.add(t, b); }); return false;
@@ -215,6 +236,10 @@ bool Emitter::emit_insn(const Insn& i) {
       binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.and_(t, b); });
       return false;
     case Op::ADDIW:
+      if (d.imm == 0 && known_sext32(d.rs1)) {  // sext.w of what is already
+        put(d.rd, get(d.rs1, target(d.rd)));
+        return false;
+      }
       unary_in(d, [&](const Reg64& t) {
         if (d.imm != 0) g_.add(t.cvt32(), d.imm);
         g_.movsxd(t, t.cvt32());

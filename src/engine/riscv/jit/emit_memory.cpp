@@ -22,19 +22,54 @@ void Emitter::tlb_check(const Reg64& va, int32_t array, unsigned size, Label& mi
   g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
 }
 
+void Emitter::load_host(const Reg64& dst, const Reg64& va, const Reg64& addend, unsigned size,
+                        bool sign) {
+  const Reg32 dst32 = dst.cvt32();
+  switch (size) {
+    case 1:
+      sign ? g_.movsx(dst, g_.byte[va + addend]) : g_.movzx(dst32, g_.byte[va + addend]);
+      break;
+    case 2:
+      sign ? g_.movsx(dst, g_.word[va + addend]) : g_.movzx(dst32, g_.word[va + addend]);
+      break;
+    case 4:
+      sign ? g_.movsxd(dst, g_.dword[va + addend]) : g_.mov(dst32, g_.dword[va + addend]);
+      break;
+    default: g_.mov(dst, g_.qword[va + addend]); break;
+  }
+}
+
 Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst) {
   const Reg64 va = address(d);
   Label& miss = label();
   Label& done = label();
   tlb_check(va, kOffTlbRead, size, miss);
-  g_.mov(rdx, g_.qword[kTlbReg + rcx + kOffTlbRead + 8]);
-  // SAFETY (of the guest access): the entry maps this aligned access into RAM.
-  const Reg32 dst32 = dst.cvt32();
-  switch (size) {
-    case 1: sign ? g_.movsx(dst, g_.byte[va + rdx]) : g_.movzx(dst32, g_.byte[va + rdx]); break;
-    case 2: sign ? g_.movsx(dst, g_.word[va + rdx]) : g_.movzx(dst32, g_.word[va + rdx]); break;
-    case 4: sign ? g_.movsxd(dst, g_.dword[va + rdx]) : g_.mov(dst32, g_.dword[va + rdx]); break;
-    default: g_.mov(dst, g_.qword[va + rdx]); break;
+  const auto addend = g_.qword[kTlbReg + rcx + kOffTlbRead + 8];
+  if (chained_[k_] && addend_slots_ < kAddendSlots) {
+    // The slot's addend is known long before the guest address (a loop's
+    // accesses at one instruction mostly stay in one page), so the host
+    // address is ready one add after the guest address, while the entry's
+    // own addend (which the branch checks) loads beside it. A wrong guess
+    // costs a mispredicted branch and puts the entry's addend in the slot.
+    const auto slot = g_.qword[rsp + off_addend_slot(addend_slots_++)];
+    Label& wrong = label();
+    g_.mov(rdx, slot);
+    g_.cmp(rdx, addend);
+    g_.jne(wrong, Xbyak::CodeGenerator::T_NEAR);
+    // SAFETY (of the guest access): rdx equals the addend of the entry that
+    // maps this aligned access into RAM.
+    load_host(dst, va, rdx, size, sign);
+    cold([this, &wrong, &done, addend, slot, va, dst, size, sign] {
+      g_.L(wrong);
+      g_.mov(rdx, addend);
+      g_.mov(slot, rdx);
+      load_host(dst, va, rdx, size, sign);  // SAFETY: as in the fast path
+      g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+    });
+  } else {
+    g_.mov(rdx, addend);
+    // SAFETY (of the guest access): the entry maps this aligned access into RAM.
+    load_host(dst, va, rdx, size, sign);
   }
   g_.L(done);
   const uint32_t mask = dirty_;

@@ -5,6 +5,7 @@ namespace vessel::rv::jit {
 
 void Emitter::emit() {
   allocate_registers();
+  find_chained_loads();
   const auto n = static_cast<uint32_t>(insns_.size());
   for (const Insn& i : insns_) {
     if (writes_x(i.d) && cached(i.d.rd)) written_ |= 1u << i.d.rd;
@@ -32,7 +33,11 @@ void Emitter::emit() {
   g_.L(body_);
   if (loops_) dirty_ = written_;
   bool ended = false;
-  for (k_ = 0; k_ < insns_.size(); ++k_) ended = emit_insn(insns_[k_]);
+  for (k_ = 0; k_ < insns_.size(); ++k_) {
+    const size_t first = k_;
+    ended = emit_insn(insns_[k_]);  // may take the next instruction too
+    for (size_t j = first; j <= k_; ++j) note_sext32(insns_[j].d);
+  }
   if (!ended) {
     const Insn& last = insns_.back();
     const uint64_t next = last.va + last.d.len;
@@ -58,6 +63,52 @@ void Emitter::emit() {
   }
 }
 
+// Which of a loop's loads take their addend from a slot (Emitter::load):
+// those whose address comes from a load in the loop, this round's or an
+// earlier one's (a table lookup on loaded data, a pointer chase). Their
+// latency adds up round after round, so the slot's few cycles count; a load
+// whose address is arithmetic (an index, a pointer that steps) is not on
+// such a chain, and one at random places (a hash table) would only make the
+// slot's branch mispredict.
+void Emitter::find_chained_loads() {
+  const auto is_load = [](Op op) {
+    switch (op) {
+      case Op::LB:
+      case Op::LH:
+      case Op::LW:
+      case Op::LD:
+      case Op::LBU:
+      case Op::LHU:
+      case Op::LWU:
+      case Op::LR_W:
+      case Op::LR_D:
+      case Op::SC_W:
+      case Op::SC_D:
+      case Op::AMO_W:
+      case Op::AMO_D: return true;
+      default: return false;
+    }
+  };
+  chained_.assign(insns_.size(), false);
+  // x registers holding values that come from a load, at the loop's start
+  // (from the round before) and as the body goes on; to a fixed point.
+  uint32_t at_start = 0;
+  for (;;) {
+    uint32_t loaded = at_start;
+    for (size_t k = 0; k < loop_end_; ++k) {
+      const DecodedInsn& d = insns_[k].d;
+      if (is_load(d.op) || d.op == Op::FLW || d.op == Op::FLD)
+        chained_[k] = ((loaded >> d.rs1) & 1) != 0;
+      if (writes_x(d) && d.rd < 32) {
+        const bool from_load = is_load(d.op) || (x_reads(d) & loaded) != 0;
+        loaded = from_load ? loaded | (1u << d.rd) : loaded & ~(1u << d.rd);
+      }
+    }
+    if ((at_start | loaded) == at_start) break;
+    at_start |= loaded;
+  }
+}
+
 void Emitter::allocate_registers() {
   constexpr unsigned kLoopWeight = 16;
   size_t loop_end = 0;  // instructions [0, loop_end) are a loop's body
@@ -66,6 +117,7 @@ void Emitter::allocate_registers() {
     if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_)
       loop_end = k + 1;
   }
+  loop_end_ = loop_end;
   std::array<unsigned, 32> uses{};
   for (size_t k = 0; k < insns_.size(); ++k) {
     const DecodedInsn& d = insns_[k].d;
@@ -87,6 +139,12 @@ void Emitter::allocate_registers() {
     host_of_[order[i]] = static_cast<int8_t>(i);
     guest_of_[i] = order[i];
   }
+}
+
+void Emitter::note_sext32(const DecodedInsn& d) {
+  if (!writes_x(d) || d.rd >= 32) return;
+  const uint32_t bit = 1u << d.rd;
+  sext32_ = result_is_sext32(d, sext32_) ? sext32_ | bit : sext32_ & ~bit;
 }
 
 void Emitter::reload_after_call(unsigned also) {

@@ -55,6 +55,7 @@ class Emitter {
   // ---- guest registers ----
   // Uses inside a loop back to the block's start count kLoopWeight times.
   void allocate_registers();
+  void find_chained_loads();
 
   bool cached(unsigned r) const { return r < 32 && host_of_[r] >= 0; }
   const Reg64& host(unsigned r) const { return kCacheRegs[host_of_[r]]; }
@@ -88,6 +89,12 @@ class Emitter {
     writeback(dirty_);
     dirty_ = 0;
   }
+  // Whether x[r] holds the sign extension of its low 32 bits at the
+  // instruction being emitted (result_is_sext32). Nothing is known at the
+  // block's start, where a loop's next round also arrives.
+  bool known_sext32(unsigned r) const { return r < 32 && ((sext32_ >> r) & 1) != 0; }
+  void note_sext32(const DecodedInsn& d);
+
   // After a helper call: the caller-saved host registers are gone, and the
   // helper may have written x[also].
   void reload_after_call(unsigned also = 0);
@@ -135,8 +142,14 @@ class Emitter {
   // alignment folded into the tag). The entry is then [kTlbReg + rcx + array].
   void tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss);
 
-  // Loads into `dst` (extended as `sign` says) and returns it.
+  // Loads into `dst` (extended as `sign` says) and returns it. A load in a
+  // loop's body whose address comes from loaded data (find_chained_loads)
+  // takes its TLB addend from a stack slot holding the one it used last
+  // time round, checked against the TLB entry: the host address then waits
+  // only for the guest address, not for the entry's load.
   Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax);
+  // dst = the guest value at host address va + addend.
+  void load_host(const Reg64& dst, const Reg64& va, const Reg64& addend, unsigned size, bool sign);
 
   // Stores x[rs2] (or f[rs2] when `fp`).
   void store(const DecodedInsn& d, unsigned size, bool fp);
@@ -228,7 +241,13 @@ class Emitter {
   bool branch(const Insn& i,
               void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType));
 
-  // Emits one instruction; returns true if it ended the block.
+  // SLLI by 1..3 and an ADD of the shifted register that overwrites it, as
+  // one lea (indexing an array without Zba): one cycle less on the address's
+  // dependency chain. Returns false if insns_[k_] does not start that pair.
+  bool shift_add(const Insn& i);
+
+  // Emits one instruction, or two fused (k_ is then the second's); returns
+  // true if it ended the block.
   bool emit_insn(const Insn& i);
 
   Xbyak::CodeGenerator& g_;
@@ -239,14 +258,18 @@ class Emitter {
   size_t k_ = 0;
   std::array<int8_t, 32> host_of_{};  // guest register -> index in kCacheRegs, or -1
   std::array<uint8_t, kCacheRegs.size()>
-      guest_of_{};      // kCacheRegs index -> guest register (0: none)
-  uint32_t dirty_ = 0;  // guest registers whose host copy is newer
+      guest_of_{};       // kCacheRegs index -> guest register (0: none)
+  uint32_t dirty_ = 0;   // guest registers whose host copy is newer
+  uint32_t sext32_ = 1;  // see known_sext32 (x0 holds 0)
   bool fs_checked_ = false, fs_dirty_ = false;
-  Label head_;            // after the register loads: where the budget is taken
-  Label body_;            // after that
-  Label no_budget_;       // leaves with pc at the start, the budget untouched
-  bool loops_ = false;    // some branch goes back to the start
-  uint32_t written_ = 0;  // cached guest registers the block writes
+  Label head_;                 // after the register loads: where the budget is taken
+  Label body_;                 // after that
+  Label no_budget_;            // leaves with pc at the start, the budget untouched
+  bool loops_ = false;         // some branch goes back to the start
+  size_t loop_end_ = 0;        // instructions [0, loop_end_) are a loop's body
+  std::vector<bool> chained_;  // find_chained_loads
+  unsigned addend_slots_ = 0;  // slots given to loads so far
+  uint32_t written_ = 0;       // cached guest registers the block writes
   std::deque<Label> labels_;
   std::deque<std::function<void()>> cold_;
 };

@@ -120,6 +120,55 @@ bool is_conditional_branch(Op op) {
   }
 }
 
+bool result_is_sext32(const DecodedInsn& d, uint32_t known) {
+  const auto has = [&](uint8_t r) { return r < 32 && ((known >> r) & 1) != 0; };
+  switch (d.op) {
+    // Sign- or zero-extended narrow loads, and the W forms (RV64I defines
+    // their results as sign-extended).
+    case Op::LB:
+    case Op::LH:
+    case Op::LW:
+    case Op::LBU:
+    case Op::LHU:
+    case Op::ADDIW:
+    case Op::SLLIW:
+    case Op::SRLIW:
+    case Op::SRAIW:
+    case Op::ADDW:
+    case Op::SUBW:
+    case Op::SLLW:
+    case Op::SRLW:
+    case Op::SRAW:
+    case Op::MULW:
+    case Op::DIVW:
+    case Op::DIVUW:
+    case Op::REMW:
+    case Op::REMUW:
+    // Immediates are sign-extended 32-bit values; comparisons give 0 or 1.
+    case Op::LUI:
+    case Op::LI:
+    case Op::SLT:
+    case Op::SLTU:
+    case Op::SLTI:
+    case Op::SLTIU:
+    case Op::SEXT_B:
+    case Op::SEXT_H:
+    case Op::ZEXT_H: return true;
+    // Bitwise operations keep bits 63..31 equal if both operands have them
+    // equal (12-bit immediates are sign-extended, so they do).
+    case Op::MV:
+    case Op::XORI:
+    case Op::ORI: return has(d.rs1);
+    case Op::ANDI: return has(d.rs1) || d.imm >= 0;
+    case Op::XOR:
+    case Op::OR:
+    case Op::AND: return has(d.rs1) && has(d.rs2);
+    case Op::SRLI: return (d.imm & 63) >= 33;
+    case Op::SRAI: return has(d.rs1) || (d.imm & 63) >= 32;
+    default: return false;
+  }
+}
+
 // Instructions the translator leaves to the interpreter: they change
 // privilege, translation or interrupt state, talk to the SBI, or are rare
 // enough that a call into the interpreter costs nothing that matters.

@@ -16,6 +16,12 @@ bool writes_x(const DecodedInsn& d);
 // take both: it decides which registers a block keeps in host registers.
 uint32_t x_reads(const DecodedInsn& d);
 bool is_conditional_branch(Op op);
+// Whether x[rd] after `d` equals the sign extension of its low 32 bits, given
+// `known`, the registers known to hold such values before it (bit 0 is x0).
+// It lets the translator drop sign extensions that would change nothing (the
+// `sext.w` compilers emit after 32-bit arithmetic done in 64-bit registers),
+// each one a cycle on a dependency chain.
+bool result_is_sext32(const DecodedInsn& d, uint32_t known);
 // Instructions the translator leaves to the interpreter: they change
 // privilege, translation or interrupt state, talk to the SBI, or are rare
 // enough that a call into the interpreter costs nothing that matters.
