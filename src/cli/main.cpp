@@ -408,6 +408,14 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
   if (stats) {
     std::fprintf(stderr, "vessel: instructions=%llu seconds=%.3f\n",
                  static_cast<unsigned long long>(result.instructions), result.seconds);
+    if (result.hart_instret.size() > 1) {
+      std::fprintf(stderr, "vessel: harts");
+      for (size_t i = 0; i < result.hart_instret.size(); ++i) {
+        std::fprintf(stderr, " hart%zu_instret=%llu", i,
+                     static_cast<unsigned long long>(result.hart_instret[i]));
+      }
+      std::fprintf(stderr, "\n");
+    }
     const vessel::EngineStats& e = result.engine_stats;
     std::fprintf(stderr, "vessel: engine=%s",
                  std::string(vessel::engine_name(result.engine)).c_str());

@@ -127,9 +127,10 @@ void Machine::hart_thread(unsigned i) {
       const uint64_t done = retired_ + threaded_retired_.load(std::memory_order_relaxed);
       budget =
           std::min(budget, config_.max_instructions - std::min(config_.max_instructions, done));
-      if (budget == 0) {  // the VM thread ends the run
+      if (budget == 0) {  // the VM thread ends the run: tell it, wait for it
         hart.set_active(false);
-        idle_hart(i);
+        wake_.wake();
+        pins_[i]->doorbell.wait(pins_[i]->doorbell.ticket(), 1'000'000);
         continue;
       }
     }

@@ -461,6 +461,7 @@ RunResult Machine::run() {
   result.instructions = retired_;
   result.engine = config_.engine;
   result.engine_stats = engine_stats();
+  for (const auto& h : harts_) result.hart_instret.push_back(h->instret());
   result.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
   return result;
 }

@@ -72,6 +72,7 @@ struct RunResult {
   double seconds = 0;
   Engine engine = Engine::kInterp;
   EngineStats engine_stats;
+  std::vector<uint64_t> hart_instret;  // each hart's minstret at the end
 };
 
 class Machine {

@@ -153,7 +153,11 @@ void Machine::load_state(const std::vector<state::Section>& sections) {
 
 nlohmann::json Machine::stats() const {
   nlohmann::json j;
-  j["instructions"] = retired_;
+  j["instructions"] = retired_ + threaded_retired_.load(std::memory_order_relaxed);
+  // Each hart's own exact count (minstret: since it was reset, across
+  // snapshots and migrations).
+  j["hart_instret"] = nlohmann::json::array();
+  for (const auto& h : harts_) j["hart_instret"].push_back(h->instret());
   j["uptime_seconds"] =
       started_ns_ == 0 ? 0.0 : static_cast<double>(GuestClock::host_ns() - started_ns_) / 1e9;
   j["paused"] = paused_;
