@@ -61,7 +61,9 @@ namespace vessel::sandbox {
 // |           | setsockopt getsockopt getsockname getpeername       |                               |
 // |           | ioctl (TCGETS TCSETS* FIONBIO FIONREAD TIOCGWINSZ)  | the raw terminal, slirp       |
 // |           | getrandom eventfd2                                  | virtio-rng                    |
-// |           | clone (CLONE_THREAD only) set_robust_list rseq      | hart threads, block workers   |
+// |           | clone (CLONE_THREAD only) set_robust_list rseq,     | hart threads, block workers   |
+// |           | rt_sigaction (glibc's two real-time signals only)   |                               |
+// |           | seccomp, prctl (PR_SET_NO_NEW_PRIVS only)           | the children narrow the list  |
 // |           | mmap/mprotect with PROT_EXEC                        | the translator's code cache   |
 // | hart      | read poll ppoll                                     | its eventfds                  |
 // |           | mmap/mprotect with PROT_EXEC                        | the translator's code cache   |
@@ -72,7 +74,9 @@ namespace vessel::sandbox {
 // |           | getsockname getpeername shutdown fcntl getrandom    | and GnuTLS                    |
 // |           | pread64                                             | ctl stats: /proc/self files   |
 // |           |                                                     | opened before the lock-down   |
-// |           | clone (CLONE_THREAD only) set_robust_list rseq      | a thread per connection       |
+// |           | clone (CLONE_THREAD only) set_robust_list rseq,     | a thread per connection       |
+// |           | rt_sigaction (glibc's two real-time signals only)   |                               |
+// |           | seccomp, prctl (PR_SET_NO_NEW_PRIVS only)           | the children narrow the list  |
 // | waiter    | wait4 kill                                          | the parent outside a --jail   |
 // clang-format on
 //
@@ -281,8 +285,17 @@ void allow_memory(Filter& f, bool executable) {
 
 void allow_thread_creation(Filter& f) {
   f.allow(kMakesThreads);
+  // glibc's first pthread_create in a process installs the handlers of its
+  // own two real-time signals (cancellation, setxid); no other handler.
+  for (scmp_datum_t sig : {__SIGRTMIN, __SIGRTMIN + 1}) {  // 32, 33: below SIGRTMIN
+    f.allow_if("rt_sigaction", SCMP_A0(SCMP_CMP_EQ, sig));
+  }
   f.allow_if("clone", SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
   f.fail_with("clone3", ENOSYS);
+  // So that the children can narrow the list: a filter only ever takes
+  // calls away.
+  f.allow_if("prctl", SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
+  f.allow("seccomp");
 }
 
 void allow_inet_sockets(Filter& f) {
