@@ -506,18 +506,20 @@ void inherit_role(Role role) {
 }
 
 void confine_thread(Role role) {
-  if (!g_settings.seccomp) return;
-  try {
-    install_sigsys_handler();
-    Filter filter;
-    build(filter, role);
-    t_role_name = role_name(role).data();
-    filter.load();
-  } catch (const Error& e) {
-    if (role == Role::kVm) throw;
-    std::fprintf(stderr, "vessel: %s\n", e.what());
-    _exit(1);
+  if (g_settings.seccomp) {
+    try {
+      install_sigsys_handler();
+      Filter filter;
+      build(filter, role);
+      t_role_name = role_name(role).data();
+      filter.load();
+    } catch (const Error& e) {
+      if (role == Role::kVm) throw;
+      std::fprintf(stderr, "vessel: %s\n", e.what());
+      _exit(1);
+    }
   }
+  // The test hook, with the sandbox on or off: only the filter stops it.
   if (role == Role::kVm && g_selftest_nr >= 0) {
     ::syscall(g_selftest_nr, 0, 0, 0, 0, 0, 0);
   }
