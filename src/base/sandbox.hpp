@@ -34,7 +34,11 @@ namespace vessel::sandbox {
 enum class Role {
   kVm,       // the VM's own thread: the run loop, devices, slirp, io_uring,
              // mailbox work (snapshots), teardown; also `vessel host`'s main thread
-  kHart,     // a hart's own host thread, made by the VM thread
+  kHart,     // a hart's own host thread: made by the VM thread in Machine::run()
+             // after its confine_thread(kVm) (never earlier: lock_down()'s --user
+             // drop must come before any thread exists), and calling
+             // confine_thread(kHart) as its first statement, before any guest
+             // code runs
   kBlockIo,  // a virtio-blk worker (when io_uring is not available)
   kControl,  // the control socket's acceptor and its connections (migration sender)
   kWaiter,   // the parent left outside a --jail: waits for vessel and passes signals on
