@@ -4,12 +4,14 @@
 # Debian's OpenSBI, each vessel with each of its engines (interpreter,
 # translator), alternating, the guest running `true` and powering off.
 # Reports median wall time to the line "vessel-init: ready", to process exit,
-# median peak RSS, vessel's MIPS, and the vessel/QEMU ratios.
+# median peak RSS, vessel's MIPS, and the vessel/QEMU ratios; and each engine
+# with --sandbox on (the default) beside --sandbox off.
 #
 # Usage: bench/boot.sh [--runs N] [--cpus N] [--mem SIZE] [--engines LIST]
-#                      [--qemu-only] [--no-opensbi] [--no-build]
+#                      [--qemu-only] [--no-opensbi] [--no-sandbox-row] [--no-build]
 #                      [--timeout SECONDS] [--verbose]
-#   --engines LIST  vessel engines to run, comma-separated (default interp,jit)
+#   --engines LIST    vessel engines to run, comma-separated (default interp,jit)
+#   --no-sandbox-row  skip the --sandbox off runs
 # Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR
 #        (default build), VESSEL (default $BUILD_DIR/vessel), VESSEL_ARGS (extra
 #        `vessel run` arguments, not --engine), QEMU (default qemu-system-riscv64), OPENSBI
@@ -23,15 +25,16 @@ me=boot
 # shellcheck source=bench/lib/engines.sh
 . "$root/bench/lib/engines.sh"
 
-runs=5 cpus=1 mem=512M qemu_only=0 opensbi=1 build=1 timeout_s=300 verbose=0
+runs=5 cpus=1 mem=512M qemu_only=0 opensbi=1 sandbox_row=1 build=1 timeout_s=300 verbose=0
 engine_list=$ENG_DEFAULT
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --runs) runs=${2:?--runs wants a value}; shift 2 ;;
     --cpus) cpus=${2:?--cpus wants a value}; shift 2 ;;
     --mem) mem=${2:?--mem wants a value}; shift 2 ;;
     --no-opensbi) opensbi=0; shift ;;
+    --no-sandbox-row) sandbox_row=0; shift ;;
     *) eng_common_option "$@"; shift "$eng_shift" ;;
   esac
 done
@@ -54,6 +57,9 @@ if [[ $qemu_only -eq 0 ]]; then
     [[ -f $opensbi_bin ]] || die "OpenSBI firmware $opensbi_bin not found (apt install opensbi, set OPENSBI=, or use --no-opensbi)"
     for e in "${engines[@]}"; do configs+=("vessel-$e+opensbi"); done
   fi
+  if [[ $sandbox_row -eq 1 ]]; then
+    for e in "${engines[@]}"; do configs+=("vessel-$e-sandbox-off"); done
+  fi
 fi
 lg_tmpdir
 
@@ -61,11 +67,14 @@ cmdline="console=ttyS0 quiet vessel.cmd=$(printf '%s' true | base64 -w0)"
 cmd_for() {
   local e=${1#vessel-}
   e=${e%+opensbi}
+  e=${e%-sandbox-off}
   case $1 in
     qemu) cmd=("$qemu" -M virt -m "$mem" -smp "$cpus" -nographic -bios default -no-reboot
                -kernel "$KERNEL" -initrd "$INITRD" -append "$cmdline") ;;
     *+opensbi) cmd=("$vessel" run --bios "$opensbi_bin" --kernel "$KERNEL" --initrd "$INITRD"
                     --cmdline "$cmdline" --mem "$mem" --cpus "$cpus" --engine "$e" --stats "${vessel_args[@]}") ;;
+    *-sandbox-off) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
+                        --mem "$mem" --cpus "$cpus" --engine "$e" --stats --sandbox off "${vessel_args[@]}") ;;
     vessel-*) cmd=("$vessel" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
                    --mem "$mem" --cpus "$cpus" --engine "$e" --stats "${vessel_args[@]}") ;;
   esac
@@ -122,4 +131,13 @@ if [[ ${failed[qemu]} -eq 0 ]]; then
       "$c" "$(lg_ratio "${med_marker[qemu]}" "${med_marker[$c]}")"
   done
 fi
+# The sandbox costs nothing measurable at boot: each engine with it on (the
+# default) beside off.
+for e in "${engines[@]}"; do
+  on=vessel-$e off=vessel-$e-sandbox-off
+  [[ -n ${med_exit[$on]:-} && -n ${med_exit[$off]:-} ]] || continue
+  printf 'boot: %-26s marker %5.2f s / %5.2f s   exit %5.2f s / %5.2f s   (on/off %sx)\n' \
+    "sandbox on/off ($e)" "${med_marker[$on]}" "${med_marker[$off]}" \
+    "${med_exit[$on]}" "${med_exit[$off]}" "$(lg_ratio "${med_exit[$on]}" "${med_exit[$off]}")"
+done
 [[ $any_failed -eq 0 ]] || { echo "boot: error: some configurations failed (logs in $out_dir)" >&2; exit 1; }

@@ -1,5 +1,6 @@
 #include "api/api_server.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/sandbox.hpp"
 #include "base/unique_fd.hpp"
 
 namespace vessel::api {
@@ -182,6 +184,10 @@ struct ApiServer::State {
   UniqueFd stop;
   dev_t socket_device = 0;
   ino_t socket_inode = 0;
+  // The socket's directory and name in it: the destructor removes the file
+  // through them, which works inside a --jail too.
+  UniqueFd directory;
+  std::string name;
   std::thread acceptor;
   // Touched only by the acceptor thread.
   std::list<Connection> connections;
@@ -205,6 +211,8 @@ void ApiServer::State::reap_finished() {
 }
 
 void ApiServer::State::accept_loop() {
+  // Connection threads start under this filter and keep it.
+  sandbox::confine_thread(sandbox::Role::kControl);
   while (wait_for(listener.get(), POLLIN, stop.get())) {
     UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (connection.get() < 0) {
@@ -225,6 +233,7 @@ void ApiServer::State::accept_loop() {
     Connection& entry = connections.emplace_back();
     try {
       entry.thread = std::thread([this, &entry, fd = std::move(connection)]() mutable {
+        sandbox::inherit_role(sandbox::Role::kControl);
         serve(std::move(fd));
         entry.finished.store(true);
       });
@@ -309,7 +318,7 @@ void ApiServer::State::answer(std::string_view line, const Progress& progress,
   write_line(reply);
 }
 
-ApiServer::ApiServer(std::string path, Handler handler)
+ApiServer::ApiServer(std::string path, Handler handler, Start when)
     : path_(std::move(path)), state_(std::make_unique<State>()) {
   State& s = *state_;
   s.path = path_;
@@ -357,6 +366,16 @@ ApiServer::ApiServer(std::string path, Handler handler)
     ::unlink(path_.c_str());
     fail("{}: cannot create eventfd: {}", path_, errno_text(err));
   }
+  const size_t slash = path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
+  s.name = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  s.directory = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (when == Start::kNow) start();
+}
+
+void ApiServer::start() {
+  State& s = *state_;
+  if (s.acceptor.joinable()) return;
   try {
     s.acceptor = std::thread([&s] { s.accept_loop(); });
   } catch (const std::system_error& e) {
@@ -369,13 +388,16 @@ ApiServer::~ApiServer() {
   State& s = *state_;
   const uint64_t one = 1;
   (void)!::write(s.stop.get(), &one, sizeof(one));
-  s.acceptor.join();
+  if (s.acceptor.joinable()) s.acceptor.join();
   s.listener.reset();
-  // Only our own file: another process may have replaced it meanwhile.
+  // Only our own file: another process may have replaced it meanwhile. (With
+  // --user the file may stay behind, owned by root; the next vessel on the
+  // path replaces it.)
   struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == s.socket_device &&
-      st.st_ino == s.socket_inode) {
-    ::unlink(path_.c_str());
+  if (s.directory.valid() &&
+      ::fstatat(s.directory.get(), s.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      st.st_dev == s.socket_device && st.st_ino == s.socket_inode) {
+    ::unlinkat(s.directory.get(), s.name.c_str(), 0);
   }
 }
 

@@ -47,7 +47,13 @@ class ApiServer {
   // server is gone is replaced; a live one throws Error "PATH: another vessel
   // is listening". Serves on threads of its own: `handler` is called on a
   // connection's thread, so up to kMaxConnections calls may run at once.
-  ApiServer(std::string path, Handler handler);
+  // With Start::kLater nothing is served until start(): the socket can be
+  // made before the sandbox locks the process down, its threads after.
+  enum class Start { kNow, kLater };
+  ApiServer(std::string path, Handler handler, Start when = Start::kNow);
+  // Starts serving (once; see Start::kLater). The acceptor and connection
+  // threads confine themselves as sandbox::Role::kControl.
+  void start();
   // Stops accepting, closes every connection and unlinks the socket file.
   // Waits for handler calls in progress to return.
   ~ApiServer();

@@ -17,6 +17,7 @@
 #include "api/ctl_client.hpp"
 #include "base/crypto.hpp"
 #include "base/error.hpp"
+#include "base/sandbox.hpp"
 #include "base/size.hpp"
 #include "memory/host_memory.hpp"
 #include "memory/page_store.hpp"
@@ -387,6 +388,46 @@ struct VerifyOptions {
   }
 };
 
+// --sandbox, --user, --jail: what run, host, restore and receive take.
+struct SandboxCli {
+  std::string mode = "on";
+  std::string user;
+  std::string jail;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--sandbox", mode,
+                    "Confine every thread to the system calls it needs (seccomp; default on, "
+                    "off in sanitizer builds unless asked for)")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->capture_default_str();
+    cmd->add_option("--user", user,
+                    "Drop from root to this user once files, sockets and devices are open");
+    cmd->add_option("--jail", jail,
+                    "chroot into DIR, in new mount, PID and IPC namespaces, once files are open "
+                    "(paths given to later `ctl` requests are resolved inside it)");
+  }
+  bool given(const CLI::App& cmd) const {
+    return cmd.count("--user") > 0 || cmd.count("--jail") > 0;
+  }
+  // Checks the options and configures the sandbox; with --jail, enters its
+  // namespaces (vessel goes on in a child process). Call once every other
+  // option has been checked and before anything is opened.
+  void finish(const CLI::App& cmd) const {
+    vessel::sandbox::Settings settings;
+    settings.seccomp = mode == "on";
+    // LeakSanitizer stops the world at exit with a forked ptrace tracer, and
+    // the sanitizers read /proc when they report: not a VMM's system calls.
+    if (vessel::sandbox::sanitizer_build() && cmd.count("--sandbox") == 0) settings.seccomp = false;
+    if (cmd.count("--user") > 0) settings.user = vessel::sandbox::lookup_user(user);
+    if (cmd.count("--jail") > 0) {
+      vessel::sandbox::check_jail(jail);
+      settings.jail = jail;
+    }
+    vessel::sandbox::configure(settings);
+    vessel::sandbox::enter_jail();
+  }
+};
+
 // Runs one VM on this thread, with a control socket if asked for.
 int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats,
                 const vessel::crypto::Ed25519Key* attest_key = nullptr) {
@@ -399,10 +440,18 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
   std::unique_ptr<vessel::api::ApiServer> server;
   if (!api_socket.empty()) {
     server = std::make_unique<vessel::api::ApiServer>(
-        api_socket, [&](const vessel::api::Json& request, const vessel::api::Progress& progress) {
+        api_socket,
+        [&](const vessel::api::Json& request, const vessel::api::Progress& progress) {
           return control.handle(request, progress);
-        });
+        },
+        vessel::api::ApiServer::Start::kLater);
   }
+  // Everything named on the command line is read or open now; no thread has
+  // started yet.
+  machine.load();
+  vessel::keep_host_memory_files_open();
+  vessel::sandbox::lock_down();
+  if (server) server->start();
   const vessel::RunResult result = machine.run();
   server.reset();
   if (stats) {
@@ -469,6 +518,8 @@ int main(int argc, char** argv) {
   lockstep.add_to(run);
   MeasureOptions measure_options;
   measure_options.add_to(run);
+  SandboxCli run_sandbox;
+  run_sandbox.add_to(run);
 
   RunOptions host_options;
   unsigned vms = 2;
@@ -479,6 +530,8 @@ int main(int argc, char** argv) {
   host->add_option("--console-dir", console_dir, "Where the VMs' console logs go")
       ->capture_default_str();
   add_run_options(host, host_options);
+  SandboxCli host_sandbox;
+  host_sandbox.add_to(host);
 
   vessel::RestoreOptions restore_options;
   std::string restore_socket;
@@ -493,12 +546,16 @@ int main(int argc, char** argv) {
   restore->add_flag("--stats", restore_stats, "Print the instruction count and run time at exit");
   EngineOptions restore_engine;
   restore_engine.add_to(restore);
+  SandboxCli restore_sandbox;
+  restore_sandbox.add_to(restore);
 
   ReceiveCli receive_cli;
   CLI::App* receive = app.add_subcommand(
       "receive",
       "Wait for a live migration and run the VM it brings, with this command line's devices");
   receive_cli.add_to(receive);
+  SandboxCli receive_sandbox;
+  receive_sandbox.add_to(receive);
 
   app.add_subcommand(
       "ctl",
@@ -535,12 +592,14 @@ int main(int argc, char** argv) {
       options.config = finish_config(host_options, *host);
       options.api_socket = host_options.api_socket;
       options.console_dir = console_dir;
+      host_sandbox.finish(*host);
       return vessel::run_host(options);
     }
     if (restore->parsed()) {
       const uint64_t start = vessel::GuestClock::host_ns();
       const vessel::Engine engine = restore_engine.parsed_engine();
       const uint64_t cache = restore_engine.parsed_cache();
+      restore_sandbox.finish(*restore);
       std::unique_ptr<vessel::Machine> machine = vessel::restore_snapshot(restore_options);
       machine->set_engine(engine, cache, restore_engine.jit_warmup);
       spdlog::info("restored from {} in {:.2f} ms", restore_options.dir,
@@ -550,15 +609,23 @@ int main(int argc, char** argv) {
     if (receive->parsed()) {
       const vessel::Engine engine = receive_cli.engine.parsed_engine();
       const uint64_t cache = receive_cli.engine.parsed_cache();
-      std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(receive_cli.finish(*receive));
+      const vessel::ReceiveOptions& options = receive_cli.finish(*receive);
+      receive_sandbox.finish(*receive);
+      std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(options);
       machine->set_engine(engine, cache, receive_cli.engine.jit_warmup);
       return run_machine(*machine, receive_cli.api_socket, false);
     }
     if (verify->parsed()) return verify_options.run();
     vessel::MachineConfig config = finish_config(run_options, *run);
-    if (lockstep.on) return lockstep.run(config, *run);
+    if (lockstep.on) {
+      // Its second VM runs on a thread of its own from the start.
+      if (run_sandbox.given(*run)) fail("--user and --jail do not go with --lockstep");
+      run_sandbox.finish(*run);
+      return lockstep.run(config, *run);
+    }
     config.measure_launch = measure_options.measure;
     const auto attest_key = measure_options.load_key(*run, run_options.api_socket);
+    run_sandbox.finish(*run);
     vessel::Machine machine(config);
     return run_machine(machine, run_options.api_socket, run_options.stats,
                        attest_key ? &*attest_key : nullptr);

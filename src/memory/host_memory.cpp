@@ -1,5 +1,9 @@
 #include "memory/host_memory.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,8 +19,33 @@ struct Field {
   uint64_t* bytes;
 };
 
-void read_kb_fields(const char* path, std::initializer_list<Field> fields) {
-  std::ifstream in(path);
+// Kept open by keep_host_memory_files_open(), else -1.
+int g_status_fd = -1;
+int g_rollup_fd = -1;
+
+// The whole of a /proc file kept open, read again from its start (seq_file
+// makes it anew at offset 0).
+std::string read_again(int fd) {
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    const ssize_t n = ::pread(fd, buffer, sizeof(buffer), static_cast<off_t>(text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+void read_kb_fields(const char* path, int kept_fd, std::initializer_list<Field> fields) {
+  std::istringstream kept;
+  std::ifstream file;
+  if (kept_fd >= 0) {
+    kept.str(read_again(kept_fd));
+  } else {
+    file.open(path);
+  }
+  std::istream& in = kept_fd >= 0 ? static_cast<std::istream&>(kept) : file;
   std::string line;
   while (std::getline(in, line)) {
     const size_t colon = line.find(':');
@@ -35,18 +64,24 @@ void read_kb_fields(const char* path, std::initializer_list<Field> fields) {
 
 HostMemoryUsage read_host_memory_usage() {
   HostMemoryUsage usage;
-  read_kb_fields("/proc/self/status", {{"VmRSS", &usage.rss_bytes},
-                                       {"RssAnon", &usage.anon_bytes},
-                                       {"RssShmem", &usage.shmem_bytes}});
+  read_kb_fields("/proc/self/status", g_status_fd,
+                 {{"VmRSS", &usage.rss_bytes},
+                  {"RssAnon", &usage.anon_bytes},
+                  {"RssShmem", &usage.shmem_bytes}});
   // smaps_rollup sums every mapping's Pss in one read (smaps would list
   // thousands of shared-page mappings).
-  read_kb_fields("/proc/self/smaps_rollup", {{"Pss", &usage.pss_bytes}});
+  read_kb_fields("/proc/self/smaps_rollup", g_rollup_fd, {{"Pss", &usage.pss_bytes}});
   return usage;
+}
+
+void keep_host_memory_files_open() {
+  if (g_status_fd < 0) g_status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (g_rollup_fd < 0) g_rollup_fd = ::open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
 }
 
 uint64_t host_available_memory() {
   uint64_t available = UINT64_MAX;
-  read_kb_fields("/proc/meminfo", {{"MemAvailable", &available}});
+  read_kb_fields("/proc/meminfo", -1, {{"MemAvailable", &available}});
   return available;
 }
 

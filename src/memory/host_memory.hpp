@@ -17,6 +17,11 @@ struct HostMemoryUsage {
 // and sharing seems to save nothing; PSS charges each mapping 1/8 of it, so
 // the process's PSS counts it once. Fields the kernel does not report read 0.
 HostMemoryUsage read_host_memory_usage();
+// Opens /proc/self/status and /proc/self/smaps_rollup once, for
+// read_host_memory_usage() to read again later: inside a --jail, where /proc
+// is not to be found, and without letting the sandboxed process open files
+// (base/sandbox.hpp). Call before the sandbox locks the process down.
+void keep_host_memory_files_open();
 
 // What the host can still give (MemAvailable in /proc/meminfo): the largest
 // guest vessel accepts (--mem, an incoming migration). UINT64_MAX if unknown.

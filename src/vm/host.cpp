@@ -7,6 +7,8 @@
 #include "api/api_server.hpp"
 #include "base/error.hpp"
 #include "base/safe_file.hpp"
+#include "base/sandbox.hpp"
+#include "memory/host_memory.hpp"
 #include "memory/page_store.hpp"
 #include "vm/control.hpp"
 #include "vm/machine.hpp"
@@ -34,10 +36,18 @@ int run_host(const HostOptions& options) {
   std::unique_ptr<api::ApiServer> server;
   if (!options.api_socket.empty()) {
     server = std::make_unique<api::ApiServer>(
-        options.api_socket, [&](const api::Json& request, const api::Progress& progress) {
+        options.api_socket,
+        [&](const api::Json& request, const api::Progress& progress) {
           return control.handle(request, progress);
-        });
+        },
+        api::ApiServer::Start::kLater);
   }
+  // Every file is read or open now and no thread has started: lock down
+  // (base/sandbox.hpp), then start the threads.
+  for (auto& m : machines) m->load();
+  keep_host_memory_files_open();
+  sandbox::lock_down();
+  if (server) server->start();
   spdlog::info("running {} VMs; consoles in {}/vm-N.log", options.vms, options.console_dir);
 
   std::vector<int> status(options.vms, 0);
@@ -52,6 +62,8 @@ int run_host(const HostOptions& options) {
       }
     });
   }
+  // This thread only waits from now on; the VM thread's list covers it.
+  sandbox::confine_thread(sandbox::Role::kVm);
   for (auto& t : threads) t.join();
   server.reset();
   int result = 0;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/sandbox.hpp"
 #include "devices/net/net_options.hpp"
 #include "devices/virtio/balloon.hpp"
 #include "devices/virtio/blk.hpp"
@@ -225,6 +226,8 @@ std::vector<uint8_t> Machine::device_tree(std::optional<uint64_t> initrd_start,
 }
 
 void Machine::load() {
+  if (loaded_ || restored_) return;
+  loaded_ = true;
   if (!config_.kernel.empty()) {
     boot_linux();
     return;
@@ -440,6 +443,8 @@ RunResult Machine::run() {
     scanner_->set_enabled(true);
   }
   install_signal_handlers();
+  // From here on the VM thread keeps only the system calls it needs.
+  sandbox::confine_thread(sandbox::Role::kVm);
   const uint64_t start_ns = GuestClock::host_ns();
   started_ns_ = start_ns;
   const uint64_t timeout_ns =

@@ -94,6 +94,12 @@ class Machine {
   // a restored one, then runs it until it powers off, fails, panics or hits
   // a limit.
   RunResult run();
+  // Reads and loads the guest as configured (throws Error on bad input);
+  // run() does it if it has not been done. Called early by the command line
+  // so that every file it names is read before the sandbox locks the process
+  // down (base/sandbox.hpp). Does nothing the second time, or for a
+  // restored VM.
+  void load();
 
   // Work from other threads (the control socket, migration) runs here, on
   // the VM thread between time slices: see mailbox.hpp.
@@ -163,7 +169,6 @@ class Machine {
 
  private:
   void build();
-  void load();
   void boot_bare_metal(const std::vector<uint8_t>& image);
   void boot_linux();
   // Measured launch: computes the digest over what was loaded and writes it
@@ -215,6 +220,7 @@ class Machine {
   EventLoop events_;
   Mailbox mailbox_;
   bool restored_ = false;
+  bool loaded_ = false;
   bool paused_ = false;
   uint64_t paused_at_ticks_ = 0;
   uint64_t started_ns_ = 0;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "base/sandbox.hpp"
 #include "base/unique_fd.hpp"
 
 namespace vessel {
@@ -91,7 +92,12 @@ MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
   // must not stall the open.
   UniqueFd old(::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   file.commit();
-  if (old.valid()) std::thread([fd = old.release()] { ::close(fd); }).detach();
+  if (old.valid()) {
+    std::thread([fd = old.release()] {
+      sandbox::inherit_role(sandbox::Role::kVm);  // made by the VM thread, under its filter
+      ::close(fd);
+    }).detach();
+  }
   return stats;
 }
 

@@ -48,6 +48,19 @@ check "--jit-warmup tunes the translator" restore /nonexistent-snapshot --engine
 check "--jit-cache needs a size" run --jit-cache ""
 check "--stats is not available with vessel host" host --vms 1 --stats
 check "cannot connect" ctl /nonexistent.sock stats
+# The sandbox's options (issue 10, part 3): one line and status 1.
+check_one() {
+  check "$@"
+  expect_status 1
+  expect_one_error_line "$WORK/out"
+}
+check_one "--user nosuchuser: no such user" run --user nosuchuser
+check_one "--user needs a user name" run --user ""
+check_one "--jail /nonexistent: No such file or directory" run --jail /nonexistent
+check_one "--jail /nonexistent: No such file or directory" restore /nonexistent --jail /nonexistent
+check_one "--jail /etc/passwd: not a directory" host --vms 1 --jail /etc/passwd
+check_one "--user and --jail do not go with --lockstep" run --lockstep --user nobody
+check "--sandbox" run --sandbox maybe
 check "not HOST:PORT" receive --listen nohostport --insecure
 check "needs --tls-psk FILE" receive --listen 127.0.0.1:1
 check "needs --tls-psk FILE" ctl /nonexistent.sock migrate 127.0.0.1:1

@@ -1,0 +1,121 @@
+// The sandbox's filters, each in a death test's child process (a filter
+// cannot be taken back): forbidden calls end the process with one line
+// naming them, allowed ones work, and filters stack.
+#include "base/sandbox.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+namespace vessel::sandbox {
+namespace {
+
+class SandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (sanitizer_build()) GTEST_SKIP() << "the sandbox is off in sanitizer builds";
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+  }
+};
+
+// In the death test's child only.
+void confine(Role role) {
+  Settings settings;
+  settings.seccomp = true;
+  configure(settings);
+  confine_thread(role);
+}
+
+void* map_executable() {
+  return mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+              0);
+}
+
+TEST_F(SandboxTest, AForbiddenCallEndsVesselWithOneLineNamingIt) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kBlockIo);
+        ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159),
+      "^vessel: sandbox: the block I/O thread made a forbidden system call: socket\n$");
+}
+
+TEST_F(SandboxTest, OnlyThreadsThatRunGuestCodeMapMemoryExecutable) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kHart);
+        _exit(map_executable() == MAP_FAILED ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        confine(Role::kControl);
+        (void)map_executable();
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "control socket thread made a forbidden system call: mmap");
+}
+
+TEST_F(SandboxTest, TheVmThreadMakesThreadsButNoProcesses) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kVm);
+        std::thread thread([] { confine_thread(Role::kHart); });
+        thread.join();
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        confine(Role::kVm);
+        (void)fork();
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "VM thread made a forbidden system call: clone");
+}
+
+TEST_F(SandboxTest, AHartThreadNarrowsTheVmThreadsList) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kVm);
+        std::thread thread([] {
+          confine_thread(Role::kHart);
+          ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+        });
+        thread.join();
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "the hart thread made a forbidden system call: socket");
+}
+
+TEST_F(SandboxTest, ThreadsThatOpenNothingGetEaccesFromOpenat) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kControl);
+        const int fd = ::open("/proc/sys/vm/overcommit_memory", O_RDONLY);
+        _exit(fd < 0 && errno == EACCES ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(SandboxTest, OffConfinesNothing) {
+  EXPECT_EXIT(
+      {
+        configure(Settings{});
+        confine_thread(Role::kHart);
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        _exit(fd >= 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace vessel::sandbox
