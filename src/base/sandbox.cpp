@@ -65,7 +65,12 @@ namespace vessel::sandbox {
 // |           | rt_sigaction (glibc's two real-time signals only)   |                               |
 // |           | seccomp, prctl (PR_SET_NO_NEW_PRIVS only)           | the children narrow the list  |
 // |           | mmap/mprotect with PROT_EXEC                        | the translator's code cache   |
-// | hart      | read poll ppoll                                     | its eventfds                  |
+// | hart      | read readv writev pread64 pwrite64 preadv pwritev   | devices' MMIO handlers, under |
+// |           | close poll ppoll fcntl io_uring_enter getrandom     | the device lock: disk I/O     |
+// |           | fdatasync                                           | submitted, virtio-rng         |
+// |           | socket (inet only) connect sendto sendmsg recvfrom  | packets the guest sends       |
+// |           | recvmsg shutdown setsockopt getsockopt getsockname  | (libslirp, tap)               |
+// |           | getpeername                                         |                               |
 // |           | mmap/mprotect with PROT_EXEC                        | the translator's code cache   |
 // | block I/O | pread64 preadv pwrite64 pwritev fdatasync fallocate | the disk operations           |
 // | control   | read recvfrom recvmsg sendto sendmsg poll ppoll     | JSON lines on connections     |
@@ -130,7 +135,18 @@ constexpr Names kVm = {
     "getsockname", "getpeername", "getrandom",      "eventfd2",
 };
 
-constexpr Names kHart = {"read", "poll", "ppoll"};
+// A hart's thread runs guest code and, under the device lock, the devices'
+// MMIO handlers: a queue notify submits disk I/O (io_uring, or an eventfd
+// write to a worker), sends packets (libslirp: new guest TCP connections
+// open sockets; tap: writev), fills virtio-rng buffers (getrandom), gives
+// balloon pages back (madvise, in kCommon); the console flush is a write.
+// It opens no file and makes no thread.
+constexpr Names kHart = {
+    "read",       "readv",      "writev",      "pread64",     "pwrite64",  "preadv",
+    "pwritev",    "close",      "poll",        "ppoll",       "fcntl",     "io_uring_enter",
+    "connect",    "sendto",     "sendmsg",     "recvfrom",    "recvmsg",   "shutdown",
+    "setsockopt", "getsockopt", "getsockname", "getpeername", "getrandom", "fdatasync",
+};
 
 constexpr Names kBlockIo = {"pread64", "preadv", "pwrite64", "pwritev", "fdatasync", "fallocate"};
 
@@ -331,6 +347,7 @@ void build(Filter& f, Role role) {
       f.allow(kHart);
       refuse_opening(f);
       allow_memory(f, /*executable=*/true);
+      allow_inet_sockets(f);
       break;
     case Role::kBlockIo:
       f.allow(kBlockIo);

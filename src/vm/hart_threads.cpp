@@ -19,6 +19,7 @@
 #include <chrono>
 
 #include "base/error.hpp"
+#include "base/sandbox.hpp"
 #include "memory/page_scanner.hpp"
 #include "vm/machine.hpp"
 #include "vm/sbi_glue.hpp"
@@ -99,6 +100,7 @@ void Machine::hart_thread(unsigned i) {
   sigemptyset(&block);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
   pthread_sigmask(SIG_BLOCK, &block, nullptr);
+  sandbox::confine_thread(sandbox::Role::kHart);
 
   t_running_code = code_[i].get();
   rv::Hart& hart = *harts_[i];
