@@ -12,6 +12,7 @@
 #include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/decoder.hpp"
 #include "engine/riscv/hart.hpp"
+#include "memory/guest_ram.hpp"
 
 namespace vessel::rv {
 
@@ -196,7 +197,7 @@ op_UNDECODED : {
   }
   note_code_read(fe->gpa);
   uint16_t low;
-  std::memcpy(&low, fe->host + offset, 2);
+  low = guest_ram_load<uint16_t>(fe->host + offset);
   uint32_t raw = low;
   if (insn_length(low) == 4) {
     if (offset == 4094) {
@@ -205,7 +206,7 @@ op_UNDECODED : {
       goto op_CROSS_PAGE;
     }
     uint16_t high;
-    std::memcpy(&high, fe->host + offset + 2, 2);
+    high = guest_ram_load<uint16_t>(fe->host + offset + 2);
     raw |= static_cast<uint32_t>(high) << 16;
   }
   *d = decode(raw, offset);
@@ -216,7 +217,7 @@ op_UNDECODED : {
 op_CROSS_PAGE : {
   pc = PC_OF(d);
   uint16_t low;
-  std::memcpy(&low, fe->host + 4094, 2);
+  low = guest_ram_load<uint16_t>(fe->host + 4094);
   uint64_t high = 0;
   FetchTlbEntry* next = nullptr;
   if (!fill_fetch(pc + 2, next)) {
@@ -225,7 +226,7 @@ op_CROSS_PAGE : {
     ++traps;
     goto refetch;
   }
-  std::memcpy(&high, next->host, 2);
+  high = guest_ram_load<uint16_t>(next->host);
   scratch[0] = decode(low | static_cast<uint32_t>(high << 16), 4094);
   scratch[0].flags &= static_cast<uint8_t>(~kInPageTarget);
   scratch[1].op = Op::SCRATCH_END;
@@ -310,21 +311,20 @@ op_BGEU:
   if (XR(rs1) >= XR(rs2)) goto take_branch;
   NEXT();
 
-#define LOAD_OP(T, CONV)                                                        \
-  {                                                                             \
-    const uint64_t va = XR(rs1) + IMM;                                          \
-    const TlbEntry& e = dtlb->read[(va >> 12) % kTlbEntries];                   \
-    if (e.vpage == (va & (~uint64_t{0xfff} | (sizeof(T) - 1)))) [[likely]] {    \
-      T v;                                                                      \
-      /* SAFETY: the entry maps this whole aligned access into guest RAM. */    \
-      std::memcpy(&v, reinterpret_cast<const void*>(va + e.addend), sizeof(T)); \
-      XR(rd) = CONV(v);                                                         \
-      NEXT();                                                                   \
-    }                                                                           \
-    uint64_t v = 0;                                                             \
-    if (!load_slow(va, sizeof(T), v)) goto trap;                                \
-    XR(rd) = CONV(static_cast<T>(v));                                           \
-    NEXT();                                                                     \
+#define LOAD_OP(T, CONV)                                                           \
+  {                                                                                \
+    const uint64_t va = XR(rs1) + IMM;                                             \
+    const TlbEntry& e = dtlb->read[(va >> 12) % kTlbEntries];                      \
+    if (e.vpage == (va & (~uint64_t{0xfff} | (sizeof(T) - 1)))) [[likely]] {       \
+      /* SAFETY: the entry maps this whole aligned access into guest RAM. */       \
+      const T v = guest_ram_load<T>(reinterpret_cast<const void*>(va + e.addend)); \
+      XR(rd) = CONV(v);                                                            \
+      NEXT();                                                                      \
+    }                                                                              \
+    uint64_t v = 0;                                                                \
+    if (!load_slow(va, sizeof(T), v)) goto trap;                                   \
+    XR(rd) = CONV(static_cast<T>(v));                                              \
+    NEXT();                                                                        \
   }
 #define SIGNED(v) static_cast<uint64_t>(static_cast<int64_t>(v))
 #define UNSIGNED(v) static_cast<uint64_t>(v)
@@ -350,7 +350,7 @@ op_LWU:
     const T v = static_cast<T>(VALUE);                                            \
     if (e.vpage == (va & (~uint64_t{0xfff} | (sizeof(T) - 1)))) [[likely]] {      \
       /* SAFETY: write entries exist only for RAM pages without decoded code. */  \
-      std::memcpy(reinterpret_cast<void*>(va + e.addend), &v, sizeof(T));         \
+      guest_ram_store<T>(reinterpret_cast<void*>(va + e.addend), v);              \
       NEXT();                                                                     \
     }                                                                             \
     const uint8_t len = d->len;                                                   \
@@ -635,7 +635,7 @@ op_FLW:
     const TlbEntry& e = dtlb->read[(va >> 12) % kTlbEntries];
     uint32_t v;
     if (e.vpage == (va & (~uint64_t{0xfff} | 3))) [[likely]] {
-      std::memcpy(&v, reinterpret_cast<const void*>(va + e.addend), 4);
+      v = guest_ram_load<uint32_t>(reinterpret_cast<const void*>(va + e.addend));
     } else {
       uint64_t w = 0;
       if (!load_slow(va, 4, w)) goto trap;
@@ -652,7 +652,7 @@ op_FLD:
     const TlbEntry& e = dtlb->read[(va >> 12) % kTlbEntries];
     uint64_t v;
     if (e.vpage == (va & (~uint64_t{0xfff} | 7))) [[likely]] {
-      std::memcpy(&v, reinterpret_cast<const void*>(va + e.addend), 8);
+      v = guest_ram_load<uint64_t>(reinterpret_cast<const void*>(va + e.addend));
     } else if (!load_slow(va, 8, v)) {
       goto trap;
     }
