@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "memory/guest_ram.hpp"
 
 namespace vessel {
 
@@ -59,7 +60,7 @@ bool GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const {
   const uint8_t* src = host_ptr(gpa, out.size());
   if (src == nullptr) return false;
   if (out.empty()) return true;
-  std::memcpy(out.data(), src, out.size());
+  guest_ram_copy(out.data(), src, out.size());
   return true;
 }
 
@@ -68,7 +69,7 @@ bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> in) {
   if (dst == nullptr) return false;
   if (in.empty()) return true;
   prepare_write(gpa, in.size());
-  std::memcpy(dst, in.data(), in.size());
+  guest_ram_copy(dst, in.data(), in.size());
   return true;
 }
 

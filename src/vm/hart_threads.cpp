@@ -73,7 +73,10 @@ void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
         resume_world();
       }
     }
-    if (exiting() || check_limits(now_ns, start_ns, timeout_ns)) break;
+    if (exiting()) break;
+    // Under the device lock: both flush the console, as hart threads do.
+    auto lock = device_lock();
+    if (check_limits(now_ns, start_ns, timeout_ns)) break;
     if (std::none_of(running_.get(), running_.get() + harts_.size(),
                      [](const std::atomic<bool>& r) { return r.load(); })) {
       console_->flush();

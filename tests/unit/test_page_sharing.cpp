@@ -206,8 +206,11 @@ TEST_F(PageSharing, SharesIdenticalPagesAndSavesHostMemory) {
       static_cast<unsigned long long>(before.rss_bytes >> 10),
       static_cast<unsigned long long>(after.rss_bytes >> 10),
       static_cast<unsigned long long>(after.shmem_bytes >> 10));
-  // Slack for the allocator and the test's own memory.
+  // Slack for the allocator and the test's own memory. Not under
+  // ThreadSanitizer, whose shadow memory grows with every page touched.
+#if !defined(__SANITIZE_THREAD__)
   EXPECT_GT(pss_drop, static_cast<int64_t>(freed_pages * kPage * 8 / 10));
+#endif
   // The shared pages themselves are now shmem, mapped by both VMs.
   EXPECT_GE(after.shmem_bytes, kExpectedSlots * kPage);
 

@@ -13,6 +13,7 @@
 #include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/decoder.hpp"
 #include "engine/riscv/hart.hpp"
+#include "memory/guest_ram.hpp"
 
 namespace vessel::rv {
 
@@ -178,7 +179,7 @@ op_UNDECODED : {
   }
   note_code_read(fe->gpa);
   uint16_t low;
-  std::memcpy(&low, fe->host + offset, 2);
+  low = guest_ram_load<uint16_t>(fe->host + offset);
   uint32_t raw = low;
   if (insn_length(low) == 4) {
     if (offset == 4094) {
@@ -187,7 +188,7 @@ op_UNDECODED : {
       goto op_CROSS_PAGE;
     }
     uint16_t high;
-    std::memcpy(&high, fe->host + offset + 2, 2);
+    high = guest_ram_load<uint16_t>(fe->host + offset + 2);
     raw |= static_cast<uint32_t>(high) << 16;
   }
   *d = decode(raw, offset);
@@ -198,7 +199,7 @@ op_UNDECODED : {
 op_CROSS_PAGE : {
   pc = PC_OF(d);
   uint16_t low;
-  std::memcpy(&low, fe->host + 4094, 2);
+  low = guest_ram_load<uint16_t>(fe->host + 4094);
   uint64_t high = 0;
   FetchTlbEntry* next = nullptr;
   if (!fill_fetch(pc + 2, next)) {
@@ -207,7 +208,7 @@ op_CROSS_PAGE : {
     ++traps;
     goto refetch;
   }
-  std::memcpy(&high, next->host, 2);
+  high = guest_ram_load<uint16_t>(next->host);
   scratch[0] = decode(low | static_cast<uint32_t>(high << 16), 4094);
   scratch[0].flags &= static_cast<uint8_t>(~kInPageTarget);
   scratch[1].op = Op::SCRATCH_END;

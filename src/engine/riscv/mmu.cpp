@@ -5,6 +5,7 @@
 
 #include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/hart.hpp"
+#include "memory/guest_ram.hpp"
 
 namespace vessel::rv {
 
@@ -209,7 +210,7 @@ bool Hart::fill_fetch(uint64_t va, FetchTlbEntry*& entry) {
 bool Hart::load_phys(uint64_t pa, unsigned size, uint64_t& value, uint64_t va) {
   if (const uint8_t* host = memory_.host_ptr(pa, size)) {
     value = 0;
-    std::memcpy(&value, host, size);  // little-endian host and guest
+    guest_ram_copy(&value, host, size);  // little-endian host and guest
     return true;
   }
   if ((pa & (size - 1)) != 0 || !bus_.read(pa, size, value)) {
@@ -224,7 +225,7 @@ bool Hart::store_phys(uint64_t pa, unsigned size, uint64_t value, uint64_t va) {
     // Unshares, marks dirty and drops decoded code, as the page needs.
     memory_.prepare_write(pa, size);
     if ((memory_.page_flags(pa) & GuestMemory::kPageWatch) != 0) stop_requested_ = true;
-    std::memcpy(host, &value, size);
+    guest_ram_copy(host, &value, size);
     return true;
   }
   if ((pa & (size - 1)) != 0 || !bus_.write(pa, size, value)) {

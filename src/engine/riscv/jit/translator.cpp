@@ -6,6 +6,7 @@
 #include "engine/riscv/decoder.hpp"
 #include "engine/riscv/jit/emitter.hpp"
 #include "engine/riscv/jit/op_info.hpp"
+#include "memory/guest_ram.hpp"
 
 namespace vessel::rv::jit {
 
@@ -17,7 +18,7 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
   unsigned offset = static_cast<unsigned>(va & 0xfff);
   while (insns.size() < kMaxBlockInsns && offset < 4096) {
     uint16_t low;
-    std::memcpy(&low, page + offset, 2);
+    low = guest_ram_load<uint16_t>(page + offset);
     uint32_t raw = low;
     if (insn_length(low) == 4) {
       if (offset == 4094) {  // crosses into the next page: the interpreter's
@@ -25,7 +26,7 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
         break;
       }
       uint16_t high;
-      std::memcpy(&high, page + offset + 2, 2);
+      high = guest_ram_load<uint16_t>(page + offset + 2);
       raw |= static_cast<uint32_t>(high) << 16;
     }
     const DecodedInsn d = decode(raw, offset);
