@@ -28,7 +28,7 @@ fail() {
 # status in $STATUS. A generous timeout keeps a hung guest from hanging CI.
 run_vessel() {
   set +e
-  timeout 240 "$VESSEL" "$@" </dev/null >"$WORK/out" 2>&1
+  timeout -k 10 240 "$VESSEL" "$@" </dev/null >"$WORK/out" 2>&1
   STATUS=$?
   set -e
 }

@@ -4,7 +4,8 @@
 # old page once the call returned. Linux flushes the other CPUs' TLBs before
 # it returns: through SBI remote fences with vessel's SBI, through IPIs and
 # OpenSBI's own fences with OpenSBI. A hart that missed or served a remote
-# sfence.vma late reads the old pattern and the program fails.
+# sfence.vma late reads the old pattern and the program fails; remote fences
+# that wait for each other forever hang the guest (vessel's SBI, once).
 set -e
 source "$(dirname "$0")/lib.sh"
 [ -f "$OPENSBI" ] || fail "$OPENSBI missing (package opensbi)"
@@ -21,9 +22,8 @@ shootdown() {
   expect_status 0
   expect_output "shootdown: $4 rounds ok ($(($2 - 1)) readers"
 }
-for sbi in vessel opensbi; do
-  for engine in jit interp; do
-    shootdown $sbi 2 $engine 2000
-    shootdown $sbi 4 $engine 1000
-  done
+# test_smp_shootdown_opensbi.sh sources this with SHOOTDOWN_SBI=opensbi.
+for engine in jit interp; do
+  shootdown "${SHOOTDOWN_SBI:-vessel}" 2 $engine 1000
+  shootdown "${SHOOTDOWN_SBI:-vessel}" 4 $engine 500
 done
