@@ -24,6 +24,6 @@ shootdown() {
 }
 # test_smp_shootdown_opensbi.sh sources this with SHOOTDOWN_SBI=opensbi.
 for engine in jit interp; do
-  shootdown "${SHOOTDOWN_SBI:-vessel}" 2 $engine 1000
-  shootdown "${SHOOTDOWN_SBI:-vessel}" 4 $engine 500
+  shootdown "${SHOOTDOWN_SBI:-vessel}" 2 $engine 800
+  shootdown "${SHOOTDOWN_SBI:-vessel}" 4 $engine 400
 done
