@@ -28,7 +28,7 @@ fail() {
 # status in $STATUS. A generous timeout keeps a hung guest from hanging CI.
 run_vessel() {
   set +e
-  timeout 240 "$VESSEL" "$@" </dev/null >"$WORK/out" 2>&1
+  timeout -k 10 240 "$VESSEL" "$@" </dev/null >"$WORK/out" 2>&1
   STATUS=$?
   set -e
 }
@@ -104,4 +104,27 @@ check_counter() {
     got=$(dd if="$3" bs=512 skip="$i" count=1 2>/dev/null | tr -d '\0' | head -1)
     [ "$got" = "$i" ] || fail "disk sector $i holds '$got'"
   done
+}
+
+# guest_program NAME: builds programs/NAME.c (ours, beside this file) with
+# Debian's riscv64-linux-gnu-gcc, static, into $WORK/root/bin/NAME.
+guest_program() {
+  command -v riscv64-linux-gnu-gcc >/dev/null ||
+    fail "riscv64-linux-gnu-gcc is needed (package gcc-riscv64-linux-gnu, see scripts/setup)"
+  mkdir -p "$WORK/root/bin"
+  riscv64-linux-gnu-gcc -static -O2 -pthread -Wall -Wextra -Werror \
+    -o "$WORK/root/bin/$1" "$(dirname "${BASH_SOURCE[0]}")/programs/$1.c" >"$WORK/cc.out" 2>&1 ||
+    { cp "$WORK/cc.out" "$WORK/out"; fail "building programs/$1.c failed"; }
+}
+
+# extend_initrd NAME...: $WORK/initrd.cpio.gz is the default initramfs
+# followed by a gzipped newc archive holding $WORK/root/bin/NAME... as
+# /bin/NAME (Linux unpacks concatenated archives), as bench/lib/linux-guest.sh
+# does. Sets EXT_INITRD to its path.
+extend_initrd() {
+  command -v cpio >/dev/null || fail "cpio is needed"
+  (cd "$WORK/root" && printf 'bin/%s\n' "$@" | cpio -o -H newc -R 0:0 --quiet) |
+    gzip -n >"$WORK/extra.cpio.gz" || fail "packing the extra initramfs failed"
+  EXT_INITRD=$WORK/initrd.cpio.gz
+  cat "$INITRD" "$WORK/extra.cpio.gz" >"$EXT_INITRD"
 }

@@ -65,15 +65,20 @@ void Hart::sync_code_epoch() {
   seen_code_epoch_.store(epoch, std::memory_order_release);
 }
 
-void Hart::serve_requests(bool nested) {
+void Hart::serve_requests() {
   catch_up_code_epoch();
-  if (requests_.load(std::memory_order_relaxed) == 0) [[likely]]
+  // No bits posted is not enough to stop here: a request whose bits an
+  // earlier call took (and did) may have got its number only after that call
+  // read the count, and its poster waits for that number.
+  if (requests_.load(std::memory_order_relaxed) == 0 &&
+      requested_.load(std::memory_order_relaxed) == served_.load(std::memory_order_relaxed))
+      [[likely]]
     return;
   // Every request numbered up to `upto` set its bits before its number.
   const uint64_t upto = requested_.load(std::memory_order_seq_cst);
-  const uint32_t mask = nested ? ~SmpSync::kFenceI : ~uint32_t{0};
+  const uint32_t mask = in_fence_i_ ? ~SmpSync::kFenceI : ~uint32_t{0};
   do_requests(requests_.fetch_and(~mask, std::memory_order_seq_cst) & mask);
-  // A nested call leaves a fence.i posted: it counts as served only later.
+  // A fence.i left posted (inside fence_i()) counts as served only later.
   if ((requests_.load(std::memory_order_seq_cst) & SmpSync::kFenceI) == 0) {
     served_.store(upto, std::memory_order_release);
   }
@@ -110,7 +115,9 @@ void Hart::fence_i() {
   // Stores through write pointers cached before a page was flagged: wait
   // until no hart can make them any more, then decode those pages afresh.
   catch_up_code_epoch();
+  in_fence_i_ = true;
   smp_->wait_code_epoch(unconfirmed_epoch_, this);
+  in_fence_i_ = false;
   std::sort(unconfirmed_pages_.begin(), unconfirmed_pages_.end());
   unconfirmed_pages_.erase(std::unique(unconfirmed_pages_.begin(), unconfirmed_pages_.end()),
                            unconfirmed_pages_.end());

@@ -149,9 +149,12 @@ class Hart final : public HartState, public Vcpu {
   }
   uint64_t served_requests() const { return served_.load(std::memory_order_acquire); }
   // On the hart's own thread: catches up with the code epoch and does what
-  // was requested. `nested`: called while waiting inside an instruction, so
-  // a fence.i request (which may wait itself) stays posted for later.
-  void serve_requests(bool nested = false);
+  // was requested. Also called while the hart waits inside an instruction
+  // (an SBI remote fence, a fence.i): those go on with a refetch, as after a
+  // fence.i, so a fence.i request is served there too, unless the hart is
+  // inside fence_i() already (which waits itself): then it stays posted
+  // until that one is done.
+  void serve_requests();
   // Does what a request with `what` asks, at once (on the hart's own thread).
   void do_requests(uint32_t what);
 
@@ -282,6 +285,7 @@ class Hart final : public HartState, public Vcpu {
   // and the epoch all must reach before the next fence.i drops them.
   std::vector<uint64_t> unconfirmed_pages_;
   uint64_t unconfirmed_epoch_ = 0;
+  bool in_fence_i_ = false;  // fence_i() is waiting for other harts
   Engine engine_ = Engine::kInterp;
   uint64_t jit_epoch_ = 0;  // the block cache's epoch this hart's jump caches match
 

@@ -37,7 +37,7 @@ void SmpSync::wait_code_epoch(uint64_t epoch, Hart* self) {
         h->request_stop();
         kicked = true;
       }
-      if (self != nullptr) self->serve_requests(/*nested=*/true);
+      if (self != nullptr) self->serve_requests();
       pause_briefly(spins);
     }
   }
@@ -49,7 +49,7 @@ void SmpSync::request(Hart& target, uint32_t what, bool wait, Hart* self) {
   if (!wait) return;
   unsigned spins = 0;
   while (target.active() && target.served_requests() < seq) {
-    if (self != nullptr) self->serve_requests(/*nested=*/true);
+    if (self != nullptr) self->serve_requests();
     pause_briefly(spins);
   }
 }
