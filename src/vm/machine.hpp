@@ -2,7 +2,7 @@
 // run them.
 //
 // Two schedulers (README, "Harts on host threads"):
-// - round-robin (machine.cpp): every hart on the calling thread, in slices
+// - round-robin (machine_run.cpp): every hart on the calling thread, in slices
 //   of a few thousand instructions, devices serviced between slices; exact
 //   and reproducible, so it is what --deterministic, --lockstep and a single
 //   hart use;
@@ -51,7 +51,7 @@ namespace vessel {
 
 class SbiFirmware;
 
-// Shared by the two schedulers (machine.cpp, hart_threads.cpp).
+// Shared by the two schedulers (machine_run.cpp, hart_threads.cpp).
 inline constexpr uint64_t kSliceInstructions = 16384;
 // The last of SIGINT, SIGTERM, SIGHUP received (0: none); every VM stops.
 extern std::atomic<int> g_signal;
