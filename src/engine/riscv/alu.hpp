@@ -11,7 +11,8 @@
 namespace vessel::rv::alu {
 
 constexpr uint64_t sext32(uint64_t v) {
-  return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(v))));
+  return static_cast<uint64_t>(
+      static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(v))));
 }
 
 constexpr uint64_t mulhu(uint64_t a, uint64_t b) {

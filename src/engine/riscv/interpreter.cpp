@@ -19,8 +19,8 @@ namespace vessel::rv {
 
 namespace {
 
-using alu::sext32;
 using alu::orc_b;
+using alu::sext32;
 
 // Handlers come in two entries, for 2- and 4-byte instructions.
 inline unsigned dispatch_index(const DecodedInsn& d) {
@@ -239,11 +239,11 @@ op_FENCE_I:
   NEXT_VIA_REFETCH();
 
   // ---- The handlers, by extension ----
-#include "engine/riscv/interp/rv64i.inc"
-#include "engine/riscv/interp/m.inc"
 #include "engine/riscv/interp/a.inc"
-#include "engine/riscv/interp/system.inc"
 #include "engine/riscv/interp/fd.inc"
+#include "engine/riscv/interp/m.inc"
+#include "engine/riscv/interp/rv64i.inc"
+#include "engine/riscv/interp/system.inc"
 #include "engine/riscv/interp/zb.inc"
 
 #undef PC_OF
