@@ -239,12 +239,15 @@ op_FENCE_I:
   NEXT_VIA_REFETCH();
 
   // ---- The handlers, by extension ----
-#include "engine/riscv/interp/a.inc"
-#include "engine/riscv/interp/fd.inc"
-#include "engine/riscv/interp/m.inc"
+  // In this order: rv64i.inc defines the load and store macros fd.inc uses.
+  // clang-format off
 #include "engine/riscv/interp/rv64i.inc"
+#include "engine/riscv/interp/m.inc"
+#include "engine/riscv/interp/a.inc"
 #include "engine/riscv/interp/system.inc"
+#include "engine/riscv/interp/fd.inc"
 #include "engine/riscv/interp/zb.inc"
+  // clang-format on
 
 #undef PC_OF
 #undef SYNC_INSTRET
