@@ -57,6 +57,9 @@ void Machine::build() {
   for (unsigned i = 0; i < config_.cpus; ++i) {
     harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_[i], clock_, *pins_[i]));
     harts_.back()->set_smp(&smp_);
+    // Slices end exactly where the instruction count says only where the
+    // count is the timeline.
+    harts_.back()->set_exact_budget(config_.deterministic);
     smp_.add(harts_.back().get());
   }
   running_ = std::make_unique<std::atomic<bool>[]>(config_.cpus);

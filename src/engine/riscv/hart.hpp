@@ -105,6 +105,7 @@ class Hart final : public HartState, public Vcpu {
   // Executes up to `budget` instructions. Returns how many retired; `stop`
   // says why it returned. Takes pending interrupts first.
   uint64_t run(uint64_t budget, StopReason& stop) override;
+  void set_exact_budget(bool exact) override { exact_budget_ = exact; }
 
   // Ends the current run() at the next instruction boundary that leaves the
   // fast path (MMIO side effects call it so the machine can react).
@@ -270,6 +271,7 @@ class Hart final : public HartState, public Vcpu {
   Priv priv_ = Priv::kMachine;
   uint64_t instret_ = 0;
   bool wfi_ = false;
+  bool exact_budget_ = true;  // Vcpu::set_exact_budget
   std::atomic<bool> stop_requested_{false};
   uint64_t code_epoch_ = 0;  // GuestMemory::code_epoch() when write pointers were last dropped
 

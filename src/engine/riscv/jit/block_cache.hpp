@@ -38,6 +38,7 @@ enum Exit : uint32_t {
   kExitChain = 1,      // the same, and state.chain_site_ names a direct jump to link
   kExitTrap = 2,       // the instruction at state.pc raised the trap recorded in the hart
   kExitInterpret = 3,  // the interpreter must execute the instruction at state.pc
+  kExitStale = 4,      // the block's page must be translated again (translator.hpp)
 };
 
 struct Block {

@@ -35,6 +35,7 @@ void Emitter::emit() {
   bool ended = false;
   for (k_ = 0; k_ < insns_.size(); ++k_) {
     const size_t first = k_;
+    if (insns_[k_].crosses_page) check_second_half(insns_[k_]);
     ended = emit_insn(insns_[k_]);  // may take the next instruction too
     for (size_t j = first; j <= k_; ++j) note_sext32(insns_[j].d);
   }
@@ -192,6 +193,35 @@ void Emitter::exit_here(uint32_t exit) {
   set_pc(insns_[k_].va);
   g_.mov(eax, exit);
   g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+}
+
+void Emitter::check_second_half(const Insn& i) {
+  const uint64_t next_page = (i.va & ~uint64_t{0xfff}) + 4096;
+  const int32_t entry = kOffTlbFetch + static_cast<int32_t>(sizeof(FetchTlbEntry)) *
+                                           static_cast<int32_t>((next_page >> 12) % kTlbEntries);
+  Label& miss = label();
+  Label& stale = label();
+  g_.mov(rdx, g_.qword[rbp + kOffFetchTlb]);
+  g_.mov(rax, next_page);
+  g_.cmp(g_.qword[rdx + entry + kOffFetchVpage], rax);
+  g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g_.mov(rdx, g_.qword[rdx + entry + kOffFetchHost]);
+  g_.cmp(g_.word[rdx], i.high);
+  g_.jne(stale, Xbyak::CodeGenerator::T_NEAR);
+  const uint32_t mask = dirty_;
+  const auto refund = static_cast<uint32_t>(insns_.size() - k_);
+  // Not in the fetch TLB: the interpreter runs it (and fills the entry).
+  // Other bits there: this translation is out of date.
+  for (auto [at, exit] : {std::pair{&miss, kExitInterpret}, std::pair{&stale, kExitStale}}) {
+    cold([this, at, exit, mask, refund, va = i.va] {
+      g_.L(*at);
+      writeback(mask);
+      g_.add(budget_reg(), refund);
+      set_pc(va);
+      g_.mov(eax, exit);
+      g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+    });
+  }
 }
 
 bool Emitter::branch(const Insn& i,

@@ -36,6 +36,8 @@ inline const Reg64 kTlbReg = r11;
 struct Insn {
   DecodedInsn d;
   uint64_t va;
+  bool crosses_page = false;  // its second half is the next page's first 16 bits
+  uint16_t high = 0;          // which were these when it was translated
 };
 
 class Emitter {
@@ -106,6 +108,10 @@ class Emitter {
   // Cold exit for the instruction being emitted: it did not retire (nor did
   // the rest of the block). The caller wrote the registers back.
   void exit_here(uint32_t exit);
+  // For an instruction crossing into the next page (translator.hpp): leaves
+  // for the interpreter unless the fetch TLB maps that page and it still
+  // holds the instruction's second half.
+  void check_second_half(const Insn& i);
   template <typename F>
   void cold(F&& f) {
     cold_.emplace_back(std::forward<F>(f));
