@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "engine/riscv/jit/emitter.hpp"
+#include "engine/riscv/jit/runtime.hpp"
 
 namespace vessel::rv::jit {
 
@@ -140,6 +141,36 @@ void Emitter::divide(const DecodedInsn& d, bool is_signed, bool rem, bool word) 
   put(d.rd, rax);
 }
 
+void Emitter::csr(const Insn& i) {
+  using G = Xbyak::CodeGenerator;
+  const DecodedInsn& d = i.d;
+  const uint64_t packed = static_cast<uint64_t>(d.op) | (uint64_t(d.imm & 0xfff) << 8) |
+                          (uint64_t{d.rd} << 24) | (uint64_t{d.rs1} << 32);
+  writeback();  // Runtime::csr reads x[rs1] and writes x[rd] in HartState
+  g_.mov(rdi, rbp);
+  g_.mov(rsi, packed);
+  call(reinterpret_cast<const void*>(&Runtime::csr));
+  Label& other = label();
+  g_.cmp(eax, 1);
+  g_.jne(other, G::T_NEAR);
+  reload_after_call(d.rd);
+  const size_t k = k_;
+  const uint64_t next = i.va + d.len;
+  cold([this, &other, k, next] {
+    g_.L(other);
+    Label& retired = label();
+    g_.test(eax, eax);
+    g_.jnz(retired, G::T_NEAR);
+    k_ = k;
+    exit_here(kExitInterpret);  // illegal: the interpreter raises it
+    g_.L(retired);              // it changed what the block relies on
+    g_.add(budget_reg(), static_cast<uint32_t>(insns_.size() - k - 1));
+    set_pc(next);
+    g_.mov(eax, kExitLookup);
+    g_.jmp(cache_.exit_code(), G::T_NEAR);
+  });
+}
+
 bool Emitter::emit_insn(const Insn& i) {
   using G = Xbyak::CodeGenerator;
   const DecodedInsn& d = i.d;
@@ -154,6 +185,12 @@ bool Emitter::emit_insn(const Insn& i) {
     case Op::SC_D:
     case Op::AMO_W:
     case Op::AMO_D: atomic(d); return false;
+    case Op::CSRRW:
+    case Op::CSRRS:
+    case Op::CSRRC:
+    case Op::CSRRWI:
+    case Op::CSRRSI:
+    case Op::CSRRCI: csr(i); return false;
     case Op::LUI:
     case Op::LI:
       g_.mov(rax, static_cast<int64_t>(d.imm));

@@ -168,6 +168,8 @@ class Emitter {
   void exit_after_slow_store(size_t k, uint64_t next);
   // LR, SC and AMOs (emit_atomic.cpp).
   void atomic(const DecodedInsn& d);
+  // A CSR instruction through Runtime::csr (emit_insn.cpp).
+  void csr(const Insn& i);
 
   // rax = x[rs1], rcx = x[rs2] (for ops whose operands must be in those).
   void operands_rax_rcx(const DecodedInsn& d);

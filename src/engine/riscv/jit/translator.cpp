@@ -34,7 +34,7 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
       raw |= static_cast<uint32_t>(high) << 16;
     }
     const DecodedInsn d = decode(raw, offset);
-    if (!translatable(d.op)) {
+    if (!translatable(d)) {
       interpret_after = true;
       break;
     }
