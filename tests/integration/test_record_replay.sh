@@ -15,7 +15,7 @@ want_http=$(sha256sum < "$WORK/www/payload.txt" | cut -d' ' -f1)
 port=$(free_port)
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 truncate -s 16M "$WORK/disk.img"
 printf 'host-written-sector' | dd of="$WORK/disk.img" bs=512 seek=100 conv=notrunc 2>/dev/null
 
@@ -59,6 +59,7 @@ replay() {
   STATUS=$?
   set -e
   cat "$WORK/$3.err" > "$WORK/out"
+  cat "$WORK/$3.err" >> "$WORK/replays.log"
   expect_status 0
   grep -q "replay matches the recording" "$WORK/$3.err" || fail "$3: no match reported"
   cmp -s "$WORK/$1.out" "$WORK/$3.out" || fail "$3: the console bytes differ from the recording's"
@@ -109,3 +110,6 @@ caught=$(grep -o 'replay diverged at instruction [0-9]*' "$WORK/out" | grep -o '
 [ "$caught" -ge "$changed" ] && [ "$caught" -lt $((changed + CHECKPOINT + 32768)) ] ||
   fail "the change at instruction $changed was caught at $caught, not at the next checkpoint"
 grep -q "console output\|state of uart" "$WORK/out" || fail "the divergence does not say what differs"
+if [ -n "${VESSEL_TEST_VERBOSE:-}" ]; then
+  cat "$WORK/jitrec.err" "$WORK/interprec.err" "$WORK/replays.log" "$WORK/out"
+fi
