@@ -80,7 +80,7 @@ fi
 n=$(instructions deterministic)
 n_rec=$(instructions record)
 log_bytes=$(stat -c %s "$lg_tmp/rec/log.bin" 2>/dev/null || echo 0)
-start_bytes=$(du -sb "$lg_tmp/rec/start" 2>/dev/null | cut -f1 || echo 0)
+start_bytes=$(( $(du -sk "$lg_tmp/rec/start" 2>/dev/null | cut -f1 || echo 0) * 1024 ))
 echo "replay: kernel $(lg_tilde "$KERNEL"), workload: boot, a $loop-step shell loop, 4 KiB of /dev/hwrng; engine $engine; one run each (noisy host)"
 for c in deterministic record replay qemu-record qemu-replay; do
   [[ -v "t[$c]" ]] || continue
@@ -93,7 +93,7 @@ done
 [[ -n ${t[record]} && -n ${t[replay]} ]] &&
   printf 'replay: replay/record %sx\n' "$(lg_ratio "${t[replay]}" "${t[record]}")"
 [[ -n ${n_rec:-} ]] &&
-  printf 'replay: log %s bytes = %s bytes per 1000 instructions (start state %s MiB, sparse)\n' \
+  printf 'replay: log %s bytes = %s bytes per 1000 instructions (start state %s MiB on disk)\n' \
     "$log_bytes" "$(awk -v b="$log_bytes" -v n="$n_rec" 'BEGIN { printf "%.4f", 1000 * b / n }')" \
     "$(awk -v b="$start_bytes" 'BEGIN { printf "%.1f", b / 1048576 }')"
 if [[ $qemu_on -eq 1 && -n ${t[qemu-record]:-} ]]; then

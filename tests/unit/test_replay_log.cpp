@@ -42,7 +42,7 @@ std::vector<Written> sample_records() {
   cp.pcs = {0xffffffff80001234};
   cp.console_bytes = 42;
   cp.console_hash = 99;
-  out.push_back({Kind::kCheckpoint, 1ull << 24, 0, encode_checkpoint(cp)});
+  out.push_back({Kind::kCheckpoint, 1ull << 28, 0, encode_checkpoint(cp)});
   out.push_back({Kind::kEnd, 300000000, 0, encode_end({7, false, 300000123, "00ff"})});
   return out;
 }
