@@ -30,6 +30,7 @@
 #include "vm/lockstep.hpp"
 #include "vm/machine.hpp"
 #include "vm/migration.hpp"
+#include "vm/record_replay.hpp"
 #include "vm/snapshot.hpp"
 
 namespace {
@@ -287,6 +288,52 @@ struct LockstepCli {
   }
 };
 
+// `vessel run --record DIR` (vm/record_replay.hpp).
+struct RecordCli {
+  std::string dir;
+  uint64_t checkpoint = vessel::Journal::kDefaultCheckpointInterval;
+  void add_to(CLI::App* cmd) {
+    CLI::Option* flag = cmd->add_option(
+        "--record", dir,
+        "Record the run into DIR (new or empty): its starting state and every input from "
+        "outside the guest, for `vessel replay DIR` (implies --deterministic)");
+    cmd->add_option("--record-checkpoint", checkpoint,
+                    "Instructions between the state hashes a replay checks (a test aid)")
+        ->needs(flag)
+        ->check(CLI::Range(uint64_t{1000}, uint64_t{1} << 40))
+        ->capture_default_str();
+  }
+  bool on(const CLI::App& cmd) const { return cmd.count("--record") > 0; }
+  // What a recording cannot hold is refused.
+  void check(const CLI::App& cmd, bool lockstep) const {
+    if (dir.empty()) fail("--record needs a directory");
+    if (lockstep) fail("--lockstep does not go with --record");
+    for (const char* name : {"--api-socket", "--balloon", "--share-pages", "--jail"}) {
+      if (cmd.count(name) != 0) fail("{} does not go with --record", name);
+    }
+    vessel::check_record_dir(dir);
+  }
+  int run(vessel::MachineConfig config, bool stats,
+          const vessel::crypto::Ed25519Key* attest_key) const;
+};
+
+// `vessel replay DIR` (vm/record_replay.hpp).
+struct ReplayCli {
+  std::string dir;
+  bool stats = false;
+  std::string perturb;
+  EngineOptions engine;
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("dir", dir, "A directory `vessel run --record` wrote")->required();
+    cmd->add_flag("--stats", stats, "Print the instruction count and run time at exit");
+    cmd->add_option("--replay-perturb", perturb,
+                    "A test aid: change the Nth input of a kind (console:N, net:N, disk:N, "
+                    "rng:N) to see the difference caught");
+    engine.add_to(cmd);
+  }
+  int run(const CLI::App& cmd) const;
+};
+
 vessel::MachineConfig finish_config(RunOptions& o, const CLI::App& cmd) {
   refuse_ignored_options(o, cmd);
   vessel::MachineConfig config = o.config;
@@ -483,6 +530,30 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
   return result.status;
 }
 
+int RecordCli::run(vessel::MachineConfig config, bool stats,
+                   const vessel::crypto::Ed25519Key* attest_key) const {
+  config.deterministic = true;
+  // The journal outlives the machine, whose devices go through it.
+  vessel::Journal journal(checkpoint);
+  vessel::Machine machine(config, &journal);
+  machine.load();
+  vessel::start_recording(machine, journal, dir);
+  const int status = run_machine(machine, "", stats, attest_key);
+  return journal.finish(machine, status);
+}
+
+int ReplayCli::run(const CLI::App& cmd) const {
+  const vessel::Engine e = engine.parsed_engine();
+  const uint64_t cache = engine.parsed_cache();
+  std::optional<vessel::Perturb> p;
+  if (cmd.count("--replay-perturb") > 0) p = vessel::parse_perturb(perturb);
+  std::unique_ptr<vessel::Journal> journal = vessel::open_replay(dir, p);
+  std::unique_ptr<vessel::Machine> machine = vessel::restore_for_replay(dir, *journal);
+  machine->set_engine(e, cache, engine.jit_warmup);
+  const int status = run_machine(*machine, "", stats);
+  return journal->finish(*machine, status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -520,6 +591,8 @@ int main(int argc, char** argv) {
   measure_options.add_to(run);
   SandboxCli run_sandbox;
   run_sandbox.add_to(run);
+  RecordCli record;
+  record.add_to(run);
 
   RunOptions host_options;
   unsigned vms = 2;
@@ -548,6 +621,13 @@ int main(int argc, char** argv) {
   restore_engine.add_to(restore);
   SandboxCli restore_sandbox;
   restore_sandbox.add_to(restore);
+
+  ReplayCli replay_cli;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Re-run a recording (`vessel run --record DIR`) exactly, without host input");
+  replay_cli.add_to(replay);
+  SandboxCli replay_sandbox;
+  replay_sandbox.add_to(replay);
 
   ReceiveCli receive_cli;
   CLI::App* receive = app.add_subcommand(
@@ -616,7 +696,12 @@ int main(int argc, char** argv) {
       return run_machine(*machine, receive_cli.api_socket, false);
     }
     if (verify->parsed()) return verify_options.run();
+    if (replay->parsed()) {
+      replay_sandbox.finish(*replay);
+      return replay_cli.run(*replay);
+    }
     vessel::MachineConfig config = finish_config(run_options, *run);
+    if (record.on(*run)) record.check(*run, lockstep.on);
     if (lockstep.on) {
       // Its second VM runs on a thread of its own from the start.
       if (run_sandbox.given(*run)) fail("--user and --jail do not go with --lockstep");
@@ -626,6 +711,9 @@ int main(int argc, char** argv) {
     config.measure_launch = measure_options.measure;
     const auto attest_key = measure_options.load_key(*run, run_options.api_socket);
     run_sandbox.finish(*run);
+    if (record.on(*run)) {
+      return record.run(config, run_options.stats, attest_key ? &*attest_key : nullptr);
+    }
     vessel::Machine machine(config);
     return run_machine(machine, run_options.api_socket, run_options.stats,
                        attest_key ? &*attest_key : nullptr);

@@ -70,3 +70,14 @@ check "--tls-key is missing" receive --listen 127.0.0.1:1 --tls-cert /etc/hostna
 check "not a key" receive --listen 127.0.0.1:1 --tls-psk /etc/hostname
 check "--disk /nonexistent/disk.img" receive --listen 127.0.0.1:1 --insecure --disk /nonexistent/disk.img
 check "state.bin" restore /nonexistent-snapshot
+# Record and replay (issue 11).
+mkdir -p "$WORK/full" && echo x > "$WORK/full/file"
+check_one "record directory .*full is not empty" run --record "$WORK/full"
+check_one "--api-socket does not go with --record" run --record "$WORK/rec1" --api-socket "$WORK/s"
+check_one "--balloon does not go with --record" run --record "$WORK/rec2" --balloon
+check_one "--lockstep does not go with --record" run --record "$WORK/rec3" --lockstep
+check_one "--record needs a directory" run --record ""
+check_one "replay log.*log.bin" replay /nonexistent-recording
+cp "$WORK/garbage" "$WORK/full/log.bin"
+check_one "not a vessel replay log" replay "$WORK/full"
+check_one "--replay-perturb bogus: use console:N" replay "$WORK/full" --replay-perturb bogus
