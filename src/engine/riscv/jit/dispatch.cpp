@@ -49,7 +49,6 @@ EngineStats Hart::engine_stats() const {
 
 uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
   stop = StopReason::kBudget;
-  stop_requested_ = false;
   wfi_ = false;  // the machine runs a waiting hart only once an interrupt is pending
   if (budget == 0) return 0;
   jit::BlockCache& cache = code_.jit();

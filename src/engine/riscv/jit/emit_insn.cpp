@@ -54,6 +54,12 @@ void Emitter::shift_imm(const DecodedInsn& d, bool word,
   });
 }
 
+bool Emitter::copies_operand(const DecodedInsn& d) {
+  if (d.rs1 != 0 && d.rs2 != 0) return false;
+  put(d.rd, get(d.rs1 == 0 ? d.rs2 : d.rs1, target(d.rd)));
+  return true;
+}
+
 bool Emitter::shift_add(const Insn& i) {
   const DecodedInsn& d = i.d;
   if (k_ + 1 >= insns_.size() || d.imm < 1 || d.imm > 3 || d.rd >= 32 || d.rs1 == 0) return false;
@@ -222,12 +228,12 @@ bool Emitter::emit_insn(const Insn& i) {
       g_.jmp(cache_.lookup_code(), G::T_NEAR);
       return true;
     }
-    case Op::BEQ: return branch(i, &G::je);
-    case Op::BNE: return branch(i, &G::jne);
-    case Op::BLT: return branch(i, &G::jl);
-    case Op::BGE: return branch(i, &G::jge);
-    case Op::BLTU: return branch(i, &G::jb);
-    case Op::BGEU: return branch(i, &G::jae);
+    case Op::BEQ: return branch(i, &G::je, &G::jne);
+    case Op::BNE: return branch(i, &G::jne, &G::je);
+    case Op::BLT: return branch(i, &G::jl, &G::jge);
+    case Op::BGE: return branch(i, &G::jge, &G::jl);
+    case Op::BLTU: return branch(i, &G::jb, &G::jae);
+    case Op::BGEU: return branch(i, &G::jae, &G::jb);
 
     case Op::LB: put(d.rd, load(d, 1, true, target(d.rd))); return false;
     case Op::LH: put(d.rd, load(d, 2, true, target(d.rd))); return false;
@@ -258,17 +264,24 @@ bool Emitter::emit_insn(const Insn& i) {
       return false;
     case Op::SRLI: shift_imm(d, false, &G::shr); return false;
     case Op::SRAI: shift_imm(d, false, &G::sar); return false;
-    case Op::ADD: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.add(t, b); }); return false;
+    case Op::ADD:
+      if (copies_operand(d)) return false;
+      binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.add(t, b); });
+      return false;
     case Op::SUB: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.sub(t, b); }); return false;
     case Op::SLL: shift_var(d, false, &G::shl); return false;
     case Op::SLT: set_cc(d, false, &G::setl); return false;
     case Op::SLTU: set_cc(d, false, &G::setb); return false;
     case Op::XOR:
+      if (copies_operand(d)) return false;
       binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.xor_(t, b); });
       return false;
     case Op::SRL: shift_var(d, false, &G::shr); return false;
     case Op::SRA: shift_var(d, false, &G::sar); return false;
-    case Op::OR: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.or_(t, b); }); return false;
+    case Op::OR:
+      if (copies_operand(d)) return false;
+      binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.or_(t, b); });
+      return false;
     case Op::AND:
       binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.and_(t, b); });
       return false;

@@ -224,9 +224,7 @@ void Emitter::check_second_half(const Insn& i) {
   }
 }
 
-bool Emitter::branch(const Insn& i,
-                     void (Xbyak::CodeGenerator::*jcc)(const Label&,
-                                                       Xbyak::CodeGenerator::LabelType)) {
+bool Emitter::branch(const Insn& i, Jcc jcc, Jcc not_jcc) {
   using G = Xbyak::CodeGenerator;
   const DecodedInsn& d = i.d;
   const uint64_t target = i.va + static_cast<int64_t>(d.imm);
@@ -234,23 +232,24 @@ bool Emitter::branch(const Insn& i,
   // Instructions of the block after this one, which do not run when it is taken.
   const auto skipped = static_cast<uint32_t>(insns_.size() - k_ - 1);
   const Reg64 a = get(d.rs1, rax);
-  const Reg64 b = get(d.rs2, rcx);
-  g_.cmp(a, b);
+  if (d.rs2 == 0) {
+    g_.test(a, a);  // the flags of cmp a, 0
+  } else {
+    g_.cmp(a, get(d.rs2, rcx));
+  }
   if (target == va_) {
     if (skipped == 0) {
       (g_.*jcc)(head_, G::T_NEAR);
     } else {
       // This round ran k + 1 of the n instructions it was charged for; the
-      // next is charged n again: together, k + 1 more.
-      Label& back = label();
-      (g_.*jcc)(back, G::T_NEAR);
-      const auto round = static_cast<uint32_t>(k_ + 1);
-      cold([this, &back, round] {
-        g_.L(back);
-        g_.sub(budget_reg(), round);
-        g_.jge(body_, G::T_NEAR);
-        g_.jmp(no_budget_, G::T_NEAR);  // gives the next round's n back
-      });
+      // next is charged n again: together, k + 1 more. Inline, so that a
+      // round takes one jump, not two.
+      Label& leave = label();
+      (g_.*not_jcc)(leave, G::T_NEAR);
+      g_.sub(budget_reg(), static_cast<uint32_t>(k_ + 1));
+      g_.jge(body_, G::T_NEAR);
+      g_.jmp(no_budget_, G::T_NEAR);  // gives the next round's n back
+      g_.L(leave);
     }
     if (!last) return false;
     writeback();

@@ -246,9 +246,13 @@ class Emitter {
   // A conditional branch. Returns true if it ended the block: a branch in
   // the middle of one leaves through a cold side exit when taken, one back
   // to the block's start loops without leaving.
-  bool branch(const Insn& i,
-              void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType));
+  using Jcc = void (Xbyak::CodeGenerator::*)(const Label&, Xbyak::CodeGenerator::LabelType);
+  // `jcc` jumps if the branch is taken, `not_jcc` if it is not.
+  bool branch(const Insn& i, Jcc jcc, Jcc not_jcc);
 
+  // ADD, OR or XOR with x0 (c.mv is `add rd, x0, rs2`): a move. Returns
+  // false, emitting nothing, if neither operand is x0.
+  bool copies_operand(const DecodedInsn& d);
   // SLLI by 1..3 and an ADD of the shifted register that overwrites it, as
   // one lea (indexing an array without Zba): one cycle less on the address's
   // dependency chain. Returns false if insns_[k_] does not start that pair.
