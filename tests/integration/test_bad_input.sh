@@ -70,3 +70,22 @@ check "--tls-key is missing" receive --listen 127.0.0.1:1 --tls-cert /etc/hostna
 check "not a key" receive --listen 127.0.0.1:1 --tls-psk /etc/hostname
 check "--disk /nonexistent/disk.img" receive --listen 127.0.0.1:1 --insecure --disk /nonexistent/disk.img
 check "state.bin" restore /nonexistent-snapshot
+# --gdb (issue 11): one line and status 1; a non-loopback address must be
+# written out, and a port in use is named.
+check_one "--gdb needs \[HOST:\]PORT" run --gdb ""
+check_one "'99999' is not a port" run --gdb 99999
+check_one "'abc' is not a port" run --gdb abc
+check_one "'' is not a port" run --gdb 127.0.0.1:
+check_one "'example.com' is not an IPv4 address" run --gdb example.com:1234
+check_one "'1.2.3.4.5' is not an IPv4 address" run --gdb 1.2.3.4.5:1234
+check_one "'x1' is not a port" restore /nonexistent-snapshot --gdb x1
+check_one "--gdb does not go with --lockstep" run --lockstep --gdb 1234
+check "--gdb" host --vms 1 --gdb 1234
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$WORK/busy_port" &
+BUSY_PID=$!
+wait_for_text "$WORK/busy_port" '[0-9]' 10
+check_one "cannot listen there: Address already in use" \
+  run --bios "$OPENSBI" --gdb "127.0.0.1:$(cat "$WORK/busy_port")"
+kill "$BUSY_PID"
