@@ -79,8 +79,8 @@ for engine in interp jit; do
 done
 
 # ---- a hostile client, then Ctrl-C and detach ----
-# The Linux guest, so that Ctrl-C finds it still booting a second later.
-start_vessel run --gdb 0 -- sh -c 'echo client-guest-done'
+# The Linux guest, so that Ctrl-C finds it still running a second later.
+start_vessel run --gdb 0 -- sh -c 'sleep 3; echo client-guest-done'
 set +e
 timeout -k 5 60 python3 "$HERE/gdb_client.py" "$PORT" >"$WORK/client.out" 2>&1
 CLIENT_STATUS=$?
@@ -94,7 +94,8 @@ echo "hostile client: $(grep interrupted "$WORK/client.out")"
 # ---- the default Linux guest ----
 VMLINUX=$CACHE/guest-build/linux-build/vmlinux
 SYSTEM_MAP=$CACHE/guest-build/linux-build/System.map
-start_vessel run --gdb 127.0.0.1:0 -- sh -c 'echo gdb-guest-done'
+# The command sleeps so that Ctrl-C finds the guest running (idle, in WFI).
+start_vessel run --gdb 127.0.0.1:0 -- sh -c 'sleep 8; echo gdb-guest-done'
 if [ -f "$VMLINUX" ]; then
   file_args=(-ex "file $VMLINUX")
   where=start_kernel
@@ -118,7 +119,7 @@ timeout -k 5 200 "$GDB" -batch -nx -ex 'set architecture riscv:rv64' -ex 'set pa
   -ex 'detach' </dev/null >"$WORK/gdb.out" 2>&1 &
 GDB_PID=$!
 wait_for_text "$WORK/gdb.out" READY-FOR-CTRL-C 120
-sleep 3
+sleep 2
 kill -INT "$GDB_PID"
 wait_exit "$GDB_PID"
 cp "$WORK/gdb.out" "$WORK/gdb.linux.out"
@@ -132,3 +133,44 @@ grep -q '= 0xffffffff' "$WORK/gdb.out" || { cp "$WORK/gdb.out" "$WORK/out"; fail
 finish_vessel 0
 expect_output gdb-guest-done               # detached: the guest finished its command
 echo "linux guest: break at $where, kernel memory, steps, Ctrl-C, detach: ok"
+
+# ---- two harts: threads, a breakpoint both reach, a step of the second ----
+if [ -f "$VMLINUX" ]; then
+  idle=do_idle
+else
+  idle="*0x$(awk '$3 == "do_idle" { print $1 }' "$SYSTEM_MAP")"
+fi
+start_vessel run --cpus 2 --gdb 0 -- sh -c 'sleep 1; echo smp-guest-done'
+run_gdb "${file_args[@]}" -ex "target remote 127.0.0.1:$PORT" -ex 'info threads' \
+  -ex "break $idle" -ex 'continue' -ex 'continue' -ex 'info threads' \
+  -ex 'thread 2' -ex 'p/x $mhartid' -ex 'p/x $pc' -ex 'stepi' -ex 'p/x $pc' \
+  -ex 'delete' -ex 'detach'
+cp "$WORK/gdb.out" "$WORK/gdb.smp.out"
+expect_gdb '2 *Thread 2 (hart 1'
+expect_gdb 'hit Breakpoint 1, '
+expect_gdb 'Switching to thread 2'
+expect_gdb '= 0x1$'                        # mhartid of thread 2
+finish_vessel 0
+expect_output smp-guest-done
+echo "two harts: threads, breakpoints, a step of thread 2, detach: ok"
+
+# ---- vessel restore --gdb: halted where the snapshot was taken ----
+sock=$WORK/api.sock
+timeout 240 "$VESSEL" run --api-socket "$sock" -- \
+  sh -c 'echo restore-started; sleep 2; echo restore-guest-done' </dev/null >"$WORK/first" 2>&1 &
+vm=$!
+wait_for_text "$WORK/first" restore-started 120
+"$VESSEL" ctl "$sock" snapshot "$WORK/snap" --stop >"$WORK/ctl" 2>&1 || {
+  cp "$WORK/ctl" "$WORK/out"
+  fail "ctl snapshot failed"
+}
+wait_exit "$vm"
+grep -q restore-guest-done "$WORK/first" && fail "the guest finished before the snapshot"
+start_vessel restore "$WORK/snap" --gdb 0
+run_gdb "${file_args[@]}" -ex "target remote 127.0.0.1:$PORT" -ex 'p/x $pc' \
+  -ex "x/s $banner" -ex 'stepi' -ex 'detach'
+expect_gdb '= 0xffffffff'                   # the kernel, where the snapshot stopped it
+expect_gdb 'Linux version'
+finish_vessel 0
+expect_output restore-guest-done
+echo "restore: halted at the snapshot's pc, detach, the guest finished: ok"

@@ -194,7 +194,7 @@ TEST_F(GdbSession, Memory) {
   EXPECT_EQ(ask("M2000,1:00"), "E0e");
   EXPECT_EQ(ask("M1000,1"), "E16");
   EXPECT_EQ(ask("X1000,0:"), "OK");  // gdb's probe
-  EXPECT_EQ(ask(std::string("X1004,3:\x00}#", 8)), "OK");
+  EXPECT_EQ(ask(std::string("X1004,3:\x00}#", 11)), "OK");
   EXPECT_EQ(target.mem[4], 0);
   EXPECT_EQ(target.mem[5], '}');
   EXPECT_EQ(target.mem[6], '#');

@@ -171,6 +171,7 @@ bool Stub::accept_client() {
                         state_ == State::kDetached ? kSigInt : kSigTrap};
   if (state_ != State::kWaitingForClient) held_ticks_ = machine_.guest_time();
   state_ = State::kHalted;
+  stopped_tid_ = event.tid;
   session_->set_last_stop(event);
   return true;
 }
@@ -259,6 +260,7 @@ void Stub::halt(const StopEvent& event) {
   held_ticks_ = machine_.guest_time();
   state_ = State::kHalted;
   step_tid_ = 0;
+  stopped_tid_ = event.tid;
   session_->set_last_stop(event);
   if (client_.open()) send_packet(stop_reply(event));
 }
@@ -267,7 +269,11 @@ void Stub::resume(unsigned step_tid) {
   machine_.set_guest_time(held_ticks_);  // guest time stood still meanwhile
   state_ = State::kRunning;
   step_tid_ = step_tid;
-  std::fill(skip_check_.begin(), skip_check_.end(), true);
+  // The thread gdb saw stop goes on with the instruction it stopped at (as
+  // gdb steps over its own breakpoints there); any other hart that sits on
+  // a breakpoint has not hit it yet, and will.
+  std::fill(skip_check_.begin(), skip_check_.end(), false);
+  if (stopped_tid_ >= 1 && stopped_tid_ <= skip_check_.size()) skip_check_[stopped_tid_ - 1] = true;
   last_poll_ns_ = GuestClock::host_ns();
   // A hart that is not started (SBI HSM) cannot step: report it at once.
   if (step_tid != 0 && !machine_.hart_running(step_tid - 1)) {

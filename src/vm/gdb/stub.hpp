@@ -85,6 +85,7 @@ class Stub final : public DebugHooks, private Target {
   std::optional<StopEvent> pending_stop_;  // a hart hit something this round
   unsigned step_tid_ = 0;                  // the thread a single step runs (0: none)
   unsigned last_hart_ = 0;                 // the hart that ran last (Ctrl-C names it)
+  unsigned stopped_tid_ = 1;               // the thread the last stop named
   std::vector<bool> skip_check_;           // per hart: resumed, not yet past its first instruction
   uint64_t held_ticks_ = 0;                // guest time when the VM was halted
   uint64_t last_poll_ns_ = 0;
