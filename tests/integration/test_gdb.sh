@@ -78,6 +78,13 @@ for engine in interp jit; do
   echo "bare metal ($engine): breakpoints, watchpoint at $POKE_STORE -> $POKE_AFTER, detach: ok"
 done
 
+# `kill` from gdb ends vessel as a killed process (128 + 9).
+start_vessel run --bios "$ELF" --gdb 0
+run_gdb -ex "target remote 127.0.0.1:$PORT" -ex 'stepi' -ex 'kill'
+finish_vessel 137
+expect_output 'killed from gdb'
+echo "kill: vessel ended with 137: ok"
+
 # ---- a hostile client, then Ctrl-C and detach ----
 # The Linux guest, so that Ctrl-C finds it still running a second later.
 start_vessel run --gdb 0 -- sh -c 'sleep 3; echo client-guest-done'
@@ -120,7 +127,10 @@ timeout -k 5 200 "$GDB" -batch -nx -ex 'set architecture riscv:rv64' -ex 'set pa
 GDB_PID=$!
 wait_for_text "$WORK/gdb.out" READY-FOR-CTRL-C 120
 sleep 2
-kill -INT "$GDB_PID"
+# To gdb itself: `timeout` would pass a signal on to its whole process
+# group as well, and gdb takes a second Ctrl-C as "the target is not
+# responding".
+kill -INT "$(pgrep -P "$GDB_PID" -x "$(basename "$GDB")")"
 wait_exit "$GDB_PID"
 cp "$WORK/gdb.out" "$WORK/gdb.linux.out"
 expect_gdb '= 0x80200000'                 # the kernel's entry, MMU off
