@@ -16,6 +16,7 @@ ISA_COMMON=$HERE/../isa/common
 # start_vessel ARGS...: vessel in the background (output in $WORK/vessel.out),
 # waiting for gdb on a free port, which lands in $PORT.
 start_vessel() {
+  rm -f "$WORK/vessel.out"  # not to read the last run's port
   timeout -k 10 240 "$VESSEL" "$@" </dev/null >"$WORK/vessel.out" 2>&1 &
   VPID=$!
   wait_for_text "$WORK/vessel.out" "gdb: waiting for a client on" 60
@@ -116,6 +117,7 @@ else
 fi
 # gdb runs in the background: Ctrl-C is a SIGINT to gdb while it waits in
 # `continue`, which it passes on to the stub as 0x03.
+rm -f "$WORK/gdb.out"
 timeout -k 5 200 "$GDB" -batch -nx -ex 'set architecture riscv:rv64' -ex 'set pagination off' \
   "${file_args[@]}" -ex "target remote 127.0.0.1:$PORT" \
   -ex 'p/x $pc' -ex 'p/x $satp' -ex 'x/2i $pc' \
