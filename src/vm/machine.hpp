@@ -63,6 +63,7 @@ extern std::atomic<int> g_signal;
 extern thread_local rv::CodeCache* t_running_code;
 class PageStore;
 class PageScanner;
+class DebugHooks;
 namespace virtio {
 class Balloon;
 class VirtioBlk;
@@ -152,6 +153,11 @@ class Machine {
     std::function<void()> after_round;
   };
   void set_slice_hooks(SliceHooks hooks) { slice_hooks_ = std::move(hooks); }
+  // A debugger (the gdb stub) that runs the harts from now on: before run(),
+  // and it means the round-robin scheduler (all-stop, like --deterministic).
+  void set_debugger(DebugHooks* debugger) { debugger_ = debugger; }
+  // Guest time continues from `ticks` (a debugger held the VM meanwhile).
+  void set_guest_time(uint64_t ticks) { clock_.set_now(ticks); }
   virtio::Balloon* balloon() const { return balloon_; }
   PageScanner* page_scanner() const { return scanner_.get(); }
   const MachineConfig& config() const { return config_; }
@@ -268,6 +274,7 @@ class Machine {
   virtio::Console* virtio_console_ = nullptr;  // owned by its VirtioMmio
 
   SliceHooks slice_hooks_;
+  DebugHooks* debugger_ = nullptr;
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
   std::optional<int> exit_status_;  // under exit_mutex_

@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/sandbox.hpp"
 #include "memory/page_scanner.hpp"
+#include "vm/debug_hooks.hpp"
 #include "vm/journal.hpp"
 #include "vm/machine.hpp"
 #include "vm/sbi_glue.hpp"
@@ -120,7 +121,7 @@ void Machine::wait_for_interrupt() {
 
 bool Machine::hart_threads() const {
   return harts_.size() > 1 && !config_.deterministic && !slice_hooks_.budget &&
-         !slice_hooks_.after_round;
+         !slice_hooks_.after_round && debugger_ == nullptr;
 }
 
 RunResult Machine::run() {
@@ -152,6 +153,7 @@ RunResult Machine::run() {
     std::lock_guard lock(exit_mutex_);
     result.status = exit_status_.value_or(1);
   }
+  if (debugger_ != nullptr) debugger_->vm_exited(result.status);
   result.instructions = retired_;
   result.engine = config_.engine;
   result.engine_stats = engine_stats();
@@ -198,6 +200,12 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       }
       continue;
     }
+    // A debugger holding the VM: only signals and limits matter meanwhile.
+    if (debugger_ != nullptr && !debugger_->before_round()) {
+      console_->flush();
+      if (exiting() || check_limits(GuestClock::host_ns(), start_ns, timeout_ns)) break;
+      continue;
+    }
     bool ran = false;
     if (journal_ != nullptr) journal_->round_start();
     for (unsigned i = 0; i < harts_.size() && !exiting(); ++i) {
@@ -216,7 +224,9 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       // Active only while it runs: the others catch up with what changed
       // (smp_sync.hpp) before their next slice, so nobody waits for them.
       hart.set_active(true);
-      retired_ += static_cast<Vcpu&>(hart).run(budget, stop);  // the engine seam
+      retired_ += debugger_ != nullptr
+                      ? debugger_->run_hart(i, budget, stop)
+                      : static_cast<Vcpu&>(hart).run(budget, stop);  // the engine seam
       hart.set_active(false);
       t_running_code = nullptr;
       ran = true;

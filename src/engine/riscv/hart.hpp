@@ -170,6 +170,15 @@ class Hart final : public HartState, public Vcpu {
   uint64_t instret() const override { return instret_; }
 
   uint64_t read_csr_raw(uint16_t number);  // for tests and debugging; no permission checks
+  // For the gdb stub: a CSR write with the side effects an instruction's
+  // would have (WARL rules, TLB flushes) but no permission check; false if
+  // the CSR does not exist or is read-only. And a change of privilege level
+  // (U, S or M), which also selects that level's TLBs.
+  bool write_csr_debug(uint16_t number, uint64_t value) { return csr_write(number, value); }
+  void set_priv_debug(Priv priv) {
+    priv_ = priv;
+    select_tlbs();
+  }
 
   // Snapshot state (hart_state.cpp): pc, x, f/fcsr, privilege, instret, WFI,
   // the LR reservation and every CSR. Not the TLBs (load_state flushes them),
