@@ -1431,14 +1431,14 @@ TEST(JitLockstep, BudgetsEndingInsideBlocks) {
 // the page's last two bytes): the translator runs it (not the interpreter,
 // once per round), and when the program rewrites its second half (in the
 // next page) and runs fence.i, the new instruction runs.
-TEST(JitLockstep, InstructionCrossingAPageBoundary) {
+void crossing_page_boundary(int32_t sign) {
   using namespace as;
   constexpr uint64_t kBoundary = kCode + 0x1000;
   constexpr uint64_t kLoop = kBoundary - 10;  // 2-byte aligned, as RVC allows
   constexpr unsigned kRounds = 500;
   Program p;
   add_runtime(p);
-  const uint32_t add5 = addi(a2, a2, 5), add7 = addi(a2, a2, 7);
+  const uint32_t add5 = addi(a2, a2, 5 * sign), add7 = addi(a2, a2, 7 * sign);
   p.put32(kCode, addi(s1, zero, kRounds));
   p.put32(kCode + 4, jal(zero, static_cast<int32_t>(kLoop - (kCode + 4))));
   p.put32(kLoop, addi(a0, a0, 1));
@@ -1450,14 +1450,15 @@ TEST(JitLockstep, InstructionCrossingAPageBoundary) {
   p.put32(kBoundary + 10, bne(s2, zero, 32));  // the second time: to the end
   p.put32(kBoundary + 14, addi(s2, zero, 1));
   p.put32(kBoundary + 18, auipc(t0, 0));  // t0 = kBoundary + 18
-  p.put32(kBoundary + 22, addi(t1, zero, static_cast<int32_t>(add7 >> 16)));
+  // (the 16 bits as a sign-extended 12-bit immediate: they fit for 7 and -7)
+  p.put32(kBoundary + 22, addi(t1, zero, static_cast<int16_t>(add7 >> 16)));
   p.put32(kBoundary + 26, sh(t1, t0, -18));
   p.put32(kBoundary + 30, kFenceI);
   p.put32(kBoundary + 34, addi(s1, zero, kRounds));
   p.put32(kBoundary + 38, jal(zero, static_cast<int32_t>(kLoop - (kBoundary + 38))));
   p.put32(kBoundary + 42, jal(zero, 0));
   p.end_pc = kBoundary + 42;
-  static_assert((add5 & 0xffff) == (add7 & 0xffff));
+  ASSERT_EQ(add5 & 0xffff, add7 & 0xffff);
   for (uint64_t slice : {1, 3, 7, 100, 16384}) {
     const LockstepResult r = lockstep(p, slice, 20000, slice);
     ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
@@ -1465,11 +1466,19 @@ TEST(JitLockstep, InstructionCrossingAPageBoundary) {
   auto jit = make_machine(p, Engine::kJit);
   jit->run(20000);
   ASSERT_EQ(jit->hart.pc, p.end_pc);
-  EXPECT_EQ(jit->hart.x[as::a2], uint64_t{kRounds} * 5 + uint64_t{kRounds} * 7);
+  EXPECT_EQ(jit->hart.x[as::a2], static_cast<uint64_t>(int64_t{kRounds} * 12 * sign));
   EXPECT_EQ(jit->hart.x[as::a0], 2 * uint64_t{kRounds});
   // The crossing instruction ran translated: far fewer than one
   // interpreted instruction per round.
   EXPECT_LT(jit->hart.engine_stats().interpreted, uint64_t{kRounds} / 10);
+}
+
+TEST(JitLockstep, InstructionCrossingAPageBoundary) {
+  // Second halves below and above 0x8000 (a negative immediate).
+  for (int32_t sign : {1, -1}) {
+    SCOPED_TRACE(sign);
+    crossing_page_boundary(sign);
+  }
 }
 
 // CSR instructions the translator runs (Runtime::csr) in every form, in a

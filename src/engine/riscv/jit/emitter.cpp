@@ -206,7 +206,8 @@ void Emitter::check_second_half(const Insn& i) {
   g_.cmp(g_.qword[rdx + entry + kOffFetchVpage], rax);
   g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
   g_.mov(rdx, g_.qword[rdx + entry + kOffFetchHost]);
-  g_.cmp(g_.word[rdx], i.high);
+  g_.movzx(edx, g_.word[rdx]);  // (xbyak refuses a 16-bit immediate above 0x7fff)
+  g_.cmp(edx, i.high);
   g_.jne(stale, Xbyak::CodeGenerator::T_NEAR);
   const uint32_t mask = dirty_;
   const auto refund = static_cast<uint32_t>(insns_.size() - k_);
