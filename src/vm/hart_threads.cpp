@@ -168,7 +168,11 @@ void Machine::idle_hart(unsigned i) {
     auto lock = device_lock();
     clint_->update();
     if (sbi_) sbi_->update_timers(clock_.now());
-    const uint64_t deadline = next_wakeup_ticks();
+    // Only its own timers can wake it (each hart's thread drives its own
+    // pins from its own deadline), and only those still to come: one that
+    // has passed already raised its pin. Another hart's passed deadline,
+    // not yet handled by that hart, made this one spin instead of sleeping.
+    const uint64_t deadline = next_wakeup_ticks(i);
     if (deadline != UINT64_MAX) sleep_ns = std::min(sleep_ns, clock_.host_ns_until(deadline));
     console_->flush();
   }

@@ -223,6 +223,9 @@ class Machine {
   void service_console();
   void wait_for_interrupt();
   uint64_t next_wakeup_ticks() const;
+  // The next of hart `i`'s own timer deadlines still to come (UINT64_MAX:
+  // none), with the device lock held.
+  uint64_t next_wakeup_ticks(unsigned i) const;
   bool exiting() const { return exit_requested_.load(std::memory_order_acquire); }
   void run_round_robin(uint64_t start_ns, uint64_t timeout_ns);
   // Signals, --timeout and --max-instructions; true if the run must end.

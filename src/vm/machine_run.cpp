@@ -97,6 +97,16 @@ uint64_t Machine::next_wakeup_ticks() const {
   return next;
 }
 
+uint64_t Machine::next_wakeup_ticks(unsigned i) const {
+  const uint64_t now = clock_.now();
+  uint64_t next = UINT64_MAX;
+  if (const uint64_t t = clint_->mtimecmp(i); t > now) next = t;
+  if (sbi_) {
+    if (const uint64_t t = sbi_->deadline(i); t > now) next = std::min(next, t);
+  }
+  return next;
+}
+
 // Every hart waits for an interrupt: sleep until the next timer deadline or
 // console input, whichever comes first.
 void Machine::wait_for_interrupt() {

@@ -23,6 +23,10 @@ class SbiFirmware final : public SbiHost {
   // (with the device lock held, as next_deadline and save/load_state).
   void update_timers(uint64_t now);
   uint64_t next_deadline() const;
+  // Hart `hart`'s deadline (UINT64_MAX: none).
+  uint64_t deadline(unsigned hart) const {
+    return hart < deadlines_.size() ? deadlines_[hart] : UINT64_MAX;
+  }
 
   // Snapshot state: each hart's SBI timer deadline. load_state requires the
   // saved number of harts to be the machine's and drives the STIP pins from
