@@ -275,6 +275,10 @@ class UringBackend final : public BlockBackend {
     ++in_flight_;
   }
   void kick() override {
+    if (failed_ != 0) {
+      if (!ops_.empty()) event_.signal();  // reap() fails them
+      return;
+    }
     unsigned queued = 0;
     while (!waiting_.empty() && on_ring_ < kEntries) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -285,13 +289,25 @@ class UringBackend final : public BlockBackend {
       ++queued;
     }
     if (queued > 0) {
-      while (io_uring_submit(&ring_) == -EINTR) {
+      int err;
+      while ((err = io_uring_submit(&ring_)) == -EINTR) {
+      }
+      if (err < 0) {
+        // The kernel took none of them (a sandbox that refuses the call, a
+        // ring gone bad): nothing would ever complete, so every request
+        // fails now and later ones at once, instead of waiting for ever.
+        failed_ = err;
+        event_.signal();
       }
     }
   }
   int event_fd() const override { return event_.fd(); }
   void reap(std::vector<BlockCompletion>& out) override {
     event_.clear();
+    if (failed_ != 0) {
+      fail_all(out, failed_);
+      return;
+    }
     io_uring_cqe* cqe = nullptr;
     while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
       handle(cqe, out);
@@ -302,16 +318,18 @@ class UringBackend final : public BlockBackend {
   void drain(std::vector<BlockCompletion>& out) override {
     while (in_flight_ > 0) {
       kick();
+      if (failed_ != 0) {
+        fail_all(out, failed_);
+        break;
+      }
       io_uring_cqe* cqe = nullptr;
       const int err = io_uring_wait_cqe(&ring_, &cqe);
       if (err == -EINTR) continue;
       if (err < 0) {
         // The ring itself failed: nothing more will complete, and nothing
         // the kernel still holds can be trusted; fail what is left.
-        for (auto& [id, p] : ops_) out.push_back({p->op.tag, err});
-        ops_.clear();
-        waiting_.clear();
-        in_flight_ = 0;
+        failed_ = err;
+        fail_all(out, err);
         break;
       }
       handle(cqe, out);
@@ -362,6 +380,15 @@ class UringBackend final : public BlockBackend {
         break;
     }
     io_uring_sqe_set_data64(sqe, p.id);
+  }
+
+  // Once the ring failed: every request left fails with `err`; the ring is
+  // never submitted to again (entries on it may name buffers now given back).
+  void fail_all(std::vector<BlockCompletion>& out, int err) {
+    for (auto& [id, p] : ops_) out.push_back({p->op.tag, err});
+    ops_.clear();
+    waiting_.clear();
+    in_flight_ = 0;
   }
 
   void handle(const io_uring_cqe* cqe, std::vector<BlockCompletion>& out) {
@@ -415,6 +442,7 @@ class UringBackend final : public BlockBackend {
   EventFd event_;
   io_uring ring_{};
   bool ring_ok_ = false;
+  int failed_ = 0;  // the error that broke the ring (0: none)
   std::unordered_map<uint64_t, std::unique_ptr<Pending>> ops_;
   std::deque<Pending*> waiting_;  // submitted, not yet on the ring
   unsigned on_ring_ = 0;
