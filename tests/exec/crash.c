@@ -1,0 +1,11 @@
+// Exit statuses and deaths by signal pass through to the parent (a shell).
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "segv") == 0) *(volatile int*)8 = 1;
+  if (argc > 1 && strcmp(argv[1], "ill") == 0) __builtin_trap();
+  if (argc > 1 && strcmp(argv[1], "abort") == 0) abort();
+  return argc > 2 ? atoi(argv[2]) : 0;
+}

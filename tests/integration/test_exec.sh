@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# vessel exec: C programs of our own (tests/exec), built for riscv64 with
+# Debian's cross gcc (static and dynamic, through the libc6-riscv64-cross
+# sysroot) and natively with gcc, run under vessel exec with both engines;
+# each run's output must equal the native program's. Also: exit statuses and
+# deaths by signal, --strace, and errors for bad input.
+set -u
+VESSEL=${1:?usage: test_exec.sh path/to/vessel}
+SRC=$(cd "$(dirname "$0")/../exec" && pwd)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+command -v riscv64-linux-gnu-gcc >/dev/null || fail "riscv64-linux-gnu-gcc missing (scripts/setup)"
+[ -e /usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1 ] ||
+  fail "the riscv64 sysroot is missing (libc6-riscv64-cross, scripts/setup)"
+
+PROGRAMS="hello files memory procs signals net timeefault crash"
+for p in $PROGRAMS; do
+  gcc -O1 -o "$WORK/$p.native" "$SRC/$p.c" || fail "native build of $p"
+  riscv64-linux-gnu-gcc -O1 -static -o "$WORK/$p.static" "$SRC/$p.c" || fail "static build of $p"
+  riscv64-linux-gnu-gcc -O1 -o "$WORK/$p.dynamic" "$SRC/$p.c" || fail "dynamic build of $p"
+done
+
+# compare PROGRAM ARGS...: the native output (x86_64 read as riscv64) is
+# what every vessel run must print, with the same exit status.
+compare() {
+  local p=$1
+  shift
+  mkdir -p "$WORK/scratch"
+  VESSEL_EXEC_TEST=yes timeout 60 "$WORK/$p.native" "$@" </dev/null >"$WORK/expected" 2>&1
+  local want=$?
+  sed -i 's/x86_64/riscv64/g' "$WORK/expected"
+  for variant in static dynamic; do
+    for engine in interp jit; do
+      VESSEL_EXEC_TEST=yes timeout 60 "$VESSEL" exec --engine $engine "$WORK/$p.$variant" "$@" \
+        </dev/null >"$WORK/got" 2>&1
+      local got=$?
+      if ! diff -u "$WORK/expected" "$WORK/got" >"$WORK/diff"; then
+        cat "$WORK/diff" >&2
+        fail "$p ($variant, $engine): output differs from the native program's"
+      fi
+      [ "$got" -eq "$want" ] || fail "$p ($variant, $engine): exit status $got, native $want"
+    done
+  done
+  echo "ok: $p $*"
+}
+
+compare hello one two 5
+compare files "$WORK/scratch"
+compare memory "$WORK/scratch/mapped"
+compare procs
+compare signals
+compare net
+compare timeefault
+compare crash exit 42
+compare crash segv
+compare crash ill
+compare crash abort
+
+# The death by signal reaches the shell as the native one does.
+"$VESSEL" exec "$WORK/crash.static" segv 2>/dev/null
+[ $? -eq 139 ] || fail "a SIGSEGV death should give status 139"
+
+# --strace prints each call as strace does, on stderr.
+"$VESSEL" exec --strace "$WORK/hello.dynamic" >/dev/null 2>"$WORK/strace"
+grep -q '^openat(AT_FDCWD, "/.*libc.so.6", 0x80000) = 3$' "$WORK/strace" ||
+  fail "--strace: no openat of libc.so.6 in: $(head -5 "$WORK/strace")"
+grep -q '^write(1, 0x[0-9a-f]*, 31) = 31$' "$WORK/strace" || fail "--strace: no write(1, ...) = 31"
+grep -q '^exit_group(0) = ?$' "$WORK/strace" || fail "--strace: no exit_group(0) = ?"
+
+# Bad input: one error line, non-zero status.
+expect_error() {
+  local out
+  out=$("$VESSEL" "$@" 2>&1 >/dev/null)
+  local status=$?
+  [ "$status" -ne 0 ] || fail "vessel $* should fail"
+  [ "$(printf '%s\n' "$out" | grep -c .)" -ge 1 ] || fail "vessel $*: no error line"
+  printf '%s\n' "$out" | tail -n 1 | grep -q "$2" || fail "vessel $*: unexpected error: $out"
+}
+expect_error exec "$WORK/missing" "No such file"
+expect_error exec /etc/passwd "not an ELF file"
+expect_error exec "$WORK/hello.native" "not a RISC-V ELF file"
+expect_error exec --engine fast "$WORK/hello.static" "not an engine"
+expect_error exec --sysroot "$WORK" "$WORK/hello.dynamic" "ld-linux-riscv64-lp64d.so.1"
+echo "all vessel exec checks passed"
