@@ -112,6 +112,23 @@ void AddressSpace::carve(uint64_t va, uint64_t end) {
 
 void AddressSpace::insert(uint64_t va, uint64_t end, uint32_t prot, bool host_read_only) {
   carve(va, end);
+  // Merged with neighbours alike, as Linux merges VMAs: mremap moves only
+  // what lies in one mapping.
+  auto next = regions_.find(end);
+  if (next != regions_.end() && next->second.prot == prot &&
+      next->second.host_read_only == host_read_only) {
+    end = next->second.end;
+    regions_.erase(next);
+  }
+  auto it = regions_.lower_bound(va);
+  if (it != regions_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end == va && prev->second.prot == prot &&
+        prev->second.host_read_only == host_read_only) {
+      prev->second.end = end;
+      return;
+    }
+  }
   regions_[va] = Region{end, prot, host_read_only};
 }
 

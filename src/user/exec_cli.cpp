@@ -66,10 +66,7 @@ int exec_main(int argc, char** argv) {
       fail("exec: unknown option {} (see vessel exec --help)", arg);
     }
   }
-  if (i >= argc) {
-    std::cerr << kExecUsage;
-    fail("exec: no program given");
-  }
+  if (i >= argc) fail("exec: no program given (see vessel exec --help)");
   options.program = argv[i];
   options.args.assign(argv + i + 1, argv + argc);
   Process process(options);
@@ -103,6 +100,9 @@ int binfmt_main(int argc, char** argv) {
               << kBinfmtDir << " mounted.\n";
     return what.empty() ? 2 : 0;
   }
+  if (what != "install" && what != "remove" && what != "status") {
+    fail("binfmt: unknown command {} (install, remove or status)", what);
+  }
   if (argc > 1) fail("binfmt: unexpected argument {}", argv[1]);
   const std::string entry = std::string(kBinfmtDir) + "/" + kBinfmtName;
   if (what == "status") {
@@ -125,7 +125,6 @@ int binfmt_main(int argc, char** argv) {
     if (!out) fail("binfmt: cannot remove {} (root needed)", kBinfmtName);
     return 0;
   }
-  if (what != "install") fail("binfmt: unknown command {} (install, remove or status)", what);
   // The interpreter: a link to this vessel under the name that selects
   // binfmt mode, next to it.
   char self[4096];

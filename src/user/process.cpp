@@ -68,6 +68,12 @@ void Thread::run() {
     hart_.run(kSlice, stop);
     rv::Hart::UserTrap trap;
     if (hart_.take_user_trap(trap)) handle_trap(trap);
+    if (code_.over_limit()) {
+      // Decoded pages past the cache's bound: start afresh (Machine does the
+      // same at its safe points).
+      code_.trim();
+      hart_.flush_translations();
+    }
     if (space().generation() != generation) {
       // A mapping shrank or lost access: cached translations must go.
       generation = space().generation();
@@ -133,9 +139,6 @@ Process::Process(const ExecOptions& options)
     fail("{}: {}", options_.program, errno_text(errno));
   }
   exe_path_ = resolved;
-  space_->memory().set_code_write_hook([](uint64_t page) {
-    if (t_code != nullptr) t_code->invalidate(page);
-  });
 
   ExecImage image;
   image.path = options_.program;
@@ -148,6 +151,11 @@ Process::Process(const ExecOptions& options)
   brk_start = brk = loaded.brk;
 
   main_ = std::make_unique<Thread>(*this);
+  // After the thread's CodeCache (which installs its own): the writing
+  // thread's cache drops the page (code_cache.hpp).
+  space_->memory().set_code_write_hook([](uint64_t page) {
+    if (t_code != nullptr) t_code->invalidate(page);
+  });
   main_->hart().enter_user(loaded.entry, space_->satp());
   main_->reg(2) = loaded.sp;  // sp; a0 (the rtld_fini pointer) is 0
   sigset_t mask;

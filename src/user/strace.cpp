@@ -76,6 +76,8 @@ StraceLine strace_begin(Thread& t, uint64_t number, const SyscallInfo* info,
     return line;
   }
   line.text = fmt::format("{}(", info->name);
+  const std::string_view name = info->name;
+  line.hex_result = name == "mmap" || name == "brk" || name == "mremap";
   const size_t n = std::strlen(info->args);
   for (size_t i = 0; i < n && i < 6; ++i) {
     if (i != 0) line.text += ", ";
@@ -87,7 +89,10 @@ StraceLine strace_begin(Thread& t, uint64_t number, const SyscallInfo* info,
 void strace_end(StraceLine& line, int64_t result) {
   if (line.printed) return;
   line.printed = true;
-  const std::string text = fmt::format("{}) = {}\n", line.text, strace_result(result));
+  const bool hex = line.hex_result && (result >= 0 || result < -4095);
+  const std::string text =
+      hex ? fmt::format("{}) = {:#x}\n", line.text, static_cast<uint64_t>(result))
+          : fmt::format("{}) = {}\n", line.text, strace_result(result));
   // One write, so that lines of several processes do not interleave.
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
 }

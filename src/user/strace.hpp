@@ -15,6 +15,7 @@ class Thread;
 struct StraceLine {
   std::string text;  // "name(args"
   bool printed = false;
+  bool hex_result = false;  // an address (mmap, brk): printed in hex
 };
 
 // Formats the call's name and arguments (strings read from guest memory now,

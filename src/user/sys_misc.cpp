@@ -1,7 +1,11 @@
 // The rest: uname (riscv64), time, randomness, sysinfo, prctl, and the
 // RISC-V specific calls.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
@@ -122,6 +126,57 @@ int64_t sys_flush_icache(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+int64_t sys_setitimer(Thread& t, const SyscallArgs& a) {
+  itimerval next{}, old{};  // the same layout on both
+  if (!t.space().read_value(a.a[1], next)) return -EFAULT;
+  if (::setitimer(static_cast<__itimer_which>(a.a[0]), &next, &old) != 0) return -errno;
+  if (a.a[2] != 0 && !t.space().write_value(a.a[2], old)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_getitimer(Thread& t, const SyscallArgs& a) {
+  itimerval value{};
+  if (::getitimer(static_cast<__itimer_which>(a.a[0]), &value) != 0) return -errno;
+  return t.space().write_value(a.a[1], value) ? 0 : -EFAULT;
+}
+
+int64_t sys_fadvise64(Thread& t, const SyscallArgs& a) {
+  return -::posix_fadvise(a.fd(0), static_cast<off_t>(a.a[1]), static_cast<off_t>(a.a[2]),
+                          static_cast<int>(a.a[3]));
+}
+
+int64_t sys_fallocate(Thread& t, const SyscallArgs& a) {
+  return host_result(::fallocate(a.fd(0), static_cast<int>(a.a[1]), static_cast<off_t>(a.a[2]),
+                                 static_cast<off_t>(a.a[3])));
+}
+
+int64_t sys_flock(Thread& t, const SyscallArgs& a) {
+  return host_result(::flock(a.fd(0), static_cast<int>(a.a[1])));
+}
+
+int64_t sys_memfd_create(Thread& t, const SyscallArgs& a) {
+  std::string name;
+  if (const int err = t.space().read_string(a.a[0], 250, name)) return -err;
+  return host_result(::memfd_create(name.c_str(), static_cast<unsigned>(a.a[1])));
+}
+
+int64_t sys_close_range(Thread& t, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_close_range, static_cast<unsigned>(a.a[0]),
+                               static_cast<unsigned>(a.a[1]), static_cast<unsigned>(a.a[2])));
+}
+
+int64_t sys_getpriority(Thread& t, const SyscallArgs& a) {
+  errno = 0;
+  const int r = ::getpriority(static_cast<__priority_which>(a.a[0]), static_cast<id_t>(a.a[1]));
+  if (r == -1 && errno != 0) return -errno;
+  return 20 - r;  // the raw call's encoding (nice -20..19 as 40..1)
+}
+
+int64_t sys_setpriority(Thread& t, const SyscallArgs& a) {
+  return host_result(::setpriority(static_cast<__priority_which>(a.a[0]), static_cast<id_t>(a.a[1]),
+                                   static_cast<int>(a.a[2])));
+}
+
 int64_t sys_enosys(Thread& t, const SyscallArgs& a) {
   return -ENOSYS;
 }
@@ -133,7 +188,16 @@ void add_misc_syscalls(SyscallTable& t) {
   t.add(113, "clock_gettime", sys_clock_gettime, "dp");
   t.add(114, "clock_getres", sys_clock_getres, "dp");
   t.add(115, "clock_nanosleep", sys_clock_nanosleep, "dxpp");
+  t.add(32, "flock", sys_flock, "fd");
+  t.add(47, "fallocate", sys_fallocate, "fddd");
+  t.add(102, "getitimer", sys_getitimer, "dp");
+  t.add(103, "setitimer", sys_setitimer, "dpp");
+  t.add(140, "setpriority", sys_setpriority, "ddd");
+  t.add(141, "getpriority", sys_getpriority, "dd");
   t.add(153, "times", sys_times, "p");
+  t.add(223, "fadvise64", sys_fadvise64, "fddd");
+  t.add(279, "memfd_create", sys_memfd_create, "sx");
+  t.add(436, "close_range", sys_close_range, "uux");
   t.add(160, "uname", sys_uname, "p");
   t.add(167, "prctl", sys_prctl, "dxxxx");
   t.add(169, "gettimeofday", sys_gettimeofday, "pp");

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   closedir(d);
   qsort(names, n, sizeof names[0], cmp);
   for (int i = 0; i < n; ++i) printf("entry %s\n", names[i]);
-  printf("open missing: %d %s\n", open("nope", O_RDONLY), strerror(errno));
+  int missing = open("nope", O_RDONLY);
+  printf("open missing: %d %s\n", missing, strerror(errno));
   printf("access a.txt R_OK %d\n", access("a.txt", R_OK));
   unlink("c.txt");
   unlink("sub/b.txt");

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   strcpy(m, "anonymous");
   printf("mprotect %d\n", mprotect(m, 4096, PROT_READ));
   printf("still reads %s\n", m);
+  mprotect(m, 4096, PROT_READ | PROT_WRITE);  // mremap wants one mapping
   m = mremap(m, 3 * 4096, 64 * 4096, MREMAP_MAYMOVE);
   printf("mremap keeps %s\n", m);
   m[63 * 4096] = 1;

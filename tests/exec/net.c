@@ -34,7 +34,8 @@ int main(void) {
          peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK));
   send(cli, "hello tcp", 9, 0);
   struct pollfd pfd = {conn, POLLIN, 0};
-  printf("poll %d revents %d\n", poll(&pfd, 1, 1000), pfd.revents & POLLIN);
+  int ready = poll(&pfd, 1, 1000);
+  printf("poll %d revents %d\n", ready, pfd.revents & POLLIN);
   memset(buf, 0, sizeof buf);
   printf("recv %zd %s\n", recv(conn, buf, sizeof buf, 0), buf);
 
@@ -45,7 +46,7 @@ int main(void) {
   epoll_ctl(ep, EPOLL_CTL_ADD, cli, &ev);
   send(conn, "back", 4, 0);
   struct epoll_event out[2];
-  int n = epoll_wait(ep, out, 2, 1000);
+  int n = epoll_wait(ep, out, 2, 1000);  // before the printf reads out[0]
   printf("epoll %d data %llx in %d\n", n, (unsigned long long)out[0].data.u64,
          (out[0].events & EPOLLIN) != 0);
   memset(buf, 0, sizeof buf);

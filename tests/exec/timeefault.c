@@ -33,7 +33,12 @@ int main(void) {
 
   char* ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   check("write from unmapped", syscall(SYS_write, 1, (void*)0x1000, 10));
-  check("read into read-only", syscall(SYS_read, 0, ro, 10));
+  int p[2];
+  pipe(p);
+  write(p[1], "data", 4);
+  check("read into read-only", syscall(SYS_read, p[0], ro, 10));
+  check("read into unmapped", syscall(SYS_read, p[0], (void*)0x3000, 10));
+  check("data still there", read(p[0], (char[8]){0}, 8));
   check("open bad path", syscall(SYS_openat, AT_FDCWD, (void*)0x1234, O_RDONLY));
   check("fstat to unmapped", syscall(SYS_fstat, 1, (void*)0x2000));
   check("uname to read-only", syscall(SYS_uname, ro));

@@ -70,3 +70,9 @@ check "--tls-key is missing" receive --listen 127.0.0.1:1 --tls-cert /etc/hostna
 check "not a key" receive --listen 127.0.0.1:1 --tls-psk /etc/hostname
 check "--disk /nonexistent/disk.img" receive --listen 127.0.0.1:1 --insecure --disk /nonexistent/disk.img
 check "state.bin" restore /nonexistent-snapshot
+check "exec: no program given" exec
+check "exec: unknown option --bogus" exec --bogus /bin/true
+check "not an engine" exec --engine fast /bin/true
+check "/nonexistent/prog: No such file or directory" exec /nonexistent/prog
+check "not a RISC-V ELF file" exec /bin/true
+check "binfmt: unknown command" binfmt frobnicate

@@ -68,23 +68,26 @@ compare crash abort
 
 # --strace prints each call as strace does, on stderr.
 "$VESSEL" exec --strace "$WORK/hello.dynamic" >/dev/null 2>"$WORK/strace"
-grep -q '^openat(AT_FDCWD, "/.*libc.so.6", 0x80000) = 3$' "$WORK/strace" ||
+grep -q '^openat(AT_FDCWD, "[^"]*/libc.so.6", 0x80000.*) = 3$' "$WORK/strace" ||
   fail "--strace: no openat of libc.so.6 in: $(head -5 "$WORK/strace")"
-grep -q '^write(1, 0x[0-9a-f]*, 31) = 31$' "$WORK/strace" || fail "--strace: no write(1, ...) = 31"
+grep -q '^write(1, 0x[0-9a-f]*, 41) = 41$' "$WORK/strace" || fail "--strace: no write(1, ...) = 41"
 grep -q '^exit_group(0) = ?$' "$WORK/strace" || fail "--strace: no exit_group(0) = ?"
 
 # Bad input: one error line, non-zero status.
+# expect_error PATTERN ARGS...: vessel ARGS fails with one line matching PATTERN.
 expect_error() {
-  local out
+  local pattern=$1 out
+  shift
   out=$("$VESSEL" "$@" 2>&1 >/dev/null)
   local status=$?
   [ "$status" -ne 0 ] || fail "vessel $* should fail"
-  [ "$(printf '%s\n' "$out" | grep -c .)" -ge 1 ] || fail "vessel $*: no error line"
-  printf '%s\n' "$out" | tail -n 1 | grep -q "$2" || fail "vessel $*: unexpected error: $out"
+  [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] || fail "vessel $*: not one error line: $out"
+  printf '%s\n' "$out" | grep -q -- "$pattern" || fail "vessel $*: unexpected error: $out"
 }
-expect_error exec "$WORK/missing" "No such file"
-expect_error exec /etc/passwd "not an ELF file"
-expect_error exec "$WORK/hello.native" "not a RISC-V ELF file"
-expect_error exec --engine fast "$WORK/hello.static" "not an engine"
-expect_error exec --sysroot "$WORK" "$WORK/hello.dynamic" "ld-linux-riscv64-lp64d.so.1"
+expect_error "No such file" exec "$WORK/missing"
+cp /etc/passwd "$WORK/text" && chmod +x "$WORK/text"
+expect_error "not an ELF file" exec "$WORK/text"
+expect_error "not a RISC-V ELF file" exec "$WORK/hello.native"
+expect_error "not an engine" exec --engine fast "$WORK/hello.static"
+expect_error "ld-linux-riscv64-lp64d.so.1" exec --sysroot "$WORK" "$WORK/hello.dynamic"
 echo "all vessel exec checks passed"

@@ -1,0 +1,42 @@
+// Threads: pthread_create/join (clone with the pthread flags, set_tid_address
+// and CLONE_CHILD_CLEARTID's futex wake), a mutex and a condition variable
+// (futex), thread-local storage.
+#include <pthread.h>
+#include <stdio.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int turn;
+static __thread int tls_value;
+
+static void* worker(void* arg) {
+  const long id = (long)arg;
+  tls_value = (int)id * 10;
+  for (int i = 0; i < 20000; ++i) {
+    pthread_mutex_lock(&lock);
+    ++counter;
+    pthread_mutex_unlock(&lock);
+  }
+  pthread_mutex_lock(&lock);
+  while (turn != id) pthread_cond_wait(&cond, &lock);
+  printf("thread %ld: tls %d\n", id, tls_value);
+  ++turn;
+  pthread_cond_broadcast(&cond);
+  pthread_mutex_unlock(&lock);
+  return (void*)(id * 2);
+}
+
+int main(void) {
+  pthread_t t[4];
+  tls_value = -1;
+  for (long i = 0; i < 4; ++i) pthread_create(&t[i], NULL, worker, (void*)i);
+  long sum = 0;
+  for (int i = 0; i < 4; ++i) {
+    void* r;
+    pthread_join(t[i], &r);
+    sum += (long)r;
+  }
+  printf("counter %ld, results %ld, main tls %d\n", counter, sum, tls_value);
+  return 0;
+}
