@@ -133,6 +133,7 @@ void AddressSpace::insert(uint64_t va, uint64_t end, uint32_t prot, bool host_re
 }
 
 void AddressSpace::map_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
+  const std::lock_guard guard(mutex_);
   forget_code(va, len);
   if (!is_free(va, len)) {
     host_map_zero(memory_->host_base() + va, len);
@@ -145,6 +146,7 @@ void AddressSpace::map_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
 
 int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared, int fd,
                            uint64_t offset) {
+  const std::lock_guard guard(mutex_);
   // Host protection: read-write, so the loader and the system-call layer can
   // fill pages, except a shared mapping of a read-only file, which the host
   // refuses to map writable (and which the guest may then never write).
@@ -176,6 +178,7 @@ int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared
 }
 
 int AddressSpace::map_shared_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
+  const std::lock_guard guard(mutex_);
   if (mmap(memory_->host_base() + va, len, PROT_READ | PROT_WRITE,
            MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
     const int err = errno;
@@ -191,6 +194,7 @@ int AddressSpace::map_shared_anonymous(uint64_t va, uint64_t len, uint32_t prot)
 }
 
 int AddressSpace::move(uint64_t from, uint64_t len, uint64_t to) {
+  const std::lock_guard guard(mutex_);
   auto it = regions_.upper_bound(from);
   if (it == regions_.begin()) return EFAULT;
   --it;
@@ -213,6 +217,7 @@ int AddressSpace::move(uint64_t from, uint64_t len, uint64_t to) {
 }
 
 void AddressSpace::unmap(uint64_t va, uint64_t len) {
+  const std::lock_guard guard(mutex_);
   if (is_free(va, len)) return;
   forget_code(va, len);
   carve(va, va + len);
@@ -222,6 +227,7 @@ void AddressSpace::unmap(uint64_t va, uint64_t len) {
 }
 
 int AddressSpace::protect(uint64_t va, uint64_t len, uint32_t prot) {
+  const std::lock_guard guard(mutex_);
   const uint64_t end = va + len;
   // All of it must be mapped (Linux: ENOMEM), checked before changing any.
   uint64_t at = va;
@@ -247,6 +253,7 @@ int AddressSpace::protect(uint64_t va, uint64_t len, uint32_t prot) {
 }
 
 bool AddressSpace::is_free(uint64_t va, uint64_t len) const {
+  const std::lock_guard guard(mutex_);
   auto it = regions_.lower_bound(va);
   if (it != regions_.end() && it->first < va + len) return false;
   if (it != regions_.begin() && std::prev(it)->second.end > va) return false;
@@ -254,6 +261,7 @@ bool AddressSpace::is_free(uint64_t va, uint64_t len) const {
 }
 
 uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
+  const std::lock_guard guard(mutex_);
   if (len == 0 || len > kLimit) return 0;
   hint = page_up(hint);
   if (hint != 0 && valid_range(hint, len) && is_free(hint, len)) return hint;
@@ -279,6 +287,7 @@ uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
 }
 
 int AddressSpace::prot_at(uint64_t va) const {
+  const std::lock_guard guard(mutex_);
   auto it = regions_.upper_bound(va);
   if (it == regions_.begin()) return -1;
   --it;
@@ -286,6 +295,7 @@ int AddressSpace::prot_at(uint64_t va) const {
 }
 
 uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
+  const std::lock_guard guard(mutex_);
   if (va >= kLimit || len > kLimit - va) return nullptr;
   if (len == 0) return memory_->host_base() + va;
   const uint64_t end = va + len;

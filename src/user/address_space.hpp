@@ -12,9 +12,11 @@
 // (EFAULT) without touching host memory.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "memory/guest_memory.hpp"
@@ -98,7 +100,12 @@ class AddressSpace {
 
   // Bumped whenever a mapping shrinks or loses access, after which every
   // hart must drop its cached translations.
-  uint64_t generation() const { return generation_; }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+  // Guest threads share the address space: every method takes this lock
+  // (recursive: they call each other); a caller holds it across a compound
+  // change (find_free, then map) so no other thread slips in between.
+  std::recursive_mutex& mutex() const { return mutex_; }
 
  private:
   struct Region {
@@ -117,7 +124,8 @@ class AddressSpace {
   std::unique_ptr<GuestMemory> memory_;
   std::map<uint64_t, Region> regions_;  // by start; disjoint, page-aligned
   uint64_t mmap_top_ = kLimit;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  mutable std::recursive_mutex mutex_;
 };
 
 }  // namespace vessel::user

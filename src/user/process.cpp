@@ -1,7 +1,9 @@
 #include "user/process.hpp"
 
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
@@ -60,10 +62,15 @@ AddressSpace& Thread::space() {
   return process_.space();
 }
 
+Thread::~Thread() {
+  if (host_thread_.joinable()) host_thread_.join();
+}
+
 void Thread::run() {
   t_code = &code_;
+  signals_on_this_thread(*this);
   uint64_t generation = space().generation();
-  for (;;) {
+  while (!exiting_) {
     StopReason stop = StopReason::kBudget;
     hart_.run(kSlice, stop);
     rv::Hart::UserTrap trap;
@@ -113,12 +120,14 @@ void Thread::syscall() {
   const bool strace = process_.options().strace;
   StraceLine line;
   if (strace) line = strace_begin(*this, number, info, args);
+  const uint64_t generation_before = space().generation();
   int64_t result = -ENOSYS;
   if (info != nullptr && info->fn != nullptr) {
     if (strace && info->noreturn) strace_end(line, kNoResult);
     result = info->fn(*this, args);
   }
   if (strace) strace_end(line, result);
+  if (space().generation() != generation_before) process_.kick_other_threads(*this);
   if (result == kNoResult) return;
   if (result == -EINTR && restartable(number) && restart_after_signal(*this)) {
     // A caught signal interrupted the host call and the guest's handler asks
@@ -170,8 +179,93 @@ std::string Process::host_path(const std::string& guest_path) const {
   return sysroot_path(options_.sysroot, guest_path);
 }
 
+void Process::run() {
+  main_->run();
+  // The main thread exited (exit(2)) while others run: the last thread's
+  // exit ends the process.
+  for (;;) pause();
+}
+
 void Process::exit(int status) {
   _exit(status & 0xff);
+}
+
+void Process::thread_exit(Thread& t, int status) {
+  if (t.clear_child_tid != 0) {
+    // CLONE_CHILD_CLEARTID: pthread_join waits for this word to become 0
+    // (a shared futex, as the kernel wakes it).
+    if (t.space().write_value(t.clear_child_tid, uint32_t{0})) {
+      uint8_t* word = t.space().host(t.clear_child_tid, 4, kProtWrite);
+      if (word != nullptr) ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    }
+  }
+  if (live_threads_.fetch_sub(1) == 1) exit(status);
+  t.finish();
+}
+
+void Process::add_thread(std::unique_ptr<Thread> t) {
+  const std::lock_guard guard(threads_mutex_);
+  // Ended threads go now (their host threads have finished or are about to).
+  std::erase_if(threads_, [](const std::unique_ptr<Thread>& old) { return old->done_.load(); });
+  threads_.push_back(std::move(t));
+}
+
+void Process::after_fork(Thread& survivor) {
+  const std::lock_guard guard(threads_mutex_);
+  // The other threads' host threads do not exist in the child: their
+  // objects are left as they are (never joined, never freed).
+  for (auto& t : threads_) {
+    if (t.get() != &survivor) (void)t.release();
+  }
+  std::erase_if(threads_, [](const std::unique_ptr<Thread>& t) { return t == nullptr; });
+  live_threads_.store(1);
+}
+
+void Process::kick_other_threads(Thread& self) {
+  const std::lock_guard guard(threads_mutex_);
+  if (main_.get() != &self) main_->hart().request_stop();
+  for (auto& t : threads_) {
+    if (t.get() != &self && !t->done_.load()) t->hart().request_stop();
+  }
+}
+
+int64_t Thread::spawn(uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t tls, uint64_t ctid) {
+  constexpr uint64_t kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
+                     kCloneChildCleartid = 0x200000, kCloneChildSettid = 0x1000000;
+  auto child = std::make_unique<Thread>(process_);
+  Thread* c = child.get();
+  c->hart_.enter_user(hart_.pc, space().satp());  // pc is past the ecall already
+  for (unsigned r = 1; r < 32; ++r) c->hart_.x[r] = hart_.x[r];
+  c->hart_.fp = hart_.fp;
+  c->hart_.x[10] = 0;  // clone returns 0 in the child
+  if (stack != 0) c->hart_.x[2] = stack;
+  if ((flags & kCloneSettls) != 0) c->hart_.x[4] = tls;
+  c->blocked = blocked;
+  c->altstack = GuestStack{};
+  if ((flags & kCloneChildCleartid) != 0) c->clear_child_tid = ctid;
+  process_.live_threads_.fetch_add(1);
+  std::atomic<int64_t> tid{0};
+  try {
+    c->host_thread_ = std::thread([c, &tid, flags, ptid, ctid] {
+      const pid_t me = gettid();
+      // Both tid words are written before the new thread runs guest code,
+      // as the kernel does.
+      if ((flags & kCloneParentSettid) != 0)
+        c->space().write_value(ptid, static_cast<uint32_t>(me));
+      if ((flags & kCloneChildSettid) != 0) c->space().write_value(ctid, static_cast<uint32_t>(me));
+      tid.store(me);
+      tid.notify_one();
+      c->run();
+      c->done_.store(true);
+    });
+  } catch (const std::system_error&) {
+    process_.live_threads_.fetch_sub(1);
+    return -EAGAIN;
+  }
+  tid.wait(0);
+  const int64_t result = tid.load();
+  process_.add_thread(std::move(child));
+  return result;
 }
 
 void Process::die_by_signal(int sig) {

@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "devices/bus.hpp"
@@ -36,10 +38,12 @@ struct ExecOptions {
 
 class Process;
 
-// One guest thread: a hart on the host thread that runs it.
+// One guest thread: a hart (with its own code cache, as each hart of a VM
+// has) on the host thread that runs it. Guest tid = host tid.
 class Thread {
  public:
   explicit Thread(Process& process);
+  ~Thread();
   Process& process() { return process_; }
   rv::Hart& hart() { return hart_; }
   AddressSpace& space();
@@ -47,8 +51,16 @@ class Thread {
   // Guest registers by ABI name.
   uint64_t& reg(unsigned n) { return hart_.x[n]; }
 
-  // Runs the guest until the process ends (never returns).
-  [[noreturn]] void run();
+  // Runs the guest until this thread exits (exit(2)); the process's end
+  // (exit_group, a fatal signal) never returns.
+  void run();
+  // The thread's exit(2): after this system call, run() returns.
+  void finish() { exiting_ = true; }
+
+  // A new guest thread (clone with CLONE_THREAD) copying this one's
+  // registers, started on a host thread of its own. Returns its tid or
+  // -errno.
+  int64_t spawn(uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t tls, uint64_t ctid);
 
   // Per-thread signal state.
   uint64_t blocked = 0;  // the signal mask, bit (sig - 1)
@@ -66,6 +78,10 @@ class Thread {
   rv::CodeCache code_;
   HartIrqPins pins_;
   rv::Hart hart_;
+  bool exiting_ = false;
+  std::thread host_thread_;  // empty for the main thread
+  std::atomic<bool> done_{false};
+  friend class Process;
 };
 
 class Process {
@@ -75,7 +91,9 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  [[noreturn]] void run() { main_->run(); }
+  // Runs the main thread; when it exits while others run, waits for the
+  // last (whose exit ends the process).
+  [[noreturn]] void run();
 
   const ExecOptions& options() const { return options_; }
   AddressSpace& space() { return *space_; }
@@ -95,6 +113,15 @@ class Process {
 
   // Ends the process as the guest asked: exit status or a signal's death.
   [[noreturn]] void exit(int status);
+  // A thread's exit(2): the last one ends the process with `status`.
+  void thread_exit(Thread& t, int status);
+  // Registers a new thread; frees threads that have ended.
+  void add_thread(std::unique_ptr<Thread> t);
+  // After fork: the calling thread is the only one left.
+  void after_fork(Thread& survivor);
+  // Ends the other threads' slices early (a mapping changed: they must drop
+  // cached translations).
+  void kick_other_threads(Thread& self);
   [[noreturn]] void die_by_signal(int sig);
 
  private:
@@ -105,6 +132,10 @@ class Process {
   uint64_t retired_ = 0;
   GuestClock clock_;
   std::unique_ptr<Thread> main_;
+  std::mutex threads_mutex_;
+  std::vector<std::unique_ptr<Thread>> threads_;  // besides main_
+  std::atomic<int> live_threads_{1};
+  friend class Thread;  // spawn() counts the threads it starts
 };
 
 // `vessel exec ...` and `vessel binfmt ...` (argv after the subcommand).

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstring>
+#include <mutex>
 
 #include "user/process.hpp"
 
@@ -27,8 +28,9 @@ constexpr uint64_t kMcFcsr = kMcFp + 32 * 8;
 constexpr uint64_t kUcSize = kMcFp + 528;  // union __riscv_fp_state's size
 constexpr uint64_t kFrameSize = kInfoSize + kUcSize;
 
-// The thread whose hart must stop when a host signal arrives for it.
-std::atomic<rv::Hart*> g_hart{nullptr};
+// The hart of the guest thread on this host thread, which must stop when a
+// host signal arrives here (initial-exec TLS: safe to read in a handler).
+thread_local rv::Hart* t_hart = nullptr;
 
 Signals* g_signals = nullptr;
 
@@ -37,7 +39,7 @@ void host_catcher(int sig, siginfo_t*, void*) {
   if (g_signals != nullptr) {
     g_signals->pending.fetch_or(uint64_t{1} << (sig - 1), std::memory_order_relaxed);
   }
-  if (rv::Hart* h = g_hart.load(std::memory_order_relaxed)) h->request_stop();
+  if (rv::Hart* h = t_hart) h->request_stop();
 }
 
 // What SIG_DFL does with `sig`: true if it ends the process.
@@ -55,6 +57,7 @@ bool default_kills(int sig) {
 // a page of its own, as the vDSO's __vdso_rt_sigreturn.
 uint64_t trampoline(Thread& t) {
   Signals& s = t.process().signals;
+  const std::lock_guard guard(t.space().mutex());
   if (s.trampoline != 0) return s.trampoline;
   const uint64_t at = t.space().find_free(AddressSpace::kPageSize, 0);
   if (at == 0) return 0;
@@ -131,7 +134,6 @@ bool setup_frame(Thread& t, int sig, const uint8_t info[kInfoSize], uint64_t old
 void apply_host_disposition(Thread& t, int sig) {
   if (sig == SIGKILL || sig == SIGSTOP) return;
   g_signals = &t.process().signals;
-  g_hart.store(&t.hart(), std::memory_order_relaxed);
   const GuestSigaction& act = t.process().signals.actions[sig];
   struct sigaction sa {};
   sigfillset(&sa.sa_mask);
@@ -161,7 +163,9 @@ bool deliver_pending_signal(Thread& t) {
   const uint64_t ready = s.pending.load(std::memory_order_relaxed) & ~t.blocked;
   if (ready == 0) return false;
   const int sig = __builtin_ctzll(ready) + 1;
-  s.pending.fetch_and(~(uint64_t{1} << (sig - 1)), std::memory_order_relaxed);
+  const uint64_t bit = uint64_t{1} << (sig - 1);
+  if ((s.pending.fetch_and(~bit, std::memory_order_relaxed) & bit) == 0)
+    return false;  // another thread took it
   const GuestSigaction& act = s.actions[sig];
   if (act.handler == kSigIgn) return false;
   if (act.handler == kSigDfl) {
@@ -212,6 +216,10 @@ void signal_return(Thread& t) {
   t.blocked =
       get64(kUcSigmask) & ~((uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1)));
   set_host_mask(t.blocked);
+}
+
+void signals_on_this_thread(Thread& t) {
+  t_hart = &t.hart();
 }
 
 void set_guest_mask(Thread& t, uint64_t blocked) {

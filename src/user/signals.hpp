@@ -45,6 +45,8 @@ void deliver_fault(Thread& t, int sig, int code, uint64_t addr);
 // After a host call ended with EINTR: true if the signal about to be
 // delivered asks for the call to be restarted (SA_RESTART).
 bool restart_after_signal(Thread& t);
+// Host signals caught on the calling host thread stop `t`'s hart.
+void signals_on_this_thread(Thread& t);
 // Sets the thread's signal mask (SIGKILL and SIGSTOP stay unblocked) and
 // the host's to match.
 void set_guest_mask(Thread& t, uint64_t blocked);

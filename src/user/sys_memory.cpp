@@ -3,6 +3,8 @@
 // the host only ever sees fixed mappings inside the reservation.
 #include <sys/mman.h>
 
+#include <mutex>
+
 #include "user/sys_util.hpp"
 
 namespace vessel::user {
@@ -18,6 +20,7 @@ uint32_t guest_prot(uint64_t prot) {
 }
 
 int64_t sys_brk(Thread& t, const SyscallArgs& a) {
+  const std::lock_guard guard(t.space().mutex());  // one change, whole
   Process& p = t.process();
   const uint64_t want = a.a[0];
   if (want < p.brk_start || want >= AddressSpace::kLimit) return static_cast<int64_t>(p.brk);
@@ -34,6 +37,7 @@ int64_t sys_brk(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_mmap(Thread& t, const SyscallArgs& a) {
+  const std::lock_guard guard(t.space().mutex());  // one change, whole
   const uint64_t hint = a.a[0];
   const uint64_t flags = a.a[3];
   const uint64_t offset = a.a[5];
@@ -85,6 +89,7 @@ int64_t sys_mprotect(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_mremap(Thread& t, const SyscallArgs& a) {
+  const std::lock_guard guard(t.space().mutex());  // one change, whole
   const uint64_t old_addr = a.a[0];
   const uint64_t flags = a.a[3];
   if ((old_addr & (AddressSpace::kPageSize - 1)) != 0 || a.a[2] == 0) return -EINVAL;
@@ -97,7 +102,7 @@ int64_t sys_mremap(Thread& t, const SyscallArgs& a) {
     return -EINVAL;
   }
   const int prot = t.space().prot_at(old_addr);
-  if (prot < 0 || t.space().host(old_addr, 0, 0) == nullptr) return -EFAULT;
+  if (prot < 0) return -EFAULT;
   for (uint64_t v = old_addr; v < old_addr + old_len; v += AddressSpace::kPageSize) {
     if (t.space().prot_at(v) < 0) return -EFAULT;
   }

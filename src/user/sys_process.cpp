@@ -31,8 +31,8 @@ int64_t sys_exit_group(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_exit(Thread& t, const SyscallArgs& a) {
-  // One thread per process so far: the thread's exit is the process's.
-  t.process().exit(static_cast<int>(a.a[0]));
+  t.process().thread_exit(t, static_cast<int>(a.a[0]));
+  return kNoResult;  // the thread's run loop ends after this call
 }
 
 // clone without CLONE_THREAD: a new process, made by forking vessel itself
@@ -42,13 +42,17 @@ int64_t sys_exit(Thread& t, const SyscallArgs& a) {
 int64_t sys_clone(Thread& t, const SyscallArgs& a) {
   const uint64_t flags = a.a[0];
   const uint64_t stack = a.a[1], ptid = a.a[2], tls = a.a[3], ctid = a.a[4];
-  if ((flags & kCloneThread) != 0) return -ENOSYS;  // threads: not yet
+  if ((flags & kCloneThread) != 0) {
+    if ((flags & kCloneVm) == 0) return -EINVAL;
+    return t.spawn(flags, stack, ptid, tls, ctid);
+  }
   // fork() (glibc's own atfork handling keeps vessel's libc sound in the
   // child); the parent is told of the child's end by SIGCHLD whatever
   // exit signal the guest chose.
   const pid_t pid = ::fork();
   if (pid < 0) return -errno;
   if (pid == 0) {
+    t.process().after_fork(t);
     const uint32_t tid = static_cast<uint32_t>(getpid());
     if ((flags & kCloneChildSettid) != 0) t.space().write_value(ctid, tid);
     if ((flags & kCloneChildCleartid) != 0) t.clear_child_tid = ctid;
@@ -281,8 +285,8 @@ int64_t sys_futex(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_set_robust_list(Thread& t, const SyscallArgs& a) {
-  // The list matters when a thread dies holding a robust mutex; with one
-  // thread per process nobody is left to see it.
+  // Not kept: the list matters only when a thread dies holding a robust
+  // mutex (not handled yet).
   return a.a[1] == 24 ? 0 : -EINVAL;
 }
 

@@ -19,11 +19,12 @@ command -v riscv64-linux-gnu-gcc >/dev/null || fail "riscv64-linux-gnu-gcc missi
 [ -e /usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1 ] ||
   fail "the riscv64 sysroot is missing (libc6-riscv64-cross, scripts/setup)"
 
-PROGRAMS="hello files memory procs signals net timeefault crash"
+PROGRAMS="hello files memory procs signals net timeefault crash threads"
 for p in $PROGRAMS; do
-  gcc -O1 -o "$WORK/$p.native" "$SRC/$p.c" || fail "native build of $p"
-  riscv64-linux-gnu-gcc -O1 -static -o "$WORK/$p.static" "$SRC/$p.c" || fail "static build of $p"
-  riscv64-linux-gnu-gcc -O1 -o "$WORK/$p.dynamic" "$SRC/$p.c" || fail "dynamic build of $p"
+  gcc -O1 -pthread -o "$WORK/$p.native" "$SRC/$p.c" || fail "native build of $p"
+  riscv64-linux-gnu-gcc -O1 -pthread -static -o "$WORK/$p.static" "$SRC/$p.c" ||
+    fail "static build of $p"
+  riscv64-linux-gnu-gcc -O1 -pthread -o "$WORK/$p.dynamic" "$SRC/$p.c" || fail "dynamic build of $p"
 done
 
 # compare PROGRAM ARGS...: the native output (x86_64 read as riscv64) is
@@ -61,6 +62,7 @@ compare crash exit 42
 compare crash segv
 compare crash ill
 compare crash abort
+compare threads
 
 # The death by signal reaches the shell as the native one does.
 "$VESSEL" exec "$WORK/crash.static" segv 2>/dev/null
