@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -221,8 +222,10 @@ int64_t sys_getresgid(Thread& t, const SyscallArgs& a) {
 int64_t sys_getgroups(Thread& t, const SyscallArgs& a) {
   const int size = static_cast<int>(a.a[0]);
   if (size < 0) return -EINVAL;
-  std::vector<gid_t> groups(static_cast<size_t>(size));
-  const int n = ::getgroups(size, groups.data());
+  // At most NGROUPS_MAX: the guest does not size vessel's allocation.
+  const int room = std::min(size, 65536);
+  std::vector<gid_t> groups(static_cast<size_t>(room));
+  const int n = ::getgroups(room, groups.data());
   if (n < 0) return -errno;
   if (size != 0 &&
       !t.space().write(a.a[1], groups.data(), sizeof(gid_t) * static_cast<size_t>(n))) {
