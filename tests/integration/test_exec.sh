@@ -70,7 +70,7 @@ compare threads
 
 # --strace prints each call as strace does, on stderr.
 "$VESSEL" exec --strace "$WORK/hello.dynamic" >/dev/null 2>"$WORK/strace"
-grep -q '^openat(AT_FDCWD, "[^"]*/libc.so.6", 0x80000.*) = 3$' "$WORK/strace" ||
+grep -Eq '^openat\(AT_FDCWD, "[^"]*/libc.so.6", 0x80000.*\) = [0-9]+$' "$WORK/strace" ||
   fail "--strace: no openat of libc.so.6 in: $(head -5 "$WORK/strace")"
 grep -q '^write(1, 0x[0-9a-f]*, 41) = 41$' "$WORK/strace" || fail "--strace: no write(1, ...) = 41"
 grep -q '^exit_group(0) = ?$' "$WORK/strace" || fail "--strace: no exit_group(0) = ?"
