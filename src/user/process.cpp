@@ -86,7 +86,8 @@ void Thread::run() {
       generation = space().generation();
       hart_.flush_translations();
     }
-    if (process_.signals.pending.load(std::memory_order_relaxed) != 0) {
+    if ((process_.signals.pending.load(std::memory_order_relaxed) |
+         pending.load(std::memory_order_relaxed)) != 0) {
       deliver_pending_signal(*this);
     }
   }

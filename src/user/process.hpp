@@ -63,7 +63,8 @@ class Thread {
   int64_t spawn(uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t tls, uint64_t ctid);
 
   // Per-thread signal state.
-  uint64_t blocked = 0;  // the signal mask, bit (sig - 1)
+  uint64_t blocked = 0;              // the signal mask, bit (sig - 1)
+  std::atomic<uint64_t> pending{0};  // caught signals sent to this thread (tgkill)
   GuestStack altstack;
   uint64_t clear_child_tid = 0;  // set_tid_address
   // rt_sigsuspend's mask to restore when the handler returns.

@@ -31,13 +31,20 @@ constexpr uint64_t kFrameSize = kInfoSize + kUcSize;
 // The hart of the guest thread on this host thread, which must stop when a
 // host signal arrives here (initial-exec TLS: safe to read in a handler).
 thread_local rv::Hart* t_hart = nullptr;
+thread_local Thread* t_thread = nullptr;
 
 Signals* g_signals = nullptr;
 
 // Async-signal-safe: an atomic or, and an atomic store in the hart.
-void host_catcher(int sig, siginfo_t*, void*) {
+void host_catcher(int sig, siginfo_t* info, void*) {
+  const uint64_t bit = uint64_t{1} << (sig - 1);
   if (g_signals != nullptr) {
-    g_signals->pending.fetch_or(uint64_t{1} << (sig - 1), std::memory_order_relaxed);
+    std::memcpy(g_signals->info[sig], info, sizeof g_signals->info[sig]);
+    if (info->si_code == SI_TKILL && t_thread != nullptr) {
+      t_thread->pending.fetch_or(bit, std::memory_order_relaxed);  // tgkill: for this thread
+    } else {
+      g_signals->pending.fetch_or(bit, std::memory_order_relaxed);
+    }
   }
   if (rv::Hart* h = t_hart) h->request_stop();
 }
@@ -152,7 +159,9 @@ void apply_host_disposition(Thread& t, int sig) {
 
 bool restart_after_signal(Thread& t) {
   const Signals& s = t.process().signals;
-  const uint64_t ready = s.pending.load(std::memory_order_relaxed) & ~t.blocked;
+  const uint64_t ready =
+      (s.pending.load(std::memory_order_relaxed) | t.pending.load(std::memory_order_relaxed)) &
+      ~t.blocked;
   if (ready == 0) return false;
   const int sig = __builtin_ctzll(ready) + 1;
   return (s.actions[sig].flags & kSaRestart) != 0;
@@ -160,22 +169,26 @@ bool restart_after_signal(Thread& t) {
 
 bool deliver_pending_signal(Thread& t) {
   Signals& s = t.process().signals;
-  const uint64_t ready = s.pending.load(std::memory_order_relaxed) & ~t.blocked;
+  const uint64_t mine = t.pending.load(std::memory_order_relaxed) & ~t.blocked;
+  const uint64_t ready = mine | (s.pending.load(std::memory_order_relaxed) & ~t.blocked);
   if (ready == 0) return false;
   const int sig = __builtin_ctzll(ready) + 1;
   const uint64_t bit = uint64_t{1} << (sig - 1);
-  if ((s.pending.fetch_and(~bit, std::memory_order_relaxed) & bit) == 0)
+  if ((mine & bit) != 0) {
+    t.pending.fetch_and(~bit, std::memory_order_relaxed);
+  } else if ((s.pending.fetch_and(~bit, std::memory_order_relaxed) & bit) == 0) {
     return false;  // another thread took it
+  }
   const GuestSigaction& act = s.actions[sig];
   if (act.handler == kSigIgn) return false;
   if (act.handler == kSigDfl) {
     if (default_kills(sig)) t.process().die_by_signal(sig);
     return false;
   }
-  uint8_t info[kInfoSize] = {};
-  const int32_t signo = sig, code = 0 /* SI_USER */;
+  uint8_t info[kInfoSize];
+  std::memcpy(info, s.info[sig], kInfoSize);  // as the host's catcher saw it
+  const int32_t signo = sig;
   std::memcpy(info, &signo, 4);
-  std::memcpy(info + 8, &code, 4);
   const uint64_t old_mask = t.has_saved_mask ? t.saved_mask : t.blocked;
   t.has_saved_mask = false;
   if (!setup_frame(t, sig, info, old_mask)) t.process().die_by_signal(SIGSEGV);
@@ -220,6 +233,7 @@ void signal_return(Thread& t) {
 
 void signals_on_this_thread(Thread& t) {
   t_hart = &t.hart();
+  t_thread = &t;
 }
 
 void set_guest_mask(Thread& t, uint64_t blocked) {

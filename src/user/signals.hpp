@@ -27,8 +27,12 @@ struct GuestStack {  // stack_t
 
 struct Signals {
   GuestSigaction actions[kNumSignals + 1];
-  // Host signals caught for the guest and not yet delivered, bit (sig - 1).
+  // Host signals caught for the guest and not yet delivered, bit (sig - 1),
+  // sent to the process (thread-directed ones wait in Thread::pending).
   std::atomic<uint64_t> pending{0};
+  // The siginfo each signal last came with (the same 128-byte layout on
+  // riscv64 and x86-64), for SA_SIGINFO handlers.
+  uint8_t info[kNumSignals + 1][128] = {};
   // The page holding the guest's rt_sigreturn trampoline (0: not made yet).
   uint64_t trampoline = 0;
 };

@@ -49,7 +49,8 @@ int64_t sys_rt_sigpending(Thread& t, const SyscallArgs& a) {
   if (a.a[1] != kSigsetSize) return -EINVAL;
   sigset_t host;
   sigpending(&host);
-  uint64_t set = t.process().signals.pending.load(std::memory_order_relaxed);
+  uint64_t set = t.process().signals.pending.load(std::memory_order_relaxed) |
+                 t.pending.load(std::memory_order_relaxed);
   for (int sig = 1; sig <= kNumSignals; ++sig) {
     if (sigismember(&host, sig) == 1) set |= uint64_t{1} << (sig - 1);
   }
@@ -66,7 +67,7 @@ int64_t sys_rt_sigsuspend(Thread& t, const SyscallArgs& a) {
   sigset_t host;
   sigprocmask(SIG_SETMASK, nullptr, &host);
   // Returns once a signal's handler (ours, which marks it pending) ran.
-  while (t.process().signals.pending.load() == 0) sigsuspend(&host);
+  while ((t.process().signals.pending.load() | t.pending.load()) == 0) sigsuspend(&host);
   return -EINTR;  // the frame restores the old mask (has_saved_mask)
 }
 

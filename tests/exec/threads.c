@@ -2,7 +2,9 @@
 // and CLONE_CHILD_CLEARTID's futex wake), a mutex and a condition variable
 // (futex), thread-local storage.
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -27,6 +29,18 @@ static void* worker(void* arg) {
   return (void*)(id * 2);
 }
 
+// pthread_kill: the handler runs on the thread the signal was sent to.
+static pthread_t handled_on;
+static volatile int handled;
+static void on_usr1(int sig) {
+  handled_on = pthread_self();
+  handled = 1;
+}
+static void* waiter(void* arg) {
+  while (!handled) usleep(1000);
+  return NULL;
+}
+
 int main(void) {
   pthread_t t[4];
   tls_value = -1;
@@ -38,5 +52,11 @@ int main(void) {
     sum += (long)r;
   }
   printf("counter %ld, results %ld, main tls %d\n", counter, sum, tls_value);
+  signal(SIGUSR1, on_usr1);
+  pthread_t w;
+  pthread_create(&w, NULL, waiter, NULL);
+  pthread_kill(w, SIGUSR1);
+  pthread_join(w, NULL);
+  printf("pthread_kill reached its thread: %d\n", pthread_equal(handled_on, w) != 0);
   return 0;
 }
