@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -95,18 +96,62 @@ std::vector<char*> c_array(std::vector<std::string>& v) {
   return out;
 }
 
+// True if `path` starts like a RISC-V ELF file.
+bool is_riscv_program(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  uint8_t head[64] = {};
+  const ssize_t n = fd.valid() ? ::pread(fd.get(), head, sizeof head, 0) : -1;
+  return n > 0 && looks_like_riscv_elf({head, static_cast<size_t>(n)});
+}
+
+// A "#!" script's interpreter and its optional argument (binfmt_script's
+// rules: the first line, the first word, then the rest as one argument).
+bool parse_shebang(const char* head, size_t n, std::string& interp, std::string& arg) {
+  if (n < 2 || head[0] != '#' || head[1] != '!') return false;
+  std::string line(head + 2, n - 2);
+  const size_t eol = line.find('\n');
+  if (eol == std::string::npos) return false;
+  line.resize(eol);
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  size_t i = 0;
+  while (i < line.size() && blank(line[i])) ++i;
+  size_t j = i;
+  while (j < line.size() && !blank(line[j])) ++j;
+  interp = line.substr(i, j - i);
+  while (j < line.size() && blank(line[j])) ++j;
+  arg = line.substr(j);
+  while (!arg.empty() && blank(arg.back())) arg.pop_back();
+  return !interp.empty();
+}
+
 int64_t sys_execve(Thread& t, const SyscallArgs& a) {
-  std::string path;
-  if (const int64_t e = guest_path(t, a.a[0], path)) return e;
+  std::string raw;
+  if (const int err = t.space().read_string(a.a[0], PATH_MAX, raw)) return -err;
+  const std::string path = t.process().host_path(raw);
   std::vector<std::string> argv, envp;
   if (const int64_t e = read_string_array(t, a.a[1], argv)) return e;
   if (const int64_t e = read_string_array(t, a.a[2], envp)) return e;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return -errno;
   if (::access(path.c_str(), X_OK) != 0) return -errno;
-  uint8_t head[64] = {};
+  char head[256] = {};
   const ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
   fd.reset();
+  // What to run through vessel: the program, or a script's RISC-V
+  // interpreter (the host kernel cannot start either).
+  std::string program;
+  std::vector<std::string> program_argv = argv;
+  std::string interp, arg;
+  if (n > 0 && looks_like_riscv_elf({reinterpret_cast<uint8_t*>(head), static_cast<size_t>(n)})) {
+    program = path;
+  } else if (n > 0 && parse_shebang(head, static_cast<size_t>(n), interp, arg) &&
+             is_riscv_program(t.process().host_path(interp))) {
+    program = t.process().host_path(interp);
+    program_argv = {interp};
+    if (!arg.empty()) program_argv.push_back(arg);
+    program_argv.push_back(raw);
+    for (size_t i = 1; i < argv.size(); ++i) program_argv.push_back(argv[i]);
+  }
   // The guest's signal mask is what the next program starts with.
   sigset_t mask;
   sigemptyset(&mask);
@@ -115,22 +160,22 @@ int64_t sys_execve(Thread& t, const SyscallArgs& a) {
   }
   sigset_t old;
   sigprocmask(SIG_SETMASK, &mask, &old);
-  if (n > 0 && looks_like_riscv_elf({head, static_cast<size_t>(n)})) {
+  if (!program.empty()) {
     const ExecOptions& o = t.process().options();
     std::vector<std::string> args = {"vessel",  "exec",     "--sysroot",
                                      o.sysroot, "--engine", std::string(engine_name(o.engine))};
     if (o.strace) args.push_back("--strace");
-    if (!argv.empty()) {
+    if (!program_argv.empty()) {
       args.push_back("--argv0");
-      args.push_back(argv[0]);
+      args.push_back(program_argv[0]);
     }
     args.push_back("--");
-    args.push_back(path);
-    for (size_t i = 1; i < argv.size(); ++i) args.push_back(argv[i]);
+    args.push_back(program);
+    for (size_t i = 1; i < program_argv.size(); ++i) args.push_back(program_argv[i]);
     std::vector<char*> cargs = c_array(args), cenv = c_array(envp);
     ::execve("/proc/self/exe", cargs.data(), cenv.data());
   } else {
-    // A host program or a script: the host kernel runs it.
+    // A host program or a host script: the host kernel runs it.
     std::vector<char*> cargs = c_array(argv), cenv = c_array(envp);
     ::execve(path.c_str(), cargs.data(), cenv.data());
   }

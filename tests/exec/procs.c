@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "child") == 0) {
-    printf("exec'd child says %s\n", argv[2]);
+    printf("exec'd child says %s\n", argv[argc - 1]);
     return 7;
   }
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -52,6 +53,24 @@ int main(int argc, char** argv) {
   }
   waitpid(pid, &status, 0);
   printf("killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+
+  // A "#!" script whose interpreter is this program (so, under vessel, a
+  // RISC-V interpreter the host kernel cannot start).
+  char self[4096], script[] = "/tmp/vessel-exec-script-XXXXXX";
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[len > 0 ? len : 0] = 0;
+  int sfd = mkstemp(script);
+  dprintf(sfd, "#!%s child\n", self);
+  close(sfd);
+  chmod(script, 0755);
+  pid = fork();
+  if (pid == 0) {
+    execl(script, script, "from-a-script", (char*)NULL);
+    _exit(98);
+  }
+  waitpid(pid, &status, 0);
+  unlink(script);
+  printf("script child exited %d\n", WEXITSTATUS(status));
 
   printf("system: ");
   int r = system("echo from the host shell");
