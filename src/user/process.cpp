@@ -188,6 +188,7 @@ void Process::run() {
 }
 
 void Process::exit(int status) {
+  if (options_.strace) strace_exit(status);
   _exit(status & 0xff);
 }
 
@@ -272,6 +273,7 @@ int64_t Thread::spawn(uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t tl
 void Process::die_by_signal(int sig) {
   // The guest's death by `sig` is this process's: the parent (a shell) sees
   // the same. No core file: it would be vessel's, with the whole reservation.
+  if (options_.strace) strace_killed(sig);
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   struct sigaction sa {};

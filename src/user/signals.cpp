@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "user/process.hpp"
+#include "user/strace.hpp"
 
 namespace vessel::user {
 
@@ -102,6 +103,13 @@ bool setup_frame(Thread& t, int sig, const uint8_t info[kInfoSize], uint64_t old
   const uint64_t frame = (sp - kFrameSize) & ~uint64_t{15};
   const uint64_t ret = trampoline(t);
   if (ret == 0) return false;
+  if (t.process().options().strace) {
+    int32_t code;
+    uint64_t addr;
+    std::memcpy(&code, info + 8, 4);
+    std::memcpy(&addr, info + 16, 8);
+    strace_signal(sig, code, addr);
+  }
   uint8_t buf[kFrameSize] = {};
   std::memcpy(buf, info, kInfoSize);
   uint8_t* uc = buf + kInfoSize;
@@ -199,6 +207,7 @@ void deliver_fault(Thread& t, int sig, int code, uint64_t addr) {
   const GuestSigaction& act = t.process().signals.actions[sig];
   const bool blocked = ((t.blocked >> (sig - 1)) & 1) != 0;
   if (act.handler == kSigDfl || act.handler == kSigIgn || blocked) {
+    if (t.process().options().strace) strace_signal(sig, code, addr);
     t.process().die_by_signal(sig);  // a fault cannot be ignored
   }
   uint8_t info[kInfoSize] = {};

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -84,6 +86,30 @@ StraceLine strace_begin(Thread& t, uint64_t number, const SyscallInfo* info,
     line.text += format_arg(t, info->args[i], args.a[i]);
   }
   return line;
+}
+
+namespace {
+void put(const std::string& text) {
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+}
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("SIG{}", sig);
+}
+}  // namespace
+
+void strace_signal(int sig, int code, uint64_t addr) {
+  const std::string name = signal_name(sig);
+  put(fmt::format("--- {} {{si_signo={}, si_code={}, si_addr={:#x}}} ---\n", name, name, code,
+                  addr));
+}
+
+void strace_exit(int status) {
+  put(fmt::format("+++ exited with {} +++\n", status & 0xff));
+}
+
+void strace_killed(int sig) {
+  put(fmt::format("+++ killed by {} +++\n", signal_name(sig)));
 }
 
 void strace_end(StraceLine& line, int64_t result) {

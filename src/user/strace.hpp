@@ -26,6 +26,13 @@ StraceLine strace_begin(Thread& t, uint64_t number, const SyscallInfo* info,
 // return). A line is printed once.
 void strace_end(StraceLine& line, int64_t result);
 
+// A signal delivered to the guest, and the process's end, as strace shows
+// them: `--- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=0x10} ---`,
+// `+++ exited with 0 +++`, `+++ killed by SIGSEGV +++`.
+void strace_signal(int sig, int code, uint64_t addr);
+void strace_exit(int status);
+void strace_killed(int sig);
+
 // The line as text, for tests.
 std::string strace_result(int64_t result);
 

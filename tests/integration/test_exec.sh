@@ -74,6 +74,11 @@ grep -Eq '^openat\(AT_FDCWD, "[^"]*/libc.so.6", 0x80000.*\) = [0-9]+$' "$WORK/st
   fail "--strace: no openat of libc.so.6 in: $(head -5 "$WORK/strace")"
 grep -q '^write(1, 0x[0-9a-f]*, 41) = 41$' "$WORK/strace" || fail "--strace: no write(1, ...) = 41"
 grep -q '^exit_group(0) = ?$' "$WORK/strace" || fail "--strace: no exit_group(0) = ?"
+grep -q '^+++ exited with 0 +++$' "$WORK/strace" || fail "--strace: no '+++ exited with 0 +++'"
+"$VESSEL" exec --strace "$WORK/crash.static" segv >/dev/null 2>"$WORK/strace"
+grep -q '^--- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=0x8} ---$' "$WORK/strace" ||
+  fail "--strace: no SIGSEGV line in: $(tail -3 "$WORK/strace")"
+grep -q '^+++ killed by SIGSEGV +++$' "$WORK/strace" || fail "--strace: no '+++ killed by SIGSEGV +++'"
 
 # Bad input: one error line, non-zero status.
 # expect_error PATTERN ARGS...: vessel ARGS fails with one line matching PATTERN.
