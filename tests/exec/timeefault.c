@@ -1,6 +1,9 @@
 // Time (clocks move forward, sleeps last) and bad pointers: every system
 // call given one fails with EFAULT and touches nothing.
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +50,17 @@ int main(void) {
   int fds[2];
   check("pipe2 to read-only", syscall(SYS_pipe2, ro, 0));
   printf("read-only page untouched: %d\n", ro[0] == 0);
+  // TCGETS writes the kernel's 36-byte struct termios, no more: right
+  // before an inaccessible page it must succeed (a terminal: a pty).
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  grantpt(master);
+  unlockpt(master);
+  int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  char* two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  mprotect(two + 4096, 4096, PROT_NONE);
+  check("TCGETS into the last 36 bytes of a page", syscall(SYS_ioctl, slave, TCGETS, two + 4096 - 36));
+  check("TIOCGWINSZ", syscall(SYS_ioctl, slave, TIOCGWINSZ, two + 4096 - 8));
+  check("TCGETS on a pipe", syscall(SYS_ioctl, p[0], TCGETS, two));
   struct utsname u;
   uname(&u);
   printf("machine %s\n", u.machine);
