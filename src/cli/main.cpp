@@ -26,11 +26,13 @@
 #include "vm/attestation.hpp"
 #include "vm/control.hpp"
 #include "vm/elf_loader.hpp"
+#include "vm/gdb/stub.hpp"
 #include "vm/guest_command.hpp"
 #include "vm/host.hpp"
 #include "vm/lockstep.hpp"
 #include "vm/machine.hpp"
 #include "vm/migration.hpp"
+#include "vm/record_replay.hpp"
 #include "vm/snapshot.hpp"
 
 namespace {
@@ -279,13 +281,59 @@ struct LockstepCli {
   // Options that would be ignored with --lockstep are refused.
   int run(const vessel::MachineConfig& config, const CLI::App& cmd) const {
     for (const char* name : {"--engine", "--jit-cache", "--jit-warmup", "--api-socket",
-                             "--share-pages", "--measure"}) {
+                             "--share-pages", "--measure", "--gdb"}) {
       if (cmd.count(name) != 0) fail("{} does not go with --lockstep", name);
     }
     vessel::LockstepOptions options;
     options.seed = seed;
     return vessel::run_lockstep(config, options);
   }
+};
+
+// `vessel run --record DIR` (vm/record_replay.hpp).
+struct RecordCli {
+  std::string dir;
+  uint64_t checkpoint = vessel::Journal::kDefaultCheckpointInterval;
+  void add_to(CLI::App* cmd) {
+    CLI::Option* flag = cmd->add_option(
+        "--record", dir,
+        "Record the run into DIR (new or empty): its starting state and every input from "
+        "outside the guest, for `vessel replay DIR` (implies --deterministic)");
+    cmd->add_option("--record-checkpoint", checkpoint,
+                    "Instructions between the state hashes a replay checks (a test aid)")
+        ->needs(flag)
+        ->check(CLI::Range(uint64_t{1000}, uint64_t{1} << 40))
+        ->capture_default_str();
+  }
+  bool on(const CLI::App& cmd) const { return cmd.count("--record") > 0; }
+  // What a recording cannot hold is refused.
+  void check(const CLI::App& cmd, bool lockstep) const {
+    if (dir.empty()) fail("--record needs a directory");
+    if (lockstep) fail("--lockstep does not go with --record");
+    for (const char* name : {"--api-socket", "--balloon", "--share-pages", "--jail", "--gdb"}) {
+      if (cmd.count(name) != 0) fail("{} does not go with --record", name);
+    }
+    vessel::check_record_dir(dir);
+  }
+  int run(vessel::MachineConfig config, bool stats,
+          const vessel::crypto::Ed25519Key* attest_key) const;
+};
+
+// `vessel replay DIR` (vm/record_replay.hpp).
+struct ReplayCli {
+  std::string dir;
+  bool stats = false;
+  std::string perturb;
+  EngineOptions engine;
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("dir", dir, "A directory `vessel run --record` wrote")->required();
+    cmd->add_flag("--stats", stats, "Print the instruction count and run time at exit");
+    cmd->add_option("--replay-perturb", perturb,
+                    "A test aid: change the Nth input of a kind (console:N, net:N, disk:N, "
+                    "rng:N) to see the difference caught");
+    engine.add_to(cmd);
+  }
+  int run(const CLI::App& cmd) const;
 };
 
 vessel::MachineConfig finish_config(RunOptions& o, const CLI::App& cmd) {
@@ -429,9 +477,33 @@ struct SandboxCli {
   }
 };
 
-// Runs one VM on this thread, with a control socket if asked for.
+// `--gdb [HOST:]PORT` on run and restore: the gdb stub (vm/gdb/stub.hpp).
+struct GdbCli {
+  std::string address;
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--gdb", address,
+                    "Serve the GDB remote protocol on [HOST:]PORT (host 127.0.0.1 unless given; "
+                    "port 0 picks a free one). The VM starts halted at its first instruction "
+                    "until gdb connects and continues (like qemu -s -S); harts run in turn on "
+                    "one thread");
+  }
+  std::optional<vessel::gdb::Address> parsed(const CLI::App& cmd) const {
+    if (cmd.count("--gdb") == 0) return std::nullopt;
+    if (address.empty()) fail("--gdb needs [HOST:]PORT (e.g. 1234 or 127.0.0.1:1234)");
+    const vessel::gdb::Address a = vessel::gdb::parse_address(address);
+    if (!a.loopback) {
+      spdlog::warn("--gdb {}: not a loopback address: whoever can reach it controls the VM",
+                   address);
+    }
+    return a;
+  }
+};
+
+// Runs one VM on this thread, with a control socket and a gdb stub if asked
+// for.
 int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats,
-                const vessel::crypto::Ed25519Key* attest_key = nullptr) {
+                const vessel::crypto::Ed25519Key* attest_key = nullptr,
+                const std::optional<vessel::gdb::Address>& gdb = std::nullopt) {
   std::unique_ptr<vessel::PageStore> store;
   if (machine.config().page_sharing) {
     store = std::make_unique<vessel::PageStore>();
@@ -450,6 +522,14 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
   // Everything named on the command line is read or open now; no thread has
   // started yet.
   machine.load();
+  std::unique_ptr<vessel::gdb::Stub> stub;
+  if (gdb) {
+    vessel::gdb::Listener listener(*gdb);
+    spdlog::info("gdb: waiting for a client on {}:{}; the VM is halted until gdb continues",
+                 gdb->host, listener.port());
+    stub = std::make_unique<vessel::gdb::Stub>(machine, std::move(listener));
+    machine.set_debugger(stub.get());
+  }
   vessel::keep_host_memory_files_open();
   vessel::sandbox::lock_down();
   if (server) server->start();
@@ -482,6 +562,30 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     std::fprintf(stderr, "\n");
   }
   return result.status;
+}
+
+int RecordCli::run(vessel::MachineConfig config, bool stats,
+                   const vessel::crypto::Ed25519Key* attest_key) const {
+  config.deterministic = true;
+  // The journal outlives the machine, whose devices go through it.
+  vessel::Journal journal(checkpoint);
+  vessel::Machine machine(config, &journal);
+  machine.load();
+  vessel::start_recording(machine, journal, dir);
+  const int status = run_machine(machine, "", stats, attest_key);
+  return journal.finish(machine, status);
+}
+
+int ReplayCli::run(const CLI::App& cmd) const {
+  const vessel::Engine e = engine.parsed_engine();
+  const uint64_t cache = engine.parsed_cache();
+  std::optional<vessel::Perturb> p;
+  if (cmd.count("--replay-perturb") > 0) p = vessel::parse_perturb(perturb);
+  std::unique_ptr<vessel::Journal> journal = vessel::open_replay(dir, p);
+  std::unique_ptr<vessel::Machine> machine = vessel::restore_for_replay(dir, *journal);
+  machine->set_engine(e, cache, engine.jit_warmup);
+  const int status = run_machine(*machine, "", stats);
+  return journal->finish(*machine, status);
 }
 
 }  // namespace
@@ -536,6 +640,10 @@ int main(int argc, char** argv) {
   measure_options.add_to(run);
   SandboxCli run_sandbox;
   run_sandbox.add_to(run);
+  RecordCli record;
+  record.add_to(run);
+  GdbCli run_gdb;
+  run_gdb.add_to(run);
 
   RunOptions host_options;
   unsigned vms = 2;
@@ -564,6 +672,15 @@ int main(int argc, char** argv) {
   restore_engine.add_to(restore);
   SandboxCli restore_sandbox;
   restore_sandbox.add_to(restore);
+  GdbCli restore_gdb;
+  restore_gdb.add_to(restore);
+
+  ReplayCli replay_cli;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Re-run a recording (`vessel run --record DIR`) exactly, without host input");
+  replay_cli.add_to(replay);
+  SandboxCli replay_sandbox;
+  replay_sandbox.add_to(replay);
 
   ReceiveCli receive_cli;
   CLI::App* receive = app.add_subcommand(
@@ -621,12 +738,13 @@ int main(int argc, char** argv) {
       const uint64_t start = vessel::GuestClock::host_ns();
       const vessel::Engine engine = restore_engine.parsed_engine();
       const uint64_t cache = restore_engine.parsed_cache();
+      const auto gdb = restore_gdb.parsed(*restore);
       restore_sandbox.finish(*restore);
       std::unique_ptr<vessel::Machine> machine = vessel::restore_snapshot(restore_options);
       machine->set_engine(engine, cache, restore_engine.jit_warmup);
       spdlog::info("restored from {} in {:.2f} ms", restore_options.dir,
                    static_cast<double>(vessel::GuestClock::host_ns() - start) / 1e6);
-      return run_machine(*machine, restore_socket, restore_stats);
+      return run_machine(*machine, restore_socket, restore_stats, nullptr, gdb);
     }
     if (receive->parsed()) {
       const vessel::Engine engine = receive_cli.engine.parsed_engine();
@@ -638,7 +756,12 @@ int main(int argc, char** argv) {
       return run_machine(*machine, receive_cli.api_socket, false);
     }
     if (verify->parsed()) return verify_options.run();
+    if (replay->parsed()) {
+      replay_sandbox.finish(*replay);
+      return replay_cli.run(*replay);
+    }
     vessel::MachineConfig config = finish_config(run_options, *run);
+    if (record.on(*run)) record.check(*run, lockstep.on);
     if (lockstep.on) {
       // Its second VM runs on a thread of its own from the start.
       if (run_sandbox.given(*run)) fail("--user and --jail do not go with --lockstep");
@@ -647,10 +770,14 @@ int main(int argc, char** argv) {
     }
     config.measure_launch = measure_options.measure;
     const auto attest_key = measure_options.load_key(*run, run_options.api_socket);
+    const auto gdb = run_gdb.parsed(*run);
     run_sandbox.finish(*run);
+    if (record.on(*run)) {
+      return record.run(config, run_options.stats, attest_key ? &*attest_key : nullptr);
+    }
     vessel::Machine machine(config);
     return run_machine(machine, run_options.api_socket, run_options.stats,
-                       attest_key ? &*attest_key : nullptr);
+                       attest_key ? &*attest_key : nullptr, gdb);
   } catch (const vessel::Error& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -52,6 +52,12 @@ class Vcpu {
   // says why it returned early. Pending interrupts are taken first. The count
   // is exact whatever the engine: run(a) then run(b) equals run(a + b).
   virtual uint64_t run(uint64_t budget, StopReason& stop) = 0;
+  // Whether a run that ends for its budget ends exactly there (the default,
+  // which --deterministic runs, lockstep and replay need). Off, an engine
+  // may end it a little early, where finishing the budget would cost more
+  // than it is worth (the translator: a block longer than what is left);
+  // the retired count it returns is still exact.
+  virtual void set_exact_budget(bool exact) = 0;
   // Ends the current run() at the next point where the engine looks.
   virtual void request_stop() = 0;
   // In WFI with nothing to wake it / an enabled interrupt is pending.

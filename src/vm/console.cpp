@@ -13,7 +13,12 @@ namespace {
 constexpr char kEscape = 0x01;  // Ctrl-a
 }
 
-Console::Console() {
+Console::Console(Input input) : output_hash_(XXH3_createState()) {
+  XXH3_64bits_reset(output_hash_);
+  if (input == Input::kNone) {
+    input_open_ = false;
+    return;
+  }
   if (isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &saved_) == 0) {
     termios raw = saved_;
     cfmakeraw(&raw);
@@ -22,7 +27,8 @@ Console::Console() {
   }
 }
 
-Console::Console(const std::string& log_path) {
+Console::Console(const std::string& log_path) : output_hash_(XXH3_createState()) {
+  XXH3_64bits_reset(output_hash_);
   // Truncated if it exists, as QEMU's `-serial file:` does, but never through
   // a symlink, never a device or FIFO, never a file with other hard links;
   // created 0600 (base/safe_file.hpp).
@@ -34,9 +40,16 @@ Console::~Console() {
   flush();
   if (raw_mode_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
   if (out_fd_ != STDOUT_FILENO) close(out_fd_);
+  XXH3_freeState(output_hash_);
+}
+
+uint64_t Console::output_digest() const {
+  return XXH3_64bits_digest(output_hash_);
 }
 
 void Console::flush() {
+  XXH3_64bits_update(output_hash_, out_.data(), out_.size());
+  output_bytes_ += out_.size();
   size_t done = 0;
   while (done < out_.size()) {
     const ssize_t n = write(out_fd_, out_.data() + done, out_.size() - done);

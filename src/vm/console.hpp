@@ -6,6 +6,7 @@
 #pragma once
 
 #include <termios.h>
+#include <xxhash.h>
 
 #include <cstdint>
 #include <span>
@@ -17,8 +18,10 @@ namespace vessel {
 
 class Console final : public PollSource {
  public:
-  // The terminal: output to stdout, input from stdin.
-  Console();
+  enum class Input { kTerminal, kNone };
+  // The terminal: output to stdout, input from stdin (kNone: no input, and
+  // the terminal is left as it is; a replay).
+  explicit Console(Input input = Input::kTerminal);
   // A console log (vessel host): output to `log_path`, no input. An
   // existing file is truncated; a symlink or special file there is refused.
   explicit Console(const std::string& log_path);
@@ -28,6 +31,10 @@ class Console final : public PollSource {
 
   void put(uint8_t byte) { out_.push_back(static_cast<char>(byte)); }
   void flush();
+  // What was flushed so far: a hash of the bytes (XXH3, the same however
+  // they were split into flushes) and their number. Record/replay compares it.
+  uint64_t output_digest() const;
+  uint64_t output_bytes() const { return output_bytes_; }
 
   // Hands queued input to `sink` byte by byte; `sink` returns false when it
   // has no room (the rest stays queued here). Input arrives through the
@@ -51,6 +58,8 @@ class Console final : public PollSource {
   int out_fd_ = 1;  // stdout, or the log file
 
   std::string out_;
+  XXH3_state_t* output_hash_ = nullptr;
+  uint64_t output_bytes_ = 0;
   std::string pending_in_;  // guest input not yet accepted by the device
   bool raw_mode_ = false;
   bool input_open_ = true;

@@ -13,22 +13,25 @@
 #include "devices/virtio/rng.hpp"
 #include "memory/page_scanner.hpp"
 #include "platform/virt_map.hpp"
+#include "vm/journal.hpp"
 #include "vm/sbi_glue.hpp"
 
 namespace vessel {
 
 thread_local rv::CodeCache* t_running_code = nullptr;
 
-Machine::Machine(const MachineConfig& config)
+Machine::Machine(const MachineConfig& config, Journal* journal)
     : config_(config),
+      journal_(journal),
       clock_(config.deterministic ? GuestClock::Mode::kDeterministic : GuestClock::Mode::kHost,
              &retired_) {
   memory_ = std::make_unique<GuestMemory>(virt::kDramBase, config_.mem_size);
   build();
 }
 
-Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory)
+Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory, Journal* journal)
     : config_(config),
+      journal_(journal),
       clock_(config.deterministic ? GuestClock::Mode::kDeterministic : GuestClock::Mode::kHost,
              &retired_),
       memory_(std::move(memory)),
@@ -42,8 +45,13 @@ Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memor
 // The parts every machine has, booted or restored.
 void Machine::build() {
   if (!config_.balloon && !config_.page_sharing) memory_->use_huge_pages();
-  console_ = config_.console_log.empty() ? std::make_unique<Console>()
-                                         : std::make_unique<Console>(config_.console_log);
+  if (!config_.console_log.empty()) {
+    console_ = std::make_unique<Console>(config_.console_log);
+  } else {
+    // A replay prints what the guest prints and reads nothing from the terminal.
+    console_ =
+        std::make_unique<Console>(replaying() ? Console::Input::kNone : Console::Input::kTerminal);
+  }
   for (unsigned i = 0; i < config_.cpus; ++i)
     code_.push_back(std::make_unique<rv::CodeCache>(*memory_));
   memory_->set_code_write_hook([](uint64_t page_gpa) {
@@ -57,6 +65,9 @@ void Machine::build() {
   for (unsigned i = 0; i < config_.cpus; ++i) {
     harts_.push_back(std::make_unique<rv::Hart>(i, *memory_, bus_, *code_[i], clock_, *pins_[i]));
     harts_.back()->set_smp(&smp_);
+    // Slices end exactly where the instruction count says only where the
+    // count is the timeline.
+    harts_.back()->set_exact_budget(config_.deterministic);
     smp_.add(harts_.back().get());
   }
   running_ = std::make_unique<std::atomic<bool>[]>(config_.cpus);
@@ -109,22 +120,24 @@ void Machine::add_virtio(std::unique_ptr<virtio::VirtioDevice> device, PollSourc
 }
 
 void Machine::add_virtio_devices() {
+  unsigned disk_index = 0;
   for (const DiskConfig& disk : config_.disks) {
-    auto blk = std::make_unique<virtio::VirtioBlk>(disk.path, disk.read_only);
-    PollSource* events = blk.get();
+    auto blk = make_disk(disk_index++, disk);
+    // A replayed disk does no host I/O: nothing to poll.
+    PollSource* events = replaying() ? nullptr : blk.get();
     add_virtio(std::move(blk), events);
   }
   for (const std::string& spec : config_.nets) {
     const net::NetOptions options = net::parse_net_options(spec);
-    std::unique_ptr<net::NetBackend> backend = net::open_net_backend(options);
+    std::unique_ptr<net::NetBackend> backend =
+        make_net_backend(static_cast<unsigned>(net_backends_.size()), spec);
     if (!backend) continue;  // --net none
     auto device = options.mac ? std::make_unique<virtio::VirtioNet>(*backend, *options.mac)
                               : std::make_unique<virtio::VirtioNet>(*backend);
-    events_.add(backend.get());
     net_backends_.push_back(std::move(backend));
     add_virtio(std::move(device), nullptr);
   }
-  if (config_.rng) add_virtio(std::make_unique<virtio::Rng>(), nullptr);
+  if (config_.rng) add_virtio(std::make_unique<virtio::Rng>(rng_source()), nullptr);
   if (config_.balloon) {
     auto balloon = std::make_unique<virtio::Balloon>();
     balloon_ = balloon.get();
@@ -155,13 +168,16 @@ void Machine::finish(int status) {
 }
 
 int Machine::console_get() {
-  int result = -1;
-  console_->pump_input([&](uint8_t byte) {
-    if (result >= 0) return false;
-    result = byte;
-    return true;
-  });
-  return result;
+  auto from_terminal = [this] {
+    int result = -1;
+    console_->pump_input([&](uint8_t byte) {
+      if (result >= 0) return false;
+      result = byte;
+      return true;
+    });
+    return result;
+  };
+  return journal_ != nullptr ? journal_->console_read(from_terminal) : from_terminal();
 }
 
 // The hart is not running, so its thread (if it has one) does not touch

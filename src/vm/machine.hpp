@@ -50,6 +50,7 @@
 namespace vessel {
 
 class SbiFirmware;
+class Journal;
 
 // Shared by the two schedulers (machine_run.cpp, hart_threads.cpp).
 inline constexpr uint64_t kSliceInstructions = 16384;
@@ -62,9 +63,11 @@ extern std::atomic<int> g_signal;
 extern thread_local rv::CodeCache* t_running_code;
 class PageStore;
 class PageScanner;
+class DebugHooks;
 namespace virtio {
 class Balloon;
-}
+class VirtioBlk;
+}  // namespace virtio
 
 struct RunResult {
   int status = 0;
@@ -77,10 +80,13 @@ struct RunResult {
 
 class Machine {
  public:
-  explicit Machine(const MachineConfig& config);
+  // With a `journal` (vm/journal.hpp, which must outlive the machine), the
+  // run is recorded or replayed: every input from outside goes through it.
+  explicit Machine(const MachineConfig& config, Journal* journal = nullptr);
   // The restore path (snapshot or migration): `memory` already holds, or
   // will hold, the guest's RAM; call load_state() before run().
-  Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory);
+  Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memory,
+          Journal* journal = nullptr);
   ~Machine();
 
   // Chooses the engine and its cache size (before run(); restore and receive
@@ -118,6 +124,18 @@ class Machine {
   // Replaces the VM's state by a saved one (instead of booting). Throws
   // state::StateError if the sections do not fit this machine.
   void load_state(const std::vector<state::Section>& sections);
+  // The same, for a hash of the state while requests may be in flight (a
+  // busy device is hashed as "busy"; machine_journal.cpp).
+  std::vector<state::Section> state_for_digest() const;
+  // ---- record/replay (machine_journal.cpp) ----
+  // Console input to whichever device the console is on; returns how many
+  // bytes it took.
+  size_t deliver_console_input(std::span<const uint8_t> bytes);
+  // A hash of everything the guest wrote to its console (flushed first),
+  // and how many bytes that was.
+  uint64_t console_output_digest(uint64_t& bytes);
+  // Instructions retired by every hart (the round-robin scheduler's count).
+  uint64_t instructions() const { return retired_; }
   // A paused VM runs no guest instruction and its guest time stands still.
   void pause();
   void resume();
@@ -135,6 +153,11 @@ class Machine {
     std::function<void()> after_round;
   };
   void set_slice_hooks(SliceHooks hooks) { slice_hooks_ = std::move(hooks); }
+  // A debugger (the gdb stub) that runs the harts from now on: before run(),
+  // and it means the round-robin scheduler (all-stop, like --deterministic).
+  void set_debugger(DebugHooks* debugger) { debugger_ = debugger; }
+  // Guest time continues from `ticks` (a debugger held the VM meanwhile).
+  void set_guest_time(uint64_t ticks) { clock_.set_now(ticks); }
   virtio::Balloon* balloon() const { return balloon_; }
   PageScanner* page_scanner() const { return scanner_.get(); }
   const MachineConfig& config() const { return config_; }
@@ -169,6 +192,9 @@ class Machine {
 
  private:
   void build();
+  // save_state(); with `busy_ok`, a device with requests in flight is
+  // saved as "busy" instead of refused.
+  std::vector<state::Section> save_parts(bool busy_ok) const;
   void boot_bare_metal(const std::vector<uint8_t>& image);
   void boot_linux();
   // Measured launch: computes the digest over what was loaded and writes it
@@ -179,6 +205,19 @@ class Machine {
                                    std::optional<uint64_t> initrd_end);
   void add_virtio(std::unique_ptr<virtio::VirtioDevice> device, PollSource* events);
   void add_virtio_devices();
+  // Devices whose host side goes through the journal when there is one
+  // (machine_journal.cpp).
+  std::unique_ptr<virtio::VirtioBlk> make_disk(unsigned index, const DiskConfig& disk);
+  std::unique_ptr<net::NetBackend> make_net_backend(unsigned index, const std::string& spec);
+  // A signal, --timeout or Ctrl-a x: ends the run now and returns true; while
+  // recording, the run ends at the scheduler's next stop instead (where the
+  // replay ends too) and this returns false.
+  bool host_stop(int status);
+  bool replaying() const;
+  // virtio-rng's source of randomness: the host's, or the journal.
+  std::function<size_t(std::span<uint8_t>)> rng_source();
+  // After a round of slices: the journal's stop (inputs, checks).
+  void journal_boundary();
   void service_htif();
   void service_devices(int64_t wait_ms);
   void service_console();
@@ -201,6 +240,7 @@ class Machine {
   void flush_write_translations_everywhere();
 
   MachineConfig config_;
+  Journal* journal_ = nullptr;
   uint64_t retired_ = 0;  // all harts; the deterministic clock reads it
   GuestClock clock_;
   std::unique_ptr<GuestMemory> memory_;
@@ -234,6 +274,7 @@ class Machine {
   virtio::Console* virtio_console_ = nullptr;  // owned by its VirtioMmio
 
   SliceHooks slice_hooks_;
+  DebugHooks* debugger_ = nullptr;
   std::optional<uint64_t> tohost_;
   std::optional<uint64_t> fromhost_;
   std::optional<int> exit_status_;  // under exit_mutex_

@@ -10,6 +10,8 @@
 #include "base/error.hpp"
 #include "base/sandbox.hpp"
 #include "memory/page_scanner.hpp"
+#include "vm/debug_hooks.hpp"
+#include "vm/journal.hpp"
 #include "vm/machine.hpp"
 #include "vm/sbi_glue.hpp"
 
@@ -75,21 +77,17 @@ void Machine::service_devices(int64_t wait_ms) {
   if (scanner_ && !io_busy()) scanner_->step(GuestClock::host_ns());
 }
 
-// Console input to the guest, and Ctrl-a x.
+// Console input to the guest (and to the journal when recording), and Ctrl-a x.
 void Machine::service_console() {
-  if (virtio_console_ != nullptr) {
-    // Whole blocks, so a paste fills the guest's receive buffers instead of
-    // taking one buffer per byte.
-    console_->pump_input_block([&](std::span<const uint8_t> bytes) -> size_t {
-      const auto block = bytes.first(std::min(bytes.size(), virtio_console_->rx_space()));
-      return virtio_console_->receive(block) ? block.size() : 0;
-    });
-  } else {
-    console_->pump_input([&](uint8_t byte) { return uart_->receive(byte); });
-  }
-  if (console_->quit_requested()) {
+  console_->pump_input_block([&](std::span<const uint8_t> bytes) -> size_t {
+    const size_t took = deliver_console_input(bytes);
+    if (journal_ != nullptr) journal_->console_input(bytes.first(took));
+    return took;
+  });
+  if (console_->quit_requested() && !exiting() &&
+      (journal_ == nullptr || !journal_->stop_requested())) {
     spdlog::info("quit requested from the console");
-    finish(0);
+    host_stop(0);
   }
 }
 
@@ -110,6 +108,8 @@ void Machine::wait_for_interrupt() {
       if (deadline > clock_.now()) clock_.set_now(deadline);
       return;
     }
+    // A replay has no input to wait for: the next stop may bring some.
+    if (replaying()) return;
   }
   int64_t timeout_ms = 100;  // wake up regularly to notice signals and limits
   if (deadline != UINT64_MAX && clock_.mode() == GuestClock::Mode::kHost) {
@@ -121,7 +121,7 @@ void Machine::wait_for_interrupt() {
 
 bool Machine::hart_threads() const {
   return harts_.size() > 1 && !config_.deterministic && !slice_hooks_.budget &&
-         !slice_hooks_.after_round;
+         !slice_hooks_.after_round && debugger_ == nullptr;
 }
 
 RunResult Machine::run() {
@@ -153,6 +153,7 @@ RunResult Machine::run() {
     std::lock_guard lock(exit_mutex_);
     result.status = exit_status_.value_or(1);
   }
+  if (debugger_ != nullptr) debugger_->vm_exited(result.status);
   result.instructions = retired_;
   result.engine = config_.engine;
   result.engine_stats = engine_stats();
@@ -162,11 +163,13 @@ RunResult Machine::run() {
 }
 
 bool Machine::check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_ns) {
+  // A recording that was asked to stop ends at the scheduler's next stop.
+  const bool stopping = journal_ != nullptr && journal_->stop_requested();
   if (const int sig = g_signal.load(); sig != 0) {
+    if (stopping) return false;
     console_->flush();
     spdlog::error("stopped by signal {}", sig);
-    finish(128 + sig);
-    return true;
+    return host_stop(128 + sig);
   }
   const uint64_t retired = retired_ + threaded_retired_.load(std::memory_order_relaxed);
   if (config_.max_instructions != 0 && retired >= config_.max_instructions) {
@@ -175,11 +178,10 @@ bool Machine::check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_
     finish(kExitLimit);
     return true;
   }
-  if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns) {
+  if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns && !stopping) {
     console_->flush();
     spdlog::error("stopped after {} seconds (--timeout)", config_.timeout_seconds);
-    finish(kExitLimit);
-    return true;
+    return host_stop(kExitLimit);
   }
   return false;
 }
@@ -198,7 +200,14 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       }
       continue;
     }
+    // A debugger holding the VM: only signals and limits matter meanwhile.
+    if (debugger_ != nullptr && !debugger_->before_round()) {
+      console_->flush();
+      if (exiting() || check_limits(GuestClock::host_ns(), start_ns, timeout_ns)) break;
+      continue;
+    }
     bool ran = false;
+    if (journal_ != nullptr) journal_->round_start();
     for (unsigned i = 0; i < harts_.size() && !exiting(); ++i) {
       if (!running_[i]) continue;
       rv::Hart& hart = *harts_[i];
@@ -215,11 +224,14 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       // Active only while it runs: the others catch up with what changed
       // (smp_sync.hpp) before their next slice, so nobody waits for them.
       hart.set_active(true);
-      retired_ += static_cast<Vcpu&>(hart).run(budget, stop);  // the engine seam
+      retired_ += debugger_ != nullptr
+                      ? debugger_->run_hart(i, budget, stop)
+                      : static_cast<Vcpu&>(hart).run(budget, stop);  // the engine seam
       hart.set_active(false);
       t_running_code = nullptr;
       ran = true;
     }
+    journal_boundary();  // record/replay: inputs and checks at instruction-count positions
     if (slice_hooks_.after_round) slice_hooks_.after_round();
     for (unsigned i = 0; i < harts_.size(); ++i) {
       if (code_[i]->over_limit()) {  // the hart is not running: its TLBs can let go of the pages

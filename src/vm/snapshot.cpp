@@ -141,8 +141,9 @@ std::unique_ptr<Machine> restore_snapshot(const RestoreOptions& options) {
     fail("{}: {}", state_path, e.what());
   }
   MachineConfig config =
-      vm_from_description(sections, /*check_disks=*/true, options.allow_disk_change);
+      vm_from_description(sections, options.check_disks, options.allow_disk_change);
   config.console_log = options.console_log;
+  config.max_instructions = options.max_instructions;
   const int fd = open_memory_file(options.dir + "/memory.bin", config.mem_size);
   std::unique_ptr<GuestMemory> memory;
   try {
@@ -152,7 +153,7 @@ std::unique_ptr<Machine> restore_snapshot(const RestoreOptions& options) {
     throw;
   }
   close(fd);  // the mapping keeps the file
-  auto vm = std::make_unique<Machine>(config, std::move(memory));
+  auto vm = std::make_unique<Machine>(config, std::move(memory), options.journal);
   try {
     vm->load_state(sections);
   } catch (const state::StateError& e) {

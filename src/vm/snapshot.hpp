@@ -42,6 +42,11 @@ struct RestoreOptions {
   std::string dir;
   bool allow_disk_change = false;
   std::string console_log;  // as MachineConfig::console_log
+  // A replay (vm/record_replay.hpp): its disks are not opened, so not
+  // checked; its inputs come from `journal`; the recording's limit.
+  bool check_disks = true;
+  Journal* journal = nullptr;
+  uint64_t max_instructions = 0;
 };
 // Builds the VM saved in `options.dir`, ready to run(). Throws Error (one
 // line) on a missing, truncated, corrupted or mismatched snapshot.

@@ -70,9 +70,41 @@ check "--tls-key is missing" receive --listen 127.0.0.1:1 --tls-cert /etc/hostna
 check "not a key" receive --listen 127.0.0.1:1 --tls-psk /etc/hostname
 check "--disk /nonexistent/disk.img" receive --listen 127.0.0.1:1 --insecure --disk /nonexistent/disk.img
 check "state.bin" restore /nonexistent-snapshot
-check "exec: no program given" exec
-check "exec: unknown option --bogus" exec --bogus /bin/true
-check "not an engine" exec --engine fast /bin/true
-check "/nonexistent/prog: No such file or directory" exec /nonexistent/prog
-check "not a RISC-V ELF file" exec /bin/true
-check "binfmt: unknown command" binfmt frobnicate
+# Record and replay (issue 11).
+mkdir -p "$WORK/full" && echo x > "$WORK/full/file"
+check_one "record directory .*full is not empty" run --record "$WORK/full"
+check_one "--api-socket does not go with --record" run --record "$WORK/rec1" --api-socket "$WORK/s"
+check_one "--balloon does not go with --record" run --record "$WORK/rec2" --balloon
+check_one "--lockstep does not go with --record" run --record "$WORK/rec3" --lockstep
+check_one "--gdb does not go with --record" run --record "$WORK/rec4" --gdb 1234
+check_one "--record needs a directory" run --record ""
+check_one "replay log.*log.bin" replay /nonexistent-recording
+cp "$WORK/garbage" "$WORK/full/log.bin"
+check_one "not a vessel replay log" replay "$WORK/full"
+check_one "--replay-perturb bogus: use console:N" replay "$WORK/full" --replay-perturb bogus
+# --gdb (issue 11): one line and status 1; a non-loopback address must be
+# written out, and a port in use is named.
+check_one "--gdb needs \[HOST:\]PORT" run --gdb ""
+check_one "'99999' is not a port" run --gdb 99999
+check_one "'abc' is not a port" run --gdb abc
+check_one "'' is not a port" run --gdb 127.0.0.1:
+check_one "'example.com' is not an IPv4 address" run --gdb example.com:1234
+check_one "'1.2.3.4.5' is not an IPv4 address" run --gdb 1.2.3.4.5:1234
+check_one "'x1' is not a port" restore /nonexistent-snapshot --gdb x1
+check_one "--gdb does not go with --lockstep" run --lockstep --gdb 1234
+check "--gdb" host --vms 1 --gdb 1234
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$WORK/busy_port" &
+BUSY_PID=$!
+wait_for_text "$WORK/busy_port" '[0-9]' 10
+check_one "cannot listen there: Address already in use" \
+  run --bios "$OPENSBI" --gdb "127.0.0.1:$(cat "$WORK/busy_port")"
+kill "$BUSY_PID"
+# vessel exec (issue 12).
+check_one "exec: no program given" exec
+check_one "exec: unknown option --bogus" exec --bogus /bin/true
+check_one "not an engine" exec --engine fast /bin/true
+check_one "/nonexistent/prog: No such file or directory" exec /nonexistent/prog
+check_one "not a RISC-V ELF file" exec /bin/true
+check_one "binfmt: unknown command" binfmt frobnicate

@@ -1427,6 +1427,113 @@ TEST(JitLockstep, BudgetsEndingInsideBlocks) {
   }
 }
 
+// A hot loop with an instruction that crosses a page boundary (it starts at
+// the page's last two bytes): the translator runs it (not the interpreter,
+// once per round), and when the program rewrites its second half (in the
+// next page) and runs fence.i, the new instruction runs.
+TEST(JitLockstep, InstructionCrossingAPageBoundary) {
+  using namespace as;
+  constexpr uint64_t kBoundary = kCode + 0x1000;
+  constexpr uint64_t kLoop = kBoundary - 10;  // 2-byte aligned, as RVC allows
+  constexpr unsigned kRounds = 500;
+  Program p;
+  add_runtime(p);
+  const uint32_t add5 = addi(a2, a2, 5), add7 = addi(a2, a2, 7);
+  p.put32(kCode, addi(s1, zero, kRounds));
+  p.put32(kCode + 4, jal(zero, static_cast<int32_t>(kLoop - (kCode + 4))));
+  p.put32(kLoop, addi(a0, a0, 1));
+  p.put32(kLoop + 4, addi(a1, a1, 3));
+  p.put32(kBoundary - 2, add5);  // the crossing one
+  p.put32(kBoundary + 2, addi(s1, s1, -1));
+  p.put32(kBoundary + 6, bne(s1, zero, static_cast<int32_t>(kLoop - (kBoundary + 6))));
+  // Once: the second half becomes add7's, then the loop runs again.
+  p.put32(kBoundary + 10, bne(s2, zero, 32));  // the second time: to the end
+  p.put32(kBoundary + 14, addi(s2, zero, 1));
+  p.put32(kBoundary + 18, auipc(t0, 0));  // t0 = kBoundary + 18
+  p.put32(kBoundary + 22, addi(t1, zero, static_cast<int32_t>(add7 >> 16)));
+  p.put32(kBoundary + 26, sh(t1, t0, -18));
+  p.put32(kBoundary + 30, kFenceI);
+  p.put32(kBoundary + 34, addi(s1, zero, kRounds));
+  p.put32(kBoundary + 38, jal(zero, static_cast<int32_t>(kLoop - (kBoundary + 38))));
+  p.put32(kBoundary + 42, jal(zero, 0));
+  p.end_pc = kBoundary + 42;
+  static_assert((add5 & 0xffff) == (add7 & 0xffff));
+  for (uint64_t slice : {1, 3, 7, 100, 16384}) {
+    const LockstepResult r = lockstep(p, slice, 20000, slice);
+    ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
+  }
+  auto jit = make_machine(p, Engine::kJit);
+  jit->run(20000);
+  ASSERT_EQ(jit->hart.pc, p.end_pc);
+  EXPECT_EQ(jit->hart.x[as::a2], uint64_t{kRounds} * 5 + uint64_t{kRounds} * 7);
+  EXPECT_EQ(jit->hart.x[as::a0], 2 * uint64_t{kRounds});
+  // The crossing instruction ran translated: far fewer than one
+  // interpreted instruction per round.
+  EXPECT_LT(jit->hart.engine_stats().interpreted, uint64_t{kRounds} / 10);
+}
+
+// CSR instructions the translator runs (Runtime::csr) in every form, in a
+// loop: trap registers, which blocks go on after, and status and interrupt
+// enables, whose writes end the block; a write to a read-only CSR and, in
+// S-mode, an M-mode CSR are illegal (the handler counts and skips them).
+TEST(JitLockstep, CsrInstructions) {
+  using namespace as;
+  const std::vector<uint32_t> body = {addi(a0, a0, 0x55),
+                                      csrrw(a1, csr::kSscratch, a0),
+                                      csrrs(a2, csr::kSscratch, zero),
+                                      addi(a3, zero, 0x0f),
+                                      csrrc(a4, csr::kSscratch, a3),
+                                      csrrsi(a5, csr::kSscratch, 3),
+                                      csrrci(a6, csr::kSscratch, 1),
+                                      csrrwi(a7, csr::kSepc, 8),
+                                      csrr(s2, csr::kSepc),
+                                      csrr(s3, csr::kSstatus),
+                                      csrrsi(zero, csr::kSstatus, 2),
+                                      add(s4, s4, a6),
+                                      csrrci(zero, csr::kSstatus, 2),
+                                      csrr(s5, csr::kSie),
+                                      csrr(s6, csr::kSip),
+                                      csrrw(zero, csr::kStval, a5),
+                                      csrr(s7, csr::kStval),
+                                      add(s8, s8, s7),
+                                      addi(s1, s1, -1),
+                                      bne(s1, zero, -4 * 19)};
+  for (Priv priv : {Priv::kMachine, Priv::kSupervisor}) {
+    std::vector<uint32_t> words = {addi(s1, zero, 30)};
+    words.insert(words.end(), body.begin(), body.end());
+    // Illegal: mhartid is read-only; in S-mode mscratch is out of reach.
+    words.push_back(csrrw(t0, csr::kMhartid, a0));
+    words.push_back(csrr(t1, csr::kMscratch));
+    words.push_back(csrr(t2, csr::kMhartid));
+    Program p;
+    add_runtime(p);
+    uint64_t a = kCode;
+    for (uint32_t w : words) {
+      p.put32(a, w);
+      a += 4;
+    }
+    p.put32(a, jal(zero, 0));
+    p.end_pc = a;
+    p.stub.priv = priv;
+    p.x[kS0] = kDataPtr;
+    p.x[kSp] = kStackPtr;
+    p.x[kGp] = kConsts;
+    for (uint64_t slice : {1, 2, 5, 13, 100, 16384}) {
+      const LockstepResult r = lockstep(p, slice, 20000, slice);
+      ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
+    }
+    auto jit = make_machine(p, Engine::kJit);
+    jit->run(5000);
+    ASSERT_EQ(jit->hart.pc, p.end_pc);
+    EXPECT_EQ(jit->hart.x[as::a2], 30u * 0x55);
+    EXPECT_EQ(jit->hart.x[as::s2], 8u);
+    EXPECT_EQ(jit->read64(kSave + kSaveCount), priv == Priv::kMachine ? 1u : 3u);
+    // Most of it ran translated: two dispatcher round trips per round, not
+    // one interpreted instruction per CSR.
+    EXPECT_LT(jit->hart.engine_stats().interpreted, 30u * 4);
+  }
+}
+
 // WFI stops both engines at the same point with the same count.
 TEST(JitLockstep, WfiStopsAtTheSamePoint) {
   using namespace as;

@@ -37,6 +37,7 @@ uint64_t iov_bytes(const std::vector<iovec>& iov) {
 }  // namespace
 
 bool VirtioBlk::set_image_lock(short type) {
+  if (fd_ < 0) return true;  // no file (a replay)
   struct flock lock {};
   lock.l_type = type;
   lock.l_whence = SEEK_SET;
@@ -95,12 +96,20 @@ VirtioBlk::VirtioBlk(std::string path, bool read_only, BlockBackend::Kind backen
   }
 }
 
+VirtioBlk::VirtioBlk(std::string path, uint64_t capacity_sectors, bool read_only, bool discard,
+                     std::unique_ptr<BlockBackend> backend)
+    : path_(std::move(path)),
+      read_only_(read_only),
+      capacity_(capacity_sectors),
+      discard_(discard && !read_only),
+      backend_(std::move(backend)) {}
+
 VirtioBlk::~VirtioBlk() {
   // No op may outlive the device (or keep writing guest memory).
   completions_.clear();
   backend_->drain(completions_);
   backend_.reset();
-  close(fd_);
+  if (fd_ >= 0) close(fd_);
 }
 
 void VirtioBlk::set_serial(std::string serial) {
@@ -226,6 +235,10 @@ bool VirtioBlk::start(DescriptorChain chain) {
     case kBlkTIn: {
       if (!transfer_ok(data_in)) return finish_now(kBlkSIoErr);
       if (data_in == 0) return finish_now(kBlkSOk);
+      if (data_in > max_read_) {
+        warn("read larger than a recording takes");
+        return finish_now(kBlkSIoErr);
+      }
       ChainWriter writer(memory, r.chain);
       BlockOp op{BlockOp::Kind::kRead, header.sector * kBlkSectorSize, 0,
                  writer.take_iovecs(data_in), tag};
@@ -324,6 +337,10 @@ void VirtioBlk::prepare(PollSet& set) {
 void VirtioBlk::dispatch(const PollSet& set) {
   if (poll_index_ < 0 || (set.revents(poll_index_) & POLLIN) == 0) return;
   poll_index_ = -1;
+  reap_completions();
+}
+
+void VirtioBlk::reap_completions() {
   completions_.clear();
   backend_->reap(completions_);
   finish_completions(completions_);

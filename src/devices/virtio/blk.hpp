@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -107,6 +108,11 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   // readable/writable, not a file or block device, or locked by another user.
   VirtioBlk(std::string path, bool read_only,
             BlockBackend::Kind backend = BlockBackend::Kind::kAuto);
+  // A disk without a file (a replay: vm/journal.hpp): the guest sees
+  // `capacity_sectors`, `read_only` and `discard`; `backend` completes the
+  // requests. `path` only names it in messages.
+  VirtioBlk(std::string path, uint64_t capacity_sectors, bool read_only, bool discard,
+            std::unique_ptr<BlockBackend> backend);
   ~VirtioBlk() override;
   VirtioBlk(const VirtioBlk&) = delete;
   VirtioBlk& operator=(const VirtioBlk&) = delete;
@@ -143,6 +149,15 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   // inode numbers, stable across runs.
   void set_serial(std::string serial);
   const std::string& serial() const { return serial_; }
+
+  // Record/replay: the backend wrapped (before the guest runs), reads larger
+  // than `bytes` failed with IOERR, completions reaped outside the event loop.
+  void wrap_backend(
+      const std::function<std::unique_ptr<BlockBackend>(std::unique_ptr<BlockBackend>)>& wrap) {
+    backend_ = wrap(std::move(backend_));
+  }
+  void set_max_read(uint64_t bytes) { max_read_ = bytes; }
+  void reap_completions();
 
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
@@ -187,6 +202,7 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   uint64_t features_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Request>> requests_;
   uint64_t next_tag_ = 1;
+  uint64_t max_read_ = UINT64_MAX;
   int poll_index_ = -1;
   std::vector<BlockCompletion> completions_;  // scratch
   RateLimit log_limit_;

@@ -65,6 +65,9 @@ void Hart::set_engine(Engine engine) {
 }
 
 uint64_t Hart::run(uint64_t budget, StopReason& stop) {
+  // Cleared before the requests are served, not after: a request posted in
+  // between must still stop this run (its poster may be waiting).
+  stop_requested_ = false;
   serve_requests();
   if (engine_ == Engine::kJit) return run_translated(budget, stop);
   return interpret(budget, stop);

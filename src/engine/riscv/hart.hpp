@@ -105,6 +105,7 @@ class Hart final : public HartState, public Vcpu {
   // Executes up to `budget` instructions. Returns how many retired; `stop`
   // says why it returned. Takes pending interrupts first.
   uint64_t run(uint64_t budget, StopReason& stop) override;
+  void set_exact_budget(bool exact) override { exact_budget_ = exact; }
 
   // Ends the current run() at the next instruction boundary that leaves the
   // fast path (MMIO side effects call it so the machine can react).
@@ -188,6 +189,15 @@ class Hart final : public HartState, public Vcpu {
   uint64_t instret() const override { return instret_; }
 
   uint64_t read_csr_raw(uint16_t number);  // for tests and debugging; no permission checks
+  // For the gdb stub: a CSR write with the side effects an instruction's
+  // would have (WARL rules, TLB flushes) but no permission check; false if
+  // the CSR does not exist or is read-only. And a change of privilege level
+  // (U, S or M), which also selects that level's TLBs.
+  bool write_csr_debug(uint16_t number, uint64_t value) { return csr_write(number, value); }
+  void set_priv_debug(Priv priv) {
+    priv_ = priv;
+    select_tlbs();
+  }
 
   // Snapshot state (hart_state.cpp): pc, x, f/fcsr, privilege, instret, WFI,
   // the LR reservation and every CSR. Not the TLBs (load_state flushes them),
@@ -289,6 +299,7 @@ class Hart final : public HartState, public Vcpu {
   Priv priv_ = Priv::kMachine;
   uint64_t instret_ = 0;
   bool wfi_ = false;
+  bool exact_budget_ = true;  // Vcpu::set_exact_budget
   std::atomic<bool> stop_requested_{false};
   uint64_t code_epoch_ = 0;  // GuestMemory::code_epoch() when write pointers were last dropped
 

@@ -39,7 +39,6 @@ uint64_t Hart::interpret(uint64_t budget, StopReason& stop, uint64_t* consumed,
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == 2 * static_cast<size_t>(Op::kCount));
 
   stop = StopReason::kBudget;
-  stop_requested_ = false;
   wfi_ = false;  // the machine runs a waiting hart only once an interrupt is pending
   catch_up_code_epoch();
   if (consumed != nullptr) *consumed = 0;

@@ -68,6 +68,9 @@ inline constexpr int32_t kOffFrm = offsetof(HartState, fp) + offsetof(FpState, f
 inline constexpr int32_t kOffTlbRead = offsetof(Tlb, read);
 inline constexpr int32_t kOffTlbWrite = offsetof(Tlb, write);
 inline constexpr int32_t kOffTlbJump = offsetof(Tlb, jump);
+inline constexpr int32_t kOffTlbFetch = offsetof(Tlb, fetch);
+inline constexpr int32_t kOffFetchVpage = offsetof(FetchTlbEntry, vpage);
+inline constexpr int32_t kOffFetchHost = offsetof(FetchTlbEntry, host);
 static_assert(sizeof(TlbEntry) == 16 && offsetof(TlbEntry, addend) == 8);
 static_assert(sizeof(JumpCacheEntry) == 16 && offsetof(JumpCacheEntry, code) == 8);
 

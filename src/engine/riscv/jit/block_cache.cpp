@@ -124,8 +124,20 @@ void BlockCache::dump(const Block& block, uint64_t va, uint64_t gpa) const {
 BlockCache::Arrival BlockCache::arrive(uint64_t gpa, uint64_t va) {
   Slot& s = slots_[slot_of(gpa, va)];
   if (s.gpa != gpa || s.va != va) {
-    auto it = blocks_.find(Key{gpa, va});
-    s = Slot{gpa, va, it == blocks_.end() ? nullptr : &it->second, 0};
+    if (s.block == nullptr && s.count != 0) {  // still cold: keep its count
+      if (cold_counts_.size() >= kMaxColdCounts) cold_counts_.clear();
+      cold_counts_[Key{s.gpa, s.va}] = s.count;
+    }
+    const Key key{gpa, va};
+    auto it = blocks_.find(key);
+    uint32_t count = 0;
+    if (it == blocks_.end()) {
+      if (auto c = cold_counts_.find(key); c != cold_counts_.end()) {
+        count = c->second;
+        cold_counts_.erase(c);
+      }
+    }
+    s = Slot{gpa, va, it == blocks_.end() ? nullptr : &it->second, count};
   }
   if (s.block == nullptr && s.count != UINT32_MAX) ++s.count;
   return {s.block, s.count};
@@ -149,6 +161,7 @@ void BlockCache::invalidate_page(uint64_t page_gpa) {
 void BlockCache::flush() {
   blocks_.clear();
   pages_.clear();
+  cold_counts_.clear();
   std::fill(slots_.begin(), slots_.end(), Slot{});
   buffer_.reset(trampoline_bytes_);
   stats_.cache_bytes = 0;

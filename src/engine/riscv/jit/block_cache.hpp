@@ -38,6 +38,7 @@ enum Exit : uint32_t {
   kExitChain = 1,      // the same, and state.chain_site_ names a direct jump to link
   kExitTrap = 2,       // the instruction at state.pc raised the trap recorded in the hart
   kExitInterpret = 3,  // the interpreter must execute the instruction at state.pc
+  kExitStale = 4,      // the block's page must be translated again (translator.hpp)
 };
 
 struct Block {
@@ -114,10 +115,13 @@ class BlockCache {
   };
   // A direct-mapped table in front of blocks_ for the dispatcher, which also
   // holds the arrival counts: the hash map's lookups (a chain of cache misses
-  // each) cost 14% of a boot when they were made on every arrival. A count
-  // is lost when another address takes its slot, which only delays a
-  // translation. `block` points into blocks_, whose elements stay put until
-  // erased; erasing clears their slots.
+  // each) cost 14% of a boot when they were made on every arrival. When
+  // another address takes the slot of one that is still cold, its count
+  // moves to cold_counts_ and comes back with it: two hot addresses sharing
+  // a slot would otherwise reset each other's counts and never be
+  // translated (the kernel's fault-around loop was interpreted for ever).
+  // `block` points into blocks_, whose elements stay put until erased;
+  // erasing clears their slots.
   struct Slot {
     uint64_t gpa = ~uint64_t{0}, va = ~uint64_t{0};
     const Block* block = nullptr;
@@ -138,6 +142,10 @@ class BlockCache {
   std::unordered_map<Key, Block, KeyHash> blocks_;
   std::unordered_map<uint64_t, std::vector<Key>> pages_;  // page gpa -> its blocks
   std::vector<Slot> slots_ = std::vector<Slot>(kSlots);
+  // Emptied when it reaches kMaxColdCounts: the guest decides how many
+  // addresses it arrives at.
+  static constexpr size_t kMaxColdCounts = size_t{1} << 16;
+  std::unordered_map<Key, uint32_t, KeyHash> cold_counts_;
   uint64_t epoch_ = 1;
   uint32_t warm_arrivals_ = kDefaultWarmArrivals;
   EngineStats stats_;

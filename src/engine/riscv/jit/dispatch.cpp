@@ -49,7 +49,6 @@ EngineStats Hart::engine_stats() const {
 
 uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
   stop = StopReason::kBudget;
-  stop_requested_ = false;
   wfi_ = false;  // the machine runs a waiting hart only once an interrupt is pending
   if (budget == 0) return 0;
   jit::BlockCache& cache = code_.jit();
@@ -134,15 +133,25 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
         link_site = nullptr;
       }
       const double t0 = monotonic_seconds();
+      // Where an instruction crossing into the next page finds its second
+      // half now; the block checks it again whenever it runs.
+      const uint8_t* next_page = nullptr;
+      if (uint64_t next_pa = 0;
+          translate_debug((pc & ~uint64_t{0xfff}) + 4096, Access::kFetch, next_pa))
+        next_page = memory_.host_ptr(next_pa & ~uint64_t{0xfff}, 4096);
       jit::Block made;
-      if (!jit::translate_block(cache, pc, gpa, fe->host, made)) {
+      if (!jit::translate_block(cache, pc, gpa, fe->host, next_page, made)) {
         cache.flush();
         jit_epoch_ = 0;       // empties the jump caches before the next entry
         link_site = nullptr;  // its code is gone
-        if (!jit::translate_block(cache, pc, gpa, fe->host, made)) made = jit::Block{};
+        if (!jit::translate_block(cache, pc, gpa, fe->host, next_page, made)) made = jit::Block{};
       }
       block = cache.insert(gpa, pc, made);
       cache.stats().translate_seconds += monotonic_seconds() - t0;
+    }
+    if (block->code != nullptr && static_cast<int64_t>(block->insns) > remaining_ &&
+        !exact_budget_ && remaining_ < static_cast<int64_t>(budget)) {
+      break;  // not worth interpreting the rest (Vcpu::set_exact_budget)
     }
     if (block->code == nullptr || static_cast<int64_t>(block->insns) > remaining_) {
       // The interpreter's instruction, or the budget ends inside the block.
@@ -160,6 +169,7 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
     fetch_tlb_->jump[(pc >> 1) % kJumpCacheEntries] = JumpCacheEntry{pc, block->code};
     fetch_tlb_->note_fill(Tlb::kJump, (pc >> 1) % kJumpCacheEntries);
     jit::Runtime::prepare_mxcsr(fp.fflags);
+    const uint64_t block_page = fe->gpa;
     const uint32_t exit = cache.enter(this, block->code);
     switch (exit) {
       case jit::kExitTrap:
@@ -169,6 +179,9 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
         break;
       case jit::kExitInterpret:
         if (remaining_ > 0 && !interpret_some(1)) goto done;
+        break;
+      case jit::kExitStale:
+        code_.forget(block_page);  // its blocks are translated again
         break;
       case jit::kExitChain:
         link_site = reinterpret_cast<uint8_t*>(chain_site_);

@@ -92,6 +92,33 @@ bool Emitter::fp_inline(const DecodedInsn& d) {
       }
       g_.mov(g_.qword[rbp + fd], rax);
       return true;
+    case FpOp::FEQ_D:
+      // x86's quiet compare (ucomisd) raises invalid for a signalling NaN
+      // only, its signalling one (comisd, below) for any NaN: exactly when
+      // RISC-V raises NV for FEQ and FLT/FLE. The flag stays in MXCSR until
+      // the block returns (abi.hpp). Unordered (ZF PF CF all set) is false.
+      g_.movsd(xmm0, g_.qword[rbp + f1]);
+      g_.ucomisd(xmm0, g_.qword[rbp + f2]);
+      g_.sete(al);
+      g_.setnp(cl);
+      g_.and_(al, cl);
+      g_.movzx(eax, al);
+      put(d.rd, rax);
+      return true;
+    case FpOp::FLT_D:
+    case FpOp::FLE_D:
+      // a < b as b > a ("above": CF and ZF clear), a <= b as b >= a (CF
+      // clear); unordered sets CF, so both are false then.
+      g_.movsd(xmm0, g_.qword[rbp + f2]);
+      g_.comisd(xmm0, g_.qword[rbp + f1]);
+      if (op == FpOp::FLT_D) {
+        g_.seta(al);
+      } else {
+        g_.setae(al);
+      }
+      g_.movzx(eax, al);
+      put(d.rd, rax);
+      return true;
     default: break;
   }
   const unsigned rm = static_cast<unsigned>(d.imm) & 7;

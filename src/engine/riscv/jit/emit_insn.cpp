@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "engine/riscv/jit/emitter.hpp"
+#include "engine/riscv/jit/runtime.hpp"
 
 namespace vessel::rv::jit {
 
@@ -51,6 +52,12 @@ void Emitter::shift_imm(const DecodedInsn& d, bool word,
       (g_.*op)(t, d.imm);
     }
   });
+}
+
+bool Emitter::copies_operand(const DecodedInsn& d) {
+  if (d.rs1 != 0 && d.rs2 != 0) return false;
+  put(d.rd, get(d.rs1 == 0 ? d.rs2 : d.rs1, target(d.rd)));
+  return true;
 }
 
 bool Emitter::shift_add(const Insn& i) {
@@ -140,6 +147,36 @@ void Emitter::divide(const DecodedInsn& d, bool is_signed, bool rem, bool word) 
   put(d.rd, rax);
 }
 
+void Emitter::csr(const Insn& i) {
+  using G = Xbyak::CodeGenerator;
+  const DecodedInsn& d = i.d;
+  const uint64_t packed = static_cast<uint64_t>(d.op) | (uint64_t(d.imm & 0xfff) << 8) |
+                          (uint64_t{d.rd} << 24) | (uint64_t{d.rs1} << 32);
+  writeback();  // Runtime::csr reads x[rs1] and writes x[rd] in HartState
+  g_.mov(rdi, rbp);
+  g_.mov(rsi, packed);
+  call(reinterpret_cast<const void*>(&Runtime::csr));
+  Label& other = label();
+  g_.cmp(eax, 1);
+  g_.jne(other, G::T_NEAR);
+  reload_after_call(d.rd);
+  const size_t k = k_;
+  const uint64_t next = i.va + d.len;
+  cold([this, &other, k, next] {
+    g_.L(other);
+    Label& retired = label();
+    g_.test(eax, eax);
+    g_.jnz(retired, G::T_NEAR);
+    k_ = k;
+    exit_here(kExitInterpret);  // illegal: the interpreter raises it
+    g_.L(retired);              // it changed what the block relies on
+    g_.add(budget_reg(), static_cast<uint32_t>(insns_.size() - k - 1));
+    set_pc(next);
+    g_.mov(eax, kExitLookup);
+    g_.jmp(cache_.exit_code(), G::T_NEAR);
+  });
+}
+
 bool Emitter::emit_insn(const Insn& i) {
   using G = Xbyak::CodeGenerator;
   const DecodedInsn& d = i.d;
@@ -154,6 +191,12 @@ bool Emitter::emit_insn(const Insn& i) {
     case Op::SC_D:
     case Op::AMO_W:
     case Op::AMO_D: atomic(d); return false;
+    case Op::CSRRW:
+    case Op::CSRRS:
+    case Op::CSRRC:
+    case Op::CSRRWI:
+    case Op::CSRRSI:
+    case Op::CSRRCI: csr(i); return false;
     case Op::LUI:
     case Op::LI:
       g_.mov(rax, static_cast<int64_t>(d.imm));
@@ -185,12 +228,12 @@ bool Emitter::emit_insn(const Insn& i) {
       g_.jmp(cache_.lookup_code(), G::T_NEAR);
       return true;
     }
-    case Op::BEQ: return branch(i, &G::je);
-    case Op::BNE: return branch(i, &G::jne);
-    case Op::BLT: return branch(i, &G::jl);
-    case Op::BGE: return branch(i, &G::jge);
-    case Op::BLTU: return branch(i, &G::jb);
-    case Op::BGEU: return branch(i, &G::jae);
+    case Op::BEQ: return branch(i, &G::je, &G::jne);
+    case Op::BNE: return branch(i, &G::jne, &G::je);
+    case Op::BLT: return branch(i, &G::jl, &G::jge);
+    case Op::BGE: return branch(i, &G::jge, &G::jl);
+    case Op::BLTU: return branch(i, &G::jb, &G::jae);
+    case Op::BGEU: return branch(i, &G::jae, &G::jb);
 
     case Op::LB: put(d.rd, load(d, 1, true, target(d.rd))); return false;
     case Op::LH: put(d.rd, load(d, 2, true, target(d.rd))); return false;
@@ -221,17 +264,24 @@ bool Emitter::emit_insn(const Insn& i) {
       return false;
     case Op::SRLI: shift_imm(d, false, &G::shr); return false;
     case Op::SRAI: shift_imm(d, false, &G::sar); return false;
-    case Op::ADD: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.add(t, b); }); return false;
+    case Op::ADD:
+      if (copies_operand(d)) return false;
+      binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.add(t, b); });
+      return false;
     case Op::SUB: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.sub(t, b); }); return false;
     case Op::SLL: shift_var(d, false, &G::shl); return false;
     case Op::SLT: set_cc(d, false, &G::setl); return false;
     case Op::SLTU: set_cc(d, false, &G::setb); return false;
     case Op::XOR:
+      if (copies_operand(d)) return false;
       binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.xor_(t, b); });
       return false;
     case Op::SRL: shift_var(d, false, &G::shr); return false;
     case Op::SRA: shift_var(d, false, &G::sar); return false;
-    case Op::OR: binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.or_(t, b); }); return false;
+    case Op::OR:
+      if (copies_operand(d)) return false;
+      binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.or_(t, b); });
+      return false;
     case Op::AND:
       binary_in(d, [&](const Reg64& t, const Reg64& b) { g_.and_(t, b); });
       return false;

@@ -35,6 +35,7 @@ void Emitter::emit() {
   bool ended = false;
   for (k_ = 0; k_ < insns_.size(); ++k_) {
     const size_t first = k_;
+    if (insns_[k_].crosses_page) check_second_half(insns_[k_]);
     ended = emit_insn(insns_[k_]);  // may take the next instruction too
     for (size_t j = first; j <= k_; ++j) note_sext32(insns_[j].d);
   }
@@ -194,9 +195,36 @@ void Emitter::exit_here(uint32_t exit) {
   g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
 }
 
-bool Emitter::branch(const Insn& i,
-                     void (Xbyak::CodeGenerator::*jcc)(const Label&,
-                                                       Xbyak::CodeGenerator::LabelType)) {
+void Emitter::check_second_half(const Insn& i) {
+  const uint64_t next_page = (i.va & ~uint64_t{0xfff}) + 4096;
+  const int32_t entry = kOffTlbFetch + static_cast<int32_t>(sizeof(FetchTlbEntry)) *
+                                           static_cast<int32_t>((next_page >> 12) % kTlbEntries);
+  Label& miss = label();
+  Label& stale = label();
+  g_.mov(rdx, g_.qword[rbp + kOffFetchTlb]);
+  g_.mov(rax, next_page);
+  g_.cmp(g_.qword[rdx + entry + kOffFetchVpage], rax);
+  g_.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g_.mov(rdx, g_.qword[rdx + entry + kOffFetchHost]);
+  g_.cmp(g_.word[rdx], i.high);
+  g_.jne(stale, Xbyak::CodeGenerator::T_NEAR);
+  const uint32_t mask = dirty_;
+  const auto refund = static_cast<uint32_t>(insns_.size() - k_);
+  // Not in the fetch TLB: the interpreter runs it (and fills the entry).
+  // Other bits there: this translation is out of date.
+  for (auto [at, exit] : {std::pair{&miss, kExitInterpret}, std::pair{&stale, kExitStale}}) {
+    cold([this, at, exit, mask, refund, va = i.va] {
+      g_.L(*at);
+      writeback(mask);
+      g_.add(budget_reg(), refund);
+      set_pc(va);
+      g_.mov(eax, exit);
+      g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
+    });
+  }
+}
+
+bool Emitter::branch(const Insn& i, Jcc jcc, Jcc not_jcc) {
   using G = Xbyak::CodeGenerator;
   const DecodedInsn& d = i.d;
   const uint64_t target = i.va + static_cast<int64_t>(d.imm);
@@ -204,23 +232,24 @@ bool Emitter::branch(const Insn& i,
   // Instructions of the block after this one, which do not run when it is taken.
   const auto skipped = static_cast<uint32_t>(insns_.size() - k_ - 1);
   const Reg64 a = get(d.rs1, rax);
-  const Reg64 b = get(d.rs2, rcx);
-  g_.cmp(a, b);
+  if (d.rs2 == 0) {
+    g_.test(a, a);  // the flags of cmp a, 0
+  } else {
+    g_.cmp(a, get(d.rs2, rcx));
+  }
   if (target == va_) {
     if (skipped == 0) {
       (g_.*jcc)(head_, G::T_NEAR);
     } else {
       // This round ran k + 1 of the n instructions it was charged for; the
-      // next is charged n again: together, k + 1 more.
-      Label& back = label();
-      (g_.*jcc)(back, G::T_NEAR);
-      const auto round = static_cast<uint32_t>(k_ + 1);
-      cold([this, &back, round] {
-        g_.L(back);
-        g_.sub(budget_reg(), round);
-        g_.jge(body_, G::T_NEAR);
-        g_.jmp(no_budget_, G::T_NEAR);  // gives the next round's n back
-      });
+      // next is charged n again: together, k + 1 more. Inline, so that a
+      // round takes one jump, not two.
+      Label& leave = label();
+      (g_.*not_jcc)(leave, G::T_NEAR);
+      g_.sub(budget_reg(), static_cast<uint32_t>(k_ + 1));
+      g_.jge(body_, G::T_NEAR);
+      g_.jmp(no_budget_, G::T_NEAR);  // gives the next round's n back
+      g_.L(leave);
     }
     if (!last) return false;
     writeback();

@@ -36,6 +36,8 @@ inline const Reg64 kTlbReg = r11;
 struct Insn {
   DecodedInsn d;
   uint64_t va;
+  bool crosses_page = false;  // its second half is the next page's first 16 bits
+  uint16_t high = 0;          // which were these when it was translated
 };
 
 class Emitter {
@@ -106,6 +108,10 @@ class Emitter {
   // Cold exit for the instruction being emitted: it did not retire (nor did
   // the rest of the block). The caller wrote the registers back.
   void exit_here(uint32_t exit);
+  // For an instruction crossing into the next page (translator.hpp): leaves
+  // for the interpreter unless the fetch TLB maps that page and it still
+  // holds the instruction's second half.
+  void check_second_half(const Insn& i);
   template <typename F>
   void cold(F&& f) {
     cold_.emplace_back(std::forward<F>(f));
@@ -162,6 +168,8 @@ class Emitter {
   void exit_after_slow_store(size_t k, uint64_t next);
   // LR, SC and AMOs (emit_atomic.cpp).
   void atomic(const DecodedInsn& d);
+  // A CSR instruction through Runtime::csr (emit_insn.cpp).
+  void csr(const Insn& i);
 
   // rax = x[rs1], rcx = x[rs2] (for ops whose operands must be in those).
   void operands_rax_rcx(const DecodedInsn& d);
@@ -238,9 +246,13 @@ class Emitter {
   // A conditional branch. Returns true if it ended the block: a branch in
   // the middle of one leaves through a cold side exit when taken, one back
   // to the block's start loops without leaving.
-  bool branch(const Insn& i,
-              void (Xbyak::CodeGenerator::*jcc)(const Label&, Xbyak::CodeGenerator::LabelType));
+  using Jcc = void (Xbyak::CodeGenerator::*)(const Label&, Xbyak::CodeGenerator::LabelType);
+  // `jcc` jumps if the branch is taken, `not_jcc` if it is not.
+  bool branch(const Insn& i, Jcc jcc, Jcc not_jcc);
 
+  // ADD, OR or XOR with x0 (c.mv is `add rd, x0, rs2`): a move. Returns
+  // false, emitting nothing, if neither operand is x0.
+  bool copies_operand(const DecodedInsn& d);
   // SLLI by 1..3 and an ADD of the shifted register that overwrites it, as
   // one lea (indexing an array without Zba): one cycle less on the address's
   // dependency chain. Returns false if insns_[k_] does not start that pair.

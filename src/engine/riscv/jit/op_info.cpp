@@ -1,5 +1,6 @@
 #include "engine/riscv/jit/op_info.hpp"
 
+#include "engine/riscv/csr_numbers.hpp"
 #include "engine/riscv/fpu.hpp"
 
 namespace vessel::rv::jit {
@@ -88,6 +89,12 @@ uint32_t x_reads(const DecodedInsn& d) {
     case Op::BINVI:
     case Op::BSETI:
     case Op::SLLI_UW: mask = rs1; break;
+    case Op::CSRRW:
+    case Op::CSRRS:
+    case Op::CSRRC: mask = rs1; break;
+    case Op::CSRRWI:
+    case Op::CSRRSI:
+    case Op::CSRRCI: break;  // rs1 holds the immediate
     case Op::FP:
       switch (static_cast<FpOp>(d.aux)) {
         case FpOp::FMV_D_X:
@@ -193,6 +200,48 @@ bool translatable(Op op) {
     case Op::CSRRSI:
     case Op::CSRRCI: return false;
     default: return true;
+  }
+}
+
+bool csr_write_keeps_block(uint16_t number) {
+  switch (number) {
+    case csr::kSscratch:
+    case csr::kSepc:
+    case csr::kScause:
+    case csr::kStval:
+    case csr::kStvec:
+    case csr::kMscratch:
+    case csr::kMepc:
+    case csr::kMcause:
+    case csr::kMtval:
+    case csr::kMtvec: return true;
+    default: return false;
+  }
+}
+
+bool csr_translatable(uint16_t number) {
+  switch (number) {
+    case csr::kSstatus:
+    case csr::kSie:
+    case csr::kSip:
+    case csr::kSatp:
+    case csr::kMstatus:
+    case csr::kMie:
+    case csr::kMip:
+    case csr::kMhartid: return true;
+    default: return csr_write_keeps_block(number);
+  }
+}
+
+bool translatable(const DecodedInsn& d) {
+  switch (d.op) {
+    case Op::CSRRW:
+    case Op::CSRRS:
+    case Op::CSRRC:
+    case Op::CSRRWI:
+    case Op::CSRRSI:
+    case Op::CSRRCI: return csr_translatable(static_cast<uint16_t>(d.imm & 0xfff));
+    default: return translatable(d.op);
   }
 }
 

@@ -26,5 +26,17 @@ bool result_is_sext32(const DecodedInsn& d, uint32_t known);
 // privilege, translation or interrupt state, talk to the SBI, or are rare
 // enough that a call into the interpreter costs nothing that matters.
 bool translatable(Op op);
+// CSR instructions are the translator's (through Runtime::csr) for the CSRs
+// a kernel's trap entry and exit and its user-access windows touch: trap
+// registers, status, interrupt enables. Counters and time (exact only at the
+// interpreter's instruction boundaries), the FP CSRs (their flags sit in
+// MXCSR while generated code runs) and the rest stay the interpreter's.
+bool csr_translatable(uint16_t number);
+// Whether writing this CSR changes nothing a block relies on (privilege,
+// translation, FS, which interrupts are pending or enabled): the block goes
+// on after it; after any other write it returns to the dispatcher.
+bool csr_write_keeps_block(uint16_t number);
+// translatable(op), and for a CSR instruction csr_translatable.
+bool translatable(const DecodedInsn& d);
 
 }  // namespace vessel::rv::jit

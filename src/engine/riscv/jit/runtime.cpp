@@ -1,6 +1,7 @@
 #include "engine/riscv/jit/runtime.hpp"
 
 #include "engine/riscv/hart.hpp"
+#include "engine/riscv/jit/op_info.hpp"
 
 namespace vessel::rv::jit {
 
@@ -88,6 +89,30 @@ uint64_t Runtime::atomic(HartState* state, uint64_t va, uint64_t packed) {
   if (!h.atomic(op, amo, va, h.x[rs2], result)) return 0;
   h.x[rd] = result;  // rd 32 is the x0 sink
   return 1;
+}
+
+uint64_t Runtime::csr(HartState* state, uint64_t packed) {
+  Hart& h = hart_of(state);
+  const auto op = static_cast<Op>(packed & 0xff);
+  const auto number = static_cast<uint16_t>((packed >> 8) & 0xfff);
+  const auto rd = static_cast<unsigned>((packed >> 24) & 0xff);
+  const auto rs1 = static_cast<unsigned>((packed >> 32) & 0xff);
+  const bool imm = op == Op::CSRRWI || op == Op::CSRRSI || op == Op::CSRRCI;
+  const uint64_t operand = imm ? rs1 : h.x[rs1];
+  // As the interpreter does (interp/system.inc): CSRRS/CSRRC with x0 or a
+  // zero immediate only read.
+  const bool write = op == Op::CSRRW || op == Op::CSRRWI || rs1 != 0;
+  uint64_t old = 0;
+  if (!h.csr_accessible(number, write) || !h.csr_read(number, old)) return 0;
+  if (write) {
+    const uint64_t base = h.csr_rmw_base(number, old);
+    uint64_t value = operand;
+    if (op == Op::CSRRS || op == Op::CSRRSI) value = base | operand;
+    if (op == Op::CSRRC || op == Op::CSRRCI) value = base & ~operand;
+    if (!h.csr_write(number, value)) return 0;
+  }
+  if (rd != 0 && rd < 32) h.x[rd] = old;
+  return write && !csr_write_keeps_block(number) ? 2 : 1;
 }
 
 uint64_t Runtime::fp(HartState* state, uint64_t packed) {

@@ -30,6 +30,12 @@ struct Runtime {
   // rs1 << 24 | rs2 << 32 | rs3 << 40. Returns 0 if it is illegal (the
   // interpreter then raises the exception).
   static uint64_t fp(HartState* state, uint64_t packed);
+  // A CSR instruction op_info.hpp's csr_translatable allows; `packed` holds
+  // op | csr << 8 | rd << 24 | rs1 << 32 (rs1: the register, or the 5-bit
+  // immediate). Returns 0 if it is illegal (the interpreter then raises the
+  // exception; nothing was changed), 1 if the block goes on, 2 if it must
+  // return to the dispatcher (csr_write_keeps_block).
+  static uint64_t csr(HartState* state, uint64_t packed);
   // Before entering generated code: MXCSR must round to nearest with all
   // exceptions masked and hold no sticky flag missing from `fflags` (abi.hpp);
   // resets it to the default when not (rare: ldmxcsr is slow).

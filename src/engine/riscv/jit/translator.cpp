@@ -11,7 +11,7 @@
 namespace vessel::rv::jit {
 
 bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
-                     Block& out) {
+                     const uint8_t* next_page, Block& out) {
   // Scan: which instructions the block holds.
   std::vector<Insn> insns;
   bool interpret_after = false;
@@ -20,23 +20,27 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
     uint16_t low;
     low = guest_ram_load<uint16_t>(page + offset);
     uint32_t raw = low;
-    if (insn_length(low) == 4) {
-      if (offset == 4094) {  // crosses into the next page: the interpreter's
+    const bool crosses = insn_length(low) == 4 && offset == 4094;
+    uint16_t high = 0;
+    if (crosses) {
+      if (next_page == nullptr) {  // its fetch faults: the interpreter's
         interpret_after = true;
         break;
       }
-      uint16_t high;
+      high = guest_ram_load<uint16_t>(next_page);
+      raw |= static_cast<uint32_t>(high) << 16;
+    } else if (insn_length(low) == 4) {
       high = guest_ram_load<uint16_t>(page + offset + 2);
       raw |= static_cast<uint32_t>(high) << 16;
     }
     const DecodedInsn d = decode(raw, offset);
-    if (!translatable(d.op)) {
+    if (!translatable(d)) {
       interpret_after = true;
       break;
     }
-    insns.push_back(Insn{d, (va & ~uint64_t{0xfff}) | offset});
+    insns.push_back(Insn{d, (va & ~uint64_t{0xfff}) | offset, crosses, high});
     offset += d.len;
-    if (d.op == Op::JAL || d.op == Op::JALR) break;
+    if (crosses || d.op == Op::JAL || d.op == Op::JALR) break;
   }
   if (insns.empty()) {
     out = Block{};

@@ -1,0 +1,96 @@
+// The gdb stub of `vessel run|restore --gdb`: the protocol session
+// (session.hpp) over a TCP client (transport.hpp), attached to a Machine
+// through DebugHooks.
+//
+// How it runs the guest (all-stop): with --gdb the machine uses the
+// round-robin scheduler, every hart on the VM thread. With no breakpoint or
+// watchpoint set, a hart runs its slices as usual, on either engine. With
+// some set, the stub runs it one instruction at a time (Vcpu::run(1), exact
+// on both engines) and checks the next pc against the breakpoints and the
+// next instruction's data access against the watchpoints first; so nothing
+// is patched into guest memory, no engine needs to know, and without --gdb
+// nothing changes at all. A single step runs one instruction of one hart
+// while the others wait. Guest time stands still while gdb holds the VM.
+//
+// States: waiting for the first client (the VM has not run an
+// instruction), halted (serving packets), running (polling the client for
+// Ctrl-C every millisecond or so), detached (the VM runs on; a new client
+// that connects stops it again).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vm/debug_hooks.hpp"
+#include "vm/gdb/packet.hpp"
+#include "vm/gdb/session.hpp"
+#include "vm/gdb/transport.hpp"
+
+namespace vessel {
+
+class Machine;
+
+namespace rv {
+class Hart;
+}
+
+namespace gdb {
+
+class Stub final : public DebugHooks, private Target {
+ public:
+  Stub(Machine& machine, Listener listener);
+
+  bool before_round() override;
+  uint64_t run_hart(unsigned i, uint64_t budget, StopReason& stop) override;
+  void vm_exited(int status) override;
+
+ private:
+  enum class State : uint8_t { kWaitingForClient, kHalted, kRunning, kDetached };
+
+  // Target
+  unsigned threads() const override;
+  std::optional<uint64_t> read_register(unsigned tid, const RegRef& reg) override;
+  bool write_register(unsigned tid, const RegRef& reg, uint64_t value) override;
+  size_t read_memory(unsigned tid, uint64_t addr, std::span<uint8_t> out) override;
+  bool write_memory(unsigned tid, uint64_t addr, std::span<const uint8_t> in) override;
+  std::string thread_info(unsigned tid) override;
+
+  // Serves the client for up to `wait_ms`; returns true once the VM may run.
+  bool serve_halted(int wait_ms);
+  // Reads what the client sent and handles it; false if it went away.
+  bool pump_client();
+  void handle_events();
+  void send_packet(const std::string& payload);
+  void halt(const StopEvent& event);
+  void resume(unsigned step_tid);
+  void detach();
+  void kill();
+  bool accept_client();
+  // The stop the next instruction of `hart` would cause, if any.
+  std::optional<StopEvent> check_before(rv::Hart& hart, unsigned i);
+  uint64_t step_one(rv::Hart& hart, StopReason& stop);
+
+  Machine& machine_;
+  Listener listener_;
+  Connection client_;
+  PacketReader reader_;
+  std::unique_ptr<Session> session_;  // one per client
+  std::deque<Event> events_;          // read but not handled yet
+  std::string last_reply_;            // framed, for a '-' resend
+  State state_ = State::kWaitingForClient;
+  std::optional<StopEvent> pending_stop_;  // a hart hit something this round
+  unsigned step_tid_ = 0;                  // the thread a single step runs (0: none)
+  unsigned last_hart_ = 0;                 // the hart that ran last (Ctrl-C names it)
+  unsigned stopped_tid_ = 1;               // the thread the last stop named
+  std::vector<bool> skip_check_;           // per hart: resumed, not yet past its first instruction
+  uint64_t held_ticks_ = 0;                // guest time when the VM was halted
+  uint64_t last_poll_ns_ = 0;
+  bool killed_ = false;
+};
+
+}  // namespace gdb
+}  // namespace vessel

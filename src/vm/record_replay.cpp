@@ -1,0 +1,54 @@
+#include "vm/record_replay.hpp"
+
+#include "base/error.hpp"
+#include "base/safe_file.hpp"
+#include "vm/elf_loader.hpp"
+#include "vm/snapshot.hpp"
+
+namespace vessel {
+
+void check_record_dir(const std::string& dir) {
+  if (dir.empty()) fail("--record needs a directory");
+  const Directory d = Directory::open(dir, /*create=*/true);
+  if (!d.entries().empty()) {
+    fail("record directory {} is not empty; use a new or empty directory", dir);
+  }
+}
+
+void start_recording(Machine& vm, Journal& journal, const std::string& dir) {
+  const Directory d = Directory::open(dir, /*create=*/false);
+  if (!d.entries().empty()) {
+    fail("record directory {} is not empty; use a new or empty directory", dir);
+  }
+  take_snapshot(vm, d.path_of("start"));
+  UniqueFd fd = open_log_file(d, "log.bin");
+  journal.start_recording(std::make_unique<replay::LogWriter>(
+      fd.release(), d.path_of("log.bin"), journal.header(vm.config().max_instructions)));
+  spdlog::info("recording into {}", dir);
+}
+
+std::unique_ptr<Journal> open_replay(const std::string& dir, std::optional<Perturb> perturb) {
+  const std::string path = dir + "/log.bin";
+  std::vector<uint8_t> bytes = read_file(path, "replay log");
+  try {
+    // Checked from end to end first: a replay never starts on a log it
+    // could not finish.
+    replay::LogReader check(bytes, path);
+    check.validate();
+    return std::make_unique<Journal>(std::make_unique<replay::LogReader>(std::move(bytes), path),
+                                     perturb);
+  } catch (const replay::LogError& e) {
+    fail("{}", e.what());
+  }
+}
+
+std::unique_ptr<Machine> restore_for_replay(const std::string& dir, Journal& journal) {
+  RestoreOptions options;
+  options.dir = dir + "/start";
+  options.check_disks = false;  // the data read is in the log
+  options.journal = &journal;
+  options.max_instructions = journal.replay_max_instructions();
+  return restore_snapshot(options);
+}
+
+}  // namespace vessel

@@ -1,0 +1,36 @@
+// `vessel run --record DIR` and `vessel replay DIR`: where a recording
+// lives and how a replay is built from it (the journal, vm/journal.hpp,
+// does the recording and replaying itself).
+//
+// DIR holds:
+//   start/    the starting state: a snapshot (vm/snapshot.hpp) taken at
+//             instruction 0, once the guest is loaded. A replay restores it,
+//             so it needs neither the kernel nor the disk files, and a
+//             recording is self-contained (a copy of DIR replays anywhere).
+//   log.bin   the inputs, checkpoints and end (vm/replay_log.hpp).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "vm/journal.hpp"
+#include "vm/machine.hpp"
+
+namespace vessel {
+
+// Before the VM is built: DIR is created (mode 0700) or must be empty.
+// Throws Error.
+void check_record_dir(const std::string& dir);
+// Once the VM is loaded and before it runs: writes DIR/start and starts
+// DIR/log.bin.
+void start_recording(Machine& vm, Journal& journal, const std::string& dir);
+
+// Reads and checks DIR/log.bin from end to end; throws Error with one line
+// (the file, the byte offset, the instruction count reached) if it is
+// corrupted, truncated or of another version.
+std::unique_ptr<Journal> open_replay(const std::string& dir, std::optional<Perturb> perturb);
+// The VM at instruction 0, its inputs coming from `journal`.
+std::unique_ptr<Machine> restore_for_replay(const std::string& dir, Journal& journal);
+
+}  // namespace vessel
