@@ -22,6 +22,7 @@
 #include "memory/host_memory.hpp"
 #include "memory/page_store.hpp"
 #include "platform/virt_map.hpp"
+#include "user/process.hpp"
 #include "vm/attestation.hpp"
 #include "vm/control.hpp"
 #include "vm/elf_loader.hpp"
@@ -595,6 +596,21 @@ int main(int argc, char** argv) {
   logger->set_pattern("vessel: %v");
   spdlog::set_default_logger(logger);
 
+  // `vessel exec` runs a riscv64 Linux program as this process (no VM, no
+  // sandbox): its arguments are the guest's, so it parses its own options.
+  if ((argc >= 2 && (std::string(argv[1]) == "exec" || std::string(argv[1]) == "binfmt")) ||
+      vessel::user::is_binfmt_interpreter(argv[0])) {
+    try {
+      if (vessel::user::is_binfmt_interpreter(argv[0]))
+        return vessel::user::binfmt_interpreter_main(argc, argv);
+      if (std::string(argv[1]) == "exec") return vessel::user::exec_main(argc - 2, argv + 2);
+      return vessel::user::binfmt_main(argc - 2, argv + 2);
+    } catch (const vessel::Error& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+  }
+
   // `vessel ctl SOCKET COMMAND...` takes its words as they are (its own
   // options such as --vm and --stop follow the socket path), so it bypasses
   // CLI11's option parsing.
@@ -680,6 +696,12 @@ int main(int argc, char** argv) {
       "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT (--tls-psk FILE | --tls-cert FILE "
       "--tls-key FILE --tls-ca FILE | --insecure) [--max-downtime MS] | "
       "attest [NONCE] | pause | resume | quit");
+
+  app.add_subcommand("exec",
+                     "Run a riscv64 Linux program as a host process: exec [--sysroot DIR] "
+                     "[--strace] [--engine interp|jit] PROGRAM [ARGS...]");
+  app.add_subcommand("binfmt",
+                     "Register vessel exec with binfmt_misc: binfmt install|remove|status");
 
   VerifyOptions verify_options;
   CLI::App* verify = app.add_subcommand(

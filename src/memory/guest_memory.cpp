@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 
 #include "base/error.hpp"
 #include "memory/guest_ram.hpp"
@@ -22,6 +23,20 @@ void check_range(uint64_t base, uint64_t size) {
 
 }  // namespace
 
+void GuestMemory::Unmap::operator()(void* p) const {
+  if (p != nullptr) munmap(p, bytes);
+}
+
+template <typename T>
+std::unique_ptr<T[], GuestMemory::Unmap> GuestMemory::zeroed_array(uint64_t count) {
+  static_assert(std::is_trivial_v<T>);  // zero bytes are a valid zero value
+  const size_t bytes = std::max<size_t>(count * sizeof(T), 1);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) fail("cannot allocate guest page flags: {}", std::strerror(errno));
+  return std::unique_ptr<T[], Unmap>(static_cast<T*>(p), Unmap{bytes});
+}
+
 GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size) {
   check_range(base, size);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -30,8 +45,8 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size
     fail("cannot reserve {} MiB of guest memory: {}", size >> 20, std::strerror(errno));
   }
   host_ = static_cast<uint8_t*>(p);
-  flags_ = std::make_unique<uint8_t[]>(size >> kPageShift);
-  code_gen_ = std::make_unique<std::atomic<uint32_t>[]>(size >> kPageShift);
+  flags_ = zeroed_array<uint8_t>(size >> kPageShift);
+  code_gen_ = zeroed_array<uint32_t>(size >> kPageShift);
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
@@ -43,8 +58,8 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size, int fd) : base_(base), si
   }
   host_ = static_cast<uint8_t*>(p);
   file_backed_ = true;
-  flags_ = std::make_unique<uint8_t[]>(size >> kPageShift);
-  code_gen_ = std::make_unique<std::atomic<uint32_t>[]>(size >> kPageShift);
+  flags_ = zeroed_array<uint8_t>(size >> kPageShift);
+  code_gen_ = zeroed_array<uint32_t>(size >> kPageShift);
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
@@ -79,7 +94,7 @@ void GuestMemory::notify_code_write(uint64_t gpa, uint64_t len) {
   const uint64_t last = (gpa - base_ + len - 1) >> kPageShift;
   for (uint64_t page = first; page <= last; ++page) {
     if ((std::atomic_ref<uint8_t>(flags_[page]).load(std::memory_order_relaxed) & kPageCode) != 0) {
-      code_gen_[page].fetch_add(1, std::memory_order_acq_rel);
+      std::atomic_ref<uint32_t>(code_gen_[page]).fetch_add(1, std::memory_order_acq_rel);
       if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
     }
   }
@@ -94,7 +109,7 @@ void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
     if ((flags & kPageShared) != 0) unshare(page, /*copy=*/true);
     if (dirty_logging_) mark_dirty(page);
     if ((flags & kPageCode) != 0) {
-      code_gen_[page].fetch_add(1, std::memory_order_acq_rel);
+      std::atomic_ref<uint32_t>(code_gen_[page]).fetch_add(1, std::memory_order_acq_rel);
       if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
     }
   }

@@ -99,7 +99,8 @@ class GuestMemory {
   // so a write by another hart (or a device) reaches every cache without
   // the writer touching caches it does not own.
   uint32_t code_generation(uint64_t gpa) const {
-    return code_gen_[(gpa - base_) >> kPageShift].load(std::memory_order_acquire);
+    return std::atomic_ref<uint32_t>(code_gen_[(gpa - base_) >> kPageShift])
+        .load(std::memory_order_acquire);
   }
 
   // Must precede every write to [gpa, gpa + len) that does not go through
@@ -169,8 +170,17 @@ class GuestMemory {
   uint64_t size_;
   uint8_t* host_ = nullptr;
   bool file_backed_ = false;
-  std::unique_ptr<uint8_t[]> flags_;
-  std::unique_ptr<std::atomic<uint32_t>[]> code_gen_;
+  // Per-page arrays in zero pages the host fills in on first touch: a large,
+  // sparsely used guest (`vessel exec` reserves a whole address space) does
+  // not pay for them up front.
+  struct Unmap {
+    size_t bytes;  // no initializer: the enclosing class is incomplete here
+    void operator()(void* p) const;
+  };
+  template <typename T>
+  static std::unique_ptr<T[], Unmap> zeroed_array(uint64_t count);
+  std::unique_ptr<uint8_t[], Unmap> flags_;
+  std::unique_ptr<uint32_t[], Unmap> code_gen_;  // atomic (atomic_ref)
   std::function<void(uint64_t)> code_write_hook_;
   std::function<void()> write_protect_hook_;
   std::function<void(uint64_t, bool)> unshare_hook_;

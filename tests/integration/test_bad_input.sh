@@ -101,3 +101,10 @@ wait_for_text "$WORK/busy_port" '[0-9]' 10
 check_one "cannot listen there: Address already in use" \
   run --bios "$OPENSBI" --gdb "127.0.0.1:$(cat "$WORK/busy_port")"
 kill "$BUSY_PID"
+# vessel exec (issue 12).
+check_one "exec: no program given" exec
+check_one "exec: unknown option --bogus" exec --bogus /bin/true
+check_one "not an engine" exec --engine fast /bin/true
+check_one "/nonexistent/prog: No such file or directory" exec /nonexistent/prog
+check_one "not a RISC-V ELF file" exec /bin/true
+check_one "binfmt: unknown command" binfmt frobnicate

@@ -10,7 +10,16 @@
 
 namespace vessel::rv {
 
-CodeCache::CodeCache(GuestMemory& memory) : memory_(memory), pages_(memory.pages()) {
+void CodeCache::Unmap::operator()(DecodedPage** p) const {
+  if (p != nullptr) munmap(p, bytes);
+}
+
+CodeCache::CodeCache(GuestMemory& memory) : memory_(memory) {
+  const size_t bytes = std::max<size_t>(memory.pages() * sizeof(DecodedPage*), 1);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  pages_ = std::unique_ptr<DecodedPage*[], Unmap>(static_cast<DecodedPage**>(p), Unmap{bytes});
   memory_.set_code_write_hook([this](uint64_t page_gpa) { invalidate(page_gpa); });
 }
 
@@ -70,9 +79,19 @@ DecodedPage* CodeCache::page(uint64_t gpa) {
 }
 
 void CodeCache::trim() {
-  std::fill(pages_.begin(), pages_.end(), nullptr);
+  clear_slots();
   chunks_.clear();
   decoded_pages_ = 0;
+}
+
+void CodeCache::clear_slots() {
+  // Fresh zero pages over the slots: as cheap for a huge, sparse array as
+  // for a small one.
+  const size_t bytes = pages_.get_deleter().bytes;
+  if (mmap(pages_.get(), bytes, PROT_READ | PROT_WRITE,
+           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+    std::fill(pages_.get(), pages_.get() + bytes / sizeof(DecodedPage*), nullptr);
+  }
 }
 
 bool CodeCache::mark_code(uint64_t gpa) {

@@ -92,7 +92,15 @@ class CodeCache {
   DecodedPage* allocate_page();
 
   GuestMemory& memory_;
-  std::vector<DecodedPage*> pages_;  // into chunks_
+  // One slot per RAM page, into chunks_: in zero pages the host fills in on
+  // first touch, so a large, sparsely executed RAM (`vessel exec` reserves
+  // a whole address space) costs only the slots it uses.
+  struct Unmap {
+    size_t bytes;
+    void operator()(DecodedPage** p) const;
+  };
+  std::unique_ptr<DecodedPage*[], Unmap> pages_;
+  void clear_slots();
   // Decoded pages are carved from 2 MiB chunks on transparent huge pages: a
   // boot decodes some 500 pages (16 MiB), which cost 4000 page faults in
   // 4 KiB pages. Freed all at once (trim, destruction).

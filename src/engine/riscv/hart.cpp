@@ -18,6 +18,8 @@ void Hart::reset(uint64_t start_pc, Priv priv) {
   fp = FpState{};
   priv_ = priv;
   wfi_ = false;
+  user_process_ = false;
+  user_trap_pending_ = false;
   stop_requested_ = false;
   resv_host_ = 0;
   mstatus_ = 0;
@@ -43,6 +45,18 @@ void Hart::enter_supervisor(uint64_t start_pc, uint64_t a0, uint64_t a1) {
   scounteren_ = 0x7;
   x[10] = a0;
   x[11] = a1;
+  select_tlbs();
+}
+
+void Hart::enter_user(uint64_t start_pc, uint64_t satp) {
+  reset(start_pc, Priv::kUser);
+  mcounteren_ = 0x7;  // cycle, time, instret, as Linux allows user programs
+  scounteren_ = 0x7;
+  mstatus_ |= mstatus::kFs;  // Linux turns the FPU on lazily; always on here
+  satp_ = satp;
+  user_process_ = true;
+  user_trap_pending_ = false;
+  flush_tlbs();
   select_tlbs();
 }
 

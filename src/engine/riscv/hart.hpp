@@ -159,6 +159,25 @@ class Hart final : public HartState, public Vcpu {
   // Does what a request with `what` asks, at once (on the hart's own thread).
   void do_requests(uint32_t what);
 
+  // ---- a user-mode process (src/user: `vessel exec`) ----
+  // Resets the hart into U-mode at `pc` over the Sv39 page tables `satp`
+  // names, with the FPU on and the counters readable from U-mode. From then
+  // on an exception does not enter a trap handler: it ends run() (pc stays at
+  // the instruction) and take_user_trap() reports it, so the caller emulates
+  // the kernel (an ECALL is a system call, a page fault a SIGSEGV).
+  void enter_user(uint64_t pc, uint64_t satp);
+  struct UserTrap {
+    uint64_t cause = 0;
+    uint64_t tval = 0;
+  };
+  // The exception that ended the last run(), if one did (once).
+  bool take_user_trap(UserTrap& trap) {
+    if (!user_trap_pending_) return false;
+    user_trap_pending_ = false;
+    trap = user_trap_;
+    return true;
+  }
+
   // Called on ECALL from S-mode when set: an SBI implemented by the VMM.
   // Returns true if handled (the hart then continues after the ecall).
   std::function<bool(Hart&)> sbi_handler;
@@ -302,6 +321,9 @@ class Hart final : public HartState, public Vcpu {
 
   uint64_t trap_cause_ = 0;
   uint64_t trap_tval_ = 0;
+  bool user_process_ = false;  // enter_user(): exceptions go to the caller
+  bool user_trap_pending_ = false;
+  UserTrap user_trap_;
 
   // CSR state (mstatus_ is in HartState)
   uint64_t medeleg_ = 0, mideleg_ = 0, mie_ = 0, mip_ = 0;

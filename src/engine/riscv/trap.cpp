@@ -22,6 +22,15 @@ void Hart::take_trap(uint64_t epc) {
   const uint64_t code = cause & ~cause::kInterrupt;
   const uint64_t deleg = interrupt ? mideleg_ : medeleg_;
   wfi_ = false;
+  if (user_process_) {
+    // The emulated kernel lives outside the hart: hand the trap to run()'s
+    // caller, which sees stop_requested_ at the next instruction boundary.
+    user_trap_ = UserTrap{cause, trap_tval_};
+    user_trap_pending_ = true;
+    pc = epc;
+    stop_requested_.store(true, std::memory_order_relaxed);
+    return;
+  }
   if (priv_ != Priv::kMachine && code < 64 && ((deleg >> code) & 1) != 0) {
     scause_ = cause;
     sepc_ = epc;

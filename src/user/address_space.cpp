@@ -1,0 +1,353 @@
+#include "user/address_space.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "base/error.hpp"
+
+namespace vessel::user {
+
+namespace {
+
+// The page tables' fixed places in guest-physical RAM above the user range:
+// the root, then one level-1 table per GiB, then one level-0 table per
+// 2 MiB. Fixed places need no allocator; untouched tables cost nothing
+// (lazily committed host pages).
+constexpr uint64_t kPtBase = AddressSpace::kLimit;
+constexpr uint64_t kGigs = AddressSpace::kLimit >> 30;
+constexpr uint64_t kTwoMegs = AddressSpace::kLimit >> 21;
+constexpr uint64_t kRoot = kPtBase;
+constexpr uint64_t l1_table(uint64_t va) {
+  return kPtBase + 4096 * (1 + (va >> 30));
+}
+constexpr uint64_t l0_table(uint64_t va) {
+  return kPtBase + 4096 * (1 + kGigs + (va >> 21));
+}
+constexpr uint64_t kRamSize = kPtBase + 4096 * (1 + kGigs + kTwoMegs);
+
+constexpr uint64_t kPteV = 1, kPteR = 2, kPteW = 4, kPteX = 8, kPteU = 16, kPteA = 64, kPteD = 128;
+
+uint64_t table_pte(uint64_t table) {
+  return ((table >> 12) << 10) | kPteV;
+}
+
+uint64_t leaf_pte(uint64_t va, uint32_t prot) {
+  uint64_t bits = 0;
+  // Write implies read, as Linux maps PROT_WRITE on RISC-V (W without R is
+  // a reserved encoding).
+  if ((prot & (kProtRead | kProtWrite)) != 0) bits |= kPteR;
+  if ((prot & kProtWrite) != 0) bits |= kPteW;
+  if ((prot & kProtExec) != 0) bits |= kPteX;
+  if (bits == 0) return 0;  // PROT_NONE: mapped, but every access faults
+  // A and D preset: the hart never has to update a PTE.
+  return ((va >> 12) << 10) | bits | kPteV | kPteU | kPteA | kPteD;
+}
+
+void host_map_zero(uint8_t* host, uint64_t len) {
+  // MAP_FIXED over the reservation: fresh zero pages, and whatever file was
+  // mapped there is gone.
+  if (mmap(host, len, PROT_READ | PROT_WRITE,
+           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+    fail("cannot map guest memory: {}", errno_text(errno));
+  }
+}
+
+}  // namespace
+
+AddressSpace::AddressSpace() : memory_(std::make_unique<GuestMemory>(0, kRamSize)) {
+  static_assert(kLimit <= (uint64_t{1} << 38), "Sv39 user addresses");
+}
+
+uint64_t AddressSpace::satp() const {
+  return (uint64_t{8} << 60) | (kRoot >> 12);
+}
+
+uint64_t* AddressSpace::pte_slot(uint64_t table, uint64_t index) {
+  // SAFETY: tables lie inside RAM by construction (kRamSize covers the last
+  // level-0 table), 8-aligned.
+  return reinterpret_cast<uint64_t*>(memory_->host_base() + table + index * 8);
+}
+
+void AddressSpace::set_ptes(uint64_t va, uint64_t len, uint32_t prot) {
+  const uint64_t end = va + len;
+  for (uint64_t a = va; a < end; a += kPageSize) {
+    if (a == va || (a & ((uint64_t{1} << 21) - 1)) == 0) {
+      // Entering a 2 MiB range: its table chain (idempotent).
+      std::atomic_ref<uint64_t>(*pte_slot(kRoot, a >> 30)).store(table_pte(l1_table(a)));
+      std::atomic_ref<uint64_t>(*pte_slot(l1_table(a), (a >> 21) & 511))
+          .store(table_pte(l0_table(a)));
+    }
+    std::atomic_ref<uint64_t>(*pte_slot(l0_table(a), (a >> 12) & 511))
+        .store(leaf_pte(a, prot), std::memory_order_release);
+  }
+}
+
+void AddressSpace::forget_code(uint64_t va, uint64_t len) {
+  memory_->notify_code_write(va, len);
+}
+
+void AddressSpace::carve(uint64_t va, uint64_t end) {
+  auto it = regions_.upper_bound(va);
+  if (it != regions_.begin()) --it;
+  while (it != regions_.end() && it->first < end) {
+    const uint64_t start = it->first;
+    const Region r = it->second;
+    if (r.end <= va) {
+      ++it;
+      continue;
+    }
+    it = regions_.erase(it);
+    if (start < va) regions_[start] = Region{va, r.prot, r.host_read_only};
+    if (r.end > end) {
+      regions_[end] = Region{r.end, r.prot, r.host_read_only};
+      break;
+    }
+  }
+}
+
+void AddressSpace::insert(uint64_t va, uint64_t end, uint32_t prot, bool host_read_only) {
+  carve(va, end);
+  // Merged with neighbours alike, as Linux merges VMAs: mremap moves only
+  // what lies in one mapping.
+  auto next = regions_.find(end);
+  if (next != regions_.end() && next->second.prot == prot &&
+      next->second.host_read_only == host_read_only) {
+    end = next->second.end;
+    regions_.erase(next);
+  }
+  auto it = regions_.lower_bound(va);
+  if (it != regions_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end == va && prev->second.prot == prot &&
+        prev->second.host_read_only == host_read_only) {
+      prev->second.end = end;
+      return;
+    }
+  }
+  regions_[va] = Region{end, prot, host_read_only};
+}
+
+void AddressSpace::map_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
+  const std::lock_guard guard(mutex_);
+  forget_code(va, len);
+  if (!is_free(va, len)) {
+    host_map_zero(memory_->host_base() + va, len);
+    ++generation_;
+  }
+  // Never-mapped pages of the reservation are zero already.
+  insert(va, va + len, prot, false);
+  set_ptes(va, len, prot);
+}
+
+int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared, int fd,
+                           uint64_t offset) {
+  const std::lock_guard guard(mutex_);
+  // Host protection: read-write, so the loader and the system-call layer can
+  // fill pages, except a shared mapping of a read-only file, which the host
+  // refuses to map writable (and which the guest may then never write).
+  bool read_only = false;
+  int host_prot = PROT_READ | PROT_WRITE;
+  if (shared) {
+    const int mode = fcntl(fd, F_GETFL);
+    if (mode < 0) return EBADF;
+    if ((mode & O_ACCMODE) == O_RDONLY) {
+      if ((prot & kProtWrite) != 0) return EACCES;
+      read_only = true;
+      host_prot = PROT_READ;
+    }
+  }
+  void* p = mmap(memory_->host_base() + va, len, host_prot,
+                 MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE), fd, static_cast<off_t>(offset));
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    // MAP_FIXED may have unmapped the old pages already: leave zero ones.
+    host_map_zero(memory_->host_base() + va, len);
+    unmap(va, len);
+    return err;
+  }
+  forget_code(va, len);
+  ++generation_;
+  insert(va, va + len, prot, read_only);
+  set_ptes(va, len, prot);
+  return 0;
+}
+
+int AddressSpace::map_shared_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
+  const std::lock_guard guard(mutex_);
+  if (mmap(memory_->host_base() + va, len, PROT_READ | PROT_WRITE,
+           MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+    const int err = errno;
+    host_map_zero(memory_->host_base() + va, len);
+    unmap(va, len);
+    return err;
+  }
+  forget_code(va, len);
+  ++generation_;
+  insert(va, va + len, prot, false);
+  set_ptes(va, len, prot);
+  return 0;
+}
+
+int AddressSpace::move(uint64_t from, uint64_t len, uint64_t to) {
+  const std::lock_guard guard(mutex_);
+  auto it = regions_.upper_bound(from);
+  if (it == regions_.begin()) return EFAULT;
+  --it;
+  if (it->second.end < from + len) return EFAULT;  // not one mapping
+  const Region r = it->second;
+  // The host moves the pages (and any file behind them) within the
+  // reservation; the hole it leaves becomes zero pages again.
+  void* p = mremap(memory_->host_base() + from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   memory_->host_base() + to);
+  if (p == MAP_FAILED) return errno;
+  host_map_zero(memory_->host_base() + from, len);
+  forget_code(from, len);
+  forget_code(to, len);
+  carve(from, from + len);
+  set_ptes(from, len, 0);
+  insert(to, to + len, r.prot, r.host_read_only);
+  set_ptes(to, len, r.prot);
+  ++generation_;
+  return 0;
+}
+
+void AddressSpace::unmap(uint64_t va, uint64_t len) {
+  const std::lock_guard guard(mutex_);
+  if (is_free(va, len)) return;
+  forget_code(va, len);
+  carve(va, va + len);
+  set_ptes(va, len, 0);
+  host_map_zero(memory_->host_base() + va, len);  // gives the memory back
+  ++generation_;
+}
+
+int AddressSpace::protect(uint64_t va, uint64_t len, uint32_t prot) {
+  const std::lock_guard guard(mutex_);
+  const uint64_t end = va + len;
+  // All of it must be mapped (Linux: ENOMEM), checked before changing any.
+  uint64_t at = va;
+  auto it = regions_.upper_bound(va);
+  if (it != regions_.begin()) --it;
+  for (; at < end; ++it) {
+    if (it == regions_.end() || it->first > at || it->second.end <= at) return ENOMEM;
+    if (it->second.host_read_only && (prot & kProtWrite) != 0) return EACCES;
+    at = it->second.end;
+  }
+  // Split at both ends, then set the new protection on every piece.
+  it = regions_.upper_bound(va);
+  --it;
+  std::vector<std::pair<uint64_t, Region>> pieces;
+  for (auto p = it; p != regions_.end() && p->first < end; ++p) pieces.emplace_back(*p);
+  for (auto& [start, r] : pieces) {
+    const uint64_t lo = std::max(start, va), hi = std::min(r.end, end);
+    insert(lo, hi, prot, r.host_read_only);
+  }
+  set_ptes(va, len, prot);
+  ++generation_;
+  return 0;
+}
+
+bool AddressSpace::is_free(uint64_t va, uint64_t len) const {
+  const std::lock_guard guard(mutex_);
+  auto it = regions_.lower_bound(va);
+  if (it != regions_.end() && it->first < va + len) return false;
+  if (it != regions_.begin() && std::prev(it)->second.end > va) return false;
+  return true;
+}
+
+uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
+  const std::lock_guard guard(mutex_);
+  if (len == 0 || len > kLimit) return 0;
+  hint = page_up(hint);
+  if (hint != 0 && valid_range(hint, len) && is_free(hint, len)) return hint;
+  // Top-down from mmap_top_, as Linux places mappings.
+  uint64_t end = mmap_top_;
+  auto it = regions_.lower_bound(end);
+  for (;;) {
+    uint64_t start = kMinAddr;
+    if (it != regions_.begin()) {
+      const auto prev = std::prev(it);
+      if (prev->second.end > end) {  // straddles `end`: look below it
+        end = prev->first;
+        it = prev;
+        continue;
+      }
+      start = std::max(prev->second.end, kMinAddr);
+    }
+    if (end > start && end - start >= len) return end - len;
+    if (it == regions_.begin()) return 0;
+    --it;
+    end = it->first;
+  }
+}
+
+int AddressSpace::prot_at(uint64_t va) const {
+  const std::lock_guard guard(mutex_);
+  auto it = regions_.upper_bound(va);
+  if (it == regions_.begin()) return -1;
+  --it;
+  return it->second.end > va ? static_cast<int>(it->second.prot) : -1;
+}
+
+uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
+  const std::lock_guard guard(mutex_);
+  if (va >= kLimit || len > kLimit - va) return nullptr;
+  if (len == 0) return memory_->host_base() + va;
+  const uint64_t end = va + len;
+  auto it = regions_.upper_bound(va);
+  if (it == regions_.begin()) return nullptr;
+  --it;
+  for (uint64_t at = va; at < end; ++it) {
+    if (it == regions_.end() || it->first > at || it->second.end <= at) return nullptr;
+    uint32_t have = it->second.prot;
+    if ((have & kProtWrite) != 0) have |= kProtRead;
+    if ((have & need) != need) return nullptr;
+    at = it->second.end;
+  }
+  if ((need & kProtWrite) != 0) memory_->prepare_write(va, len);
+  return memory_->host_base() + va;
+}
+
+bool AddressSpace::read(uint64_t va, void* out, uint64_t len) {
+  const uint8_t* src = host(va, len, kProtRead);
+  if (src == nullptr) return false;
+  if (len != 0) std::memcpy(out, src, len);
+  return true;
+}
+
+bool AddressSpace::write(uint64_t va, const void* in, uint64_t len) {
+  uint8_t* dst = host(va, len, kProtWrite);
+  if (dst == nullptr) return false;
+  if (len != 0) std::memcpy(dst, in, len);
+  return true;
+}
+
+int AddressSpace::read_string(uint64_t va, uint64_t max, std::string& out) {
+  out.clear();
+  // Page by page: a string may end just before an unmapped page.
+  while (true) {
+    const uint64_t chunk = kPageSize - (va & (kPageSize - 1));
+    const uint8_t* p = host(va, chunk, kProtRead);
+    if (p == nullptr) return EFAULT;
+    const void* nul = std::memchr(p, 0, chunk);
+    const uint64_t n = nul != nullptr ? static_cast<const uint8_t*>(nul) - p : chunk;
+    if (out.size() + n >= max) return ENAMETOOLONG;
+    out.append(reinterpret_cast<const char*>(p), n);
+    if (nul != nullptr) return 0;
+    va += chunk;
+  }
+}
+
+void AddressSpace::poke(uint64_t va, const void* in, uint64_t len) {
+  if (len == 0) return;
+  if (va >= kLimit || len > kLimit - va) fail("guest address {:#x} out of range", va);
+  memory_->prepare_write(va, len);
+  std::memcpy(memory_->host_base() + va, in, len);
+}
+
+}  // namespace vessel::user
