@@ -505,10 +505,13 @@ void lock_down() {
 }
 
 bool sanitizer_build() {
-#if defined(__SANITIZE_ADDRESS__)
+  // ThreadSanitizer's runtime makes calls of its own from every thread (its
+  // reports, its shadow memory) that no role lists, as ASan's does.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return true;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer) || \
+    __has_feature(thread_sanitizer)
   return true;
 #else
   return false;

@@ -64,8 +64,9 @@ User lookup_user(const std::string& name);
 // throws Error with one line otherwise.
 void check_jail(const std::string& dir);
 
-// Whether this is an ASan/UBSan build, where the sandbox is off unless asked
-// for (LeakSanitizer forks a ptrace tracer at exit).
+// Whether this is an ASan/UBSan/TSan build, where the sandbox is off unless
+// asked for (LeakSanitizer forks a ptrace tracer at exit; TSan's runtime
+// makes calls of its own).
 bool sanitizer_build();
 
 // Once, from the command line, before any thread starts. Reads the test hook
