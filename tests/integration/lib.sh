@@ -64,6 +64,18 @@ wait_for_text() {
   fail "timed out after $3 s waiting for '$2' in $(basename "$1")"
 }
 
+# wait_http PORT: waits until a host HTTP server on 127.0.0.1:PORT answers
+# (a guest boots in under a second, often before python's server listens).
+wait_http() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+      "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "the host HTTP server on port $1 did not start"
+}
+
 # expect_one_error_line FILE: vessel refused with exactly one line, no crash.
 expect_one_error_line() {
   [ "$(wc -l < "$1")" -eq 1 ] || { cp "$1" "$WORK/out"; fail "expected one error line"; }

@@ -16,6 +16,7 @@ port=$(free_port)
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+wait_http "$port"
 truncate -s 16M "$WORK/disk.img"
 printf 'host-written-sector' | dd of="$WORK/disk.img" bs=512 seek=100 conv=notrunc 2>/dev/null
 
@@ -80,7 +81,7 @@ replay jitrec jit r3
 mv "$WORK/disk.img.after" "$WORK/disk.img"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 &
 server=$!
-sleep 0.5
+wait_http "$port"
 record interprec interp
 kill $server 2>/dev/null; wait $server 2>/dev/null || true
 replay interprec jit r4

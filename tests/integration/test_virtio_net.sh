@@ -14,7 +14,7 @@ port=$(free_port)
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$WORK"' EXIT
-sleep 0.5
+wait_http "$port"
 run_vessel run --net user -- sh -c "
   ip -4 addr show eth0 | grep -o 'inet [0-9.]*'
   wget -q -O /tmp/payload http://10.0.2.2:$port/payload.txt && sha256sum /tmp/payload"
