@@ -213,7 +213,10 @@ void Emitter::check_second_half(const Insn& i) {
   const auto refund = static_cast<uint32_t>(insns_.size() - k_);
   // Not in the fetch TLB: the interpreter runs it (and fills the entry).
   // Other bits there: this translation is out of date.
-  for (auto [at, exit] : {std::pair{&miss, kExitInterpret}, std::pair{&stale, kExitStale}}) {
+  for (const auto& target : {std::pair{&miss, kExitInterpret}, std::pair{&stale, kExitStale}}) {
+    // (Not a structured binding: clang 14 cannot capture one.)
+    Label* const at = target.first;
+    const uint32_t exit = target.second;
     cold([this, at, exit, mask, refund, va = i.va] {
       g_.L(*at);
       writeback(mask);
