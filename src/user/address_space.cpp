@@ -163,33 +163,32 @@ int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared
   }
   void* p = mmap(memory_->host_base() + va, len, host_prot,
                  MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE), fd, static_cast<off_t>(offset));
-  if (p == MAP_FAILED) {
-    const int err = errno;
-    // MAP_FIXED may have unmapped the old pages already: leave zero ones.
-    host_map_zero(memory_->host_base() + va, len);
-    unmap(va, len);
-    return err;
-  }
+  if (p == MAP_FAILED) return undo_failed_map(va, len, errno);
+  record_map(va, len, prot, read_only);
+  return 0;
+}
+
+int AddressSpace::undo_failed_map(uint64_t va, uint64_t len, int err) {
+  // MAP_FIXED may have unmapped the old pages already: leave zero ones.
+  host_map_zero(memory_->host_base() + va, len);
+  unmap(va, len);
+  return err;
+}
+
+void AddressSpace::record_map(uint64_t va, uint64_t len, uint32_t prot, bool host_read_only) {
   forget_code(va, len);
   ++generation_;
-  insert(va, va + len, prot, read_only);
+  insert(va, va + len, prot, host_read_only);
   set_ptes(va, len, prot);
-  return 0;
 }
 
 int AddressSpace::map_shared_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
   const std::lock_guard guard(mutex_);
   if (mmap(memory_->host_base() + va, len, PROT_READ | PROT_WRITE,
            MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
-    const int err = errno;
-    host_map_zero(memory_->host_base() + va, len);
-    unmap(va, len);
-    return err;
+    return undo_failed_map(va, len, errno);
   }
-  forget_code(va, len);
-  ++generation_;
-  insert(va, va + len, prot, false);
-  set_ptes(va, len, prot);
+  record_map(va, len, prot, false);
   return 0;
 }
 

@@ -119,6 +119,10 @@ class AddressSpace {
   void set_ptes(uint64_t va, uint64_t len, uint32_t prot);
   // Drops decoded instructions of pages whose contents change under them.
   void forget_code(uint64_t va, uint64_t len);
+  // After a host mmap at [va, va + len): a failed one leaves zero pages and
+  // no region and returns `err`; a good one becomes region `prot`.
+  int undo_failed_map(uint64_t va, uint64_t len, int err);
+  void record_map(uint64_t va, uint64_t len, uint32_t prot, bool host_read_only);
   uint64_t* pte_slot(uint64_t table, uint64_t index);
 
   std::unique_ptr<GuestMemory> memory_;

@@ -137,14 +137,22 @@ int64_t sys_mremap(Thread& t, const SyscallArgs& a) {
   return static_cast<int64_t>(to);
 }
 
-int64_t sys_madvise(Thread& t, const SyscallArgs& a) {
+// For madvise and msync: the range (a0, a1) page-aligned and wholly mapped.
+// Returns 0 with `len` set (0: nothing to do), or a negative errno.
+int64_t mapped_range(Thread& t, const SyscallArgs& a, uint64_t& len) {
   if ((a.a[0] & (AddressSpace::kPageSize - 1)) != 0) return -EINVAL;
-  const uint64_t len = AddressSpace::page_up(a.a[1]);
+  len = AddressSpace::page_up(a.a[1]);
   if (len == 0) return 0;
   if (!AddressSpace::valid_range(a.a[0], len)) return -ENOMEM;
   for (uint64_t v = a.a[0]; v < a.a[0] + len; v += AddressSpace::kPageSize) {
     if (t.space().prot_at(v) < 0) return -ENOMEM;
   }
+  return 0;
+}
+
+int64_t sys_madvise(Thread& t, const SyscallArgs& a) {
+  uint64_t len = 0;
+  if (const int64_t err = mapped_range(t, a, len); err != 0 || len == 0) return err;
   const int advice = static_cast<int>(a.a[2]);
   if (advice == MADV_DONTNEED) {
     // Observable: the pages read as zero (or as the file) afterwards.
@@ -155,13 +163,8 @@ int64_t sys_madvise(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_msync(Thread& t, const SyscallArgs& a) {
-  if ((a.a[0] & (AddressSpace::kPageSize - 1)) != 0) return -EINVAL;
-  const uint64_t len = AddressSpace::page_up(a.a[1]);
-  if (len == 0) return 0;
-  if (!AddressSpace::valid_range(a.a[0], len)) return -ENOMEM;
-  for (uint64_t v = a.a[0]; v < a.a[0] + len; v += AddressSpace::kPageSize) {
-    if (t.space().prot_at(v) < 0) return -ENOMEM;
-  }
+  uint64_t len = 0;
+  if (const int64_t err = mapped_range(t, a, len); err != 0 || len == 0) return err;
   return host_result(msync(t.space().memory().host_base() + a.a[0], len, static_cast<int>(a.a[2])));
 }
 
