@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -18,12 +19,37 @@ namespace {
 
 constexpr uint64_t kPage = GuestMemory::kPageSize;
 
+// Direct I/O (O_DIRECT) takes the data from guest memory straight to the
+// disk: no copy into the page cache, which in this workplace's nested VM
+// cost more than the disk itself (80 MiB: 0.7-1.8 s buffered, 0.1-0.2 s
+// direct, under load). Guest memory, the offsets and the lengths are all
+// page-aligned, as O_DIRECT wants. A file system that refuses it (EINVAL,
+// at fcntl or at the first write) gets ordinary writes.
+bool try_direct_io(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
+}
+
+void stop_direct_io(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+}
+
+// At most this much per write, so that direct I/O pins a bounded part of
+// guest memory at a time.
+constexpr uint64_t kMaxWrite = 16 << 20;
+
 void pwrite_all(int fd, const uint8_t* data, uint64_t len, uint64_t offset, const std::string& path,
                 MemoryFileStats& stats) {
   while (len > 0) {
-    const ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+    const ssize_t n = ::pwrite(fd, data, std::min(len, kMaxWrite), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EINVAL && stats.direct) {
+        stop_direct_io(fd);
+        stats.direct = false;
+        continue;
+      }
       fail("cannot write memory file {}: {}", path, errno_text(errno));
     }
     ++stats.writes;
@@ -62,6 +88,7 @@ MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
   if (::ftruncate(file.fd(), static_cast<off_t>(memory.size())) != 0) {
     fail("cannot size memory file {} to {} bytes: {}", tmp, memory.size(), errno_text(errno));
   }
+  stats.direct = try_direct_io(file.fd());
   // Reading guest memory through host_base is safe: the whole range is
   // mapped and readable (untouched pages read as zero).
   const uint8_t* ram = memory.host_base();

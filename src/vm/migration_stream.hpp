@@ -39,6 +39,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "memory/guest_memory.hpp"
@@ -80,6 +81,25 @@ struct StreamStats {
   uint64_t bytes_on_wire = 0;
 };
 
+// An allocator whose resize() leaves new bytes uninitialised: a received
+// payload is read over them anyway, and zeroing a megabyte per PAGES
+// message first cost about as much as a copy of it.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 struct ZstdContextDeleter {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
@@ -102,7 +122,8 @@ class MigrationSender {
   // Sends the pages at `page_indexes` (page i is guest-physical base + i *
   // 4096) in batches of up to 256. Each page is copied out of guest memory
   // first, since the guest may be writing it; zero pages go as encoding 0,
-  // pages zstd shrinks as encoding 2, the rest raw. An index outside `memory`
+  // pages zstd shrinks as encoding 2, the rest raw (a page whose bytes look
+  // like noise is not offered to zstd at all). An index outside `memory`
   // throws Error.
   void send_pages(const GuestMemory& memory, std::span<const uint64_t> page_indexes);
   void send_state(std::span<const uint8_t> blob);
@@ -115,7 +136,13 @@ class MigrationSender {
 
  private:
   MigrationSender(std::unique_ptr<MigrationChannel> own, int zstd_level);
-  void append_page(const uint8_t* page, uint64_t index);
+  void append_page(const GuestMemory& memory, uint64_t index);
+  // Appends a field to the batch (which has room for a whole PAGES payload).
+  template <typename T>
+  void append(T value) {
+    std::memcpy(batch_.get() + batch_len_, &value, sizeof value);
+    batch_len_ += sizeof value;
+  }
   void flush_batch();
   void send_message(MigrationMessage type, std::span<const uint8_t> payload);
 
@@ -123,7 +150,8 @@ class MigrationSender {
   MigrationChannel& channel_;
   int zstd_level_;
   std::unique_ptr<ZSTD_CCtx, ZstdContextDeleter> cctx_;
-  std::vector<uint8_t> batch_;  // PAGES payload being built
+  std::unique_ptr<uint8_t[]> batch_;  // PAGES payload being built: kMaxPagesBytes
+  size_t batch_len_ = 0;
   uint32_t batch_count_ = 0;
   std::vector<uint8_t> compressed_;
   StreamStats stats_;
@@ -176,7 +204,7 @@ class MigrationReceiver {
   MigrationChannel& channel_;
   std::string peer_;
   std::unique_ptr<ZSTD_DCtx, ZstdContextDeleter> dctx_;
-  std::vector<uint8_t> payload_;
+  std::vector<uint8_t, UninitializedAllocator<uint8_t>> payload_;
   MigrationHello hello_;
   bool have_hello_ = false;
   bool have_state_ = false;

@@ -253,6 +253,39 @@ TEST_F(MigrationStreamTest, ALaterRoundOverwritesAndZeroesPages) {
   EXPECT_EQ(rx.stats().raw_pages, 1u);
 }
 
+// Pages change kind between rounds (text, noise, zero, one byte set), and
+// every round leaves the destination byte-identical: what a page was sent
+// as before does not decide how it goes next.
+TEST_F(MigrationStreamTest, PagesThatChangeKindBetweenRoundsArriveIdentical) {
+  GuestMemory src(kBase, 32 * kPage);
+  GuestMemory dst(kBase, 32 * kPage);
+  MigrationSender tx(source());
+  MigrationReceiver rx(destination());
+  tx.send_hello(hello_for(src));
+  ASSERT_EQ(rx.next(&dst), Kind::kHello);
+  std::mt19937_64 rng(3);
+  for (unsigned round = 0; round < 4; ++round) {
+    for (uint64_t page = 0; page < src.pages(); ++page) {
+      uint8_t* p = src.host_base() + page * kPage;
+      src.prepare_write(kBase + page * kPage, kPage);
+      switch ((page + round) % 4) {
+        case 0: fill_text(p, rng); break;
+        case 1: fill_random(p, rng); break;
+        case 2: std::memset(p, 0, kPage); break;
+        default: std::memset(p, 0, kPage); p[rng() % kPage] = 0xff;
+      }
+    }
+    tx.send_pages(src, all_pages(src));
+    ASSERT_EQ(rx.next(&dst), Kind::kPages);
+    ASSERT_EQ(std::memcmp(src.host_base(), dst.host_base(), src.size()), 0) << "round " << round;
+  }
+  // Per round: 8 text and 8 one-byte pages shrink, 8 noise pages do not.
+  EXPECT_EQ(tx.stats().compressed_pages, 4 * 16u);
+  EXPECT_EQ(tx.stats().raw_pages, 4 * 8u);
+  EXPECT_EQ(tx.stats().zero_pages, 4 * 8u);
+  expect_same_stats(tx.stats(), rx.stats());
+}
+
 TEST_F(MigrationStreamTest, ReadyErrorAndDoneAreDelivered) {
   send_ready(source());
   MigrationSender tx(source());
