@@ -235,6 +235,10 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
       const uint64_t data_before = sender.stats().pages - sender.stats().zero_pages;
       const std::vector<uint64_t> sent = std::move(todo);
       sender.send_pages(vm.memory(), sent);
+      // Until the destination has applied the round: its time is the pages'
+      // real cost, and the stop below starts with nothing in flight.
+      sender.send_sync();
+      expect_ready(reply, "SYNC");
       const double round_ms =
           std::max(1e-3, static_cast<double>(GuestClock::host_ns() - round_start) / 1e6);
       // The cost of a page with data: zero pages cost next to nothing, and
@@ -414,6 +418,10 @@ std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
     for (;;) {
       const MigrationReceiver::Kind kind = in.next(memory.get());
       if (kind == MigrationReceiver::Kind::kPages || kind == MigrationReceiver::Kind::kState) {
+        continue;
+      }
+      if (kind == MigrationReceiver::Kind::kSync) {
+        out.send_ready();
         continue;
       }
       if (kind == MigrationReceiver::Kind::kError) {

@@ -75,6 +75,7 @@ const char* type_name(uint32_t type) {
     case MigrationMessage::kDone: return "DONE";
     case MigrationMessage::kReady: return "READY";
     case MigrationMessage::kError: return "ERROR";
+    case MigrationMessage::kSync: return "SYNC";
   }
   return "unknown";
 }
@@ -89,13 +90,14 @@ uint64_t max_payload(uint32_t type) {
     case MigrationMessage::kDone: return 0;
     case MigrationMessage::kReady: return 0;
     case MigrationMessage::kError: return kMigrationMaxErrorBytes;
+    case MigrationMessage::kSync: return 0;
   }
   return 0;
 }
 
 bool known_type(uint32_t type) {
   return type >= static_cast<uint32_t>(MigrationMessage::kHello) &&
-         type <= static_cast<uint32_t>(MigrationMessage::kError);
+         type <= static_cast<uint32_t>(MigrationMessage::kSync);
 }
 
 template <typename T>
@@ -268,6 +270,10 @@ void MigrationSender::send_ready() {
   send_message(MigrationMessage::kReady, {});
 }
 
+void MigrationSender::send_sync() {
+  send_message(MigrationMessage::kSync, {});
+}
+
 void send_ready(int fd) {
   MigrationSender(fd).send_ready();
 }
@@ -343,7 +349,7 @@ MigrationReceiver::Kind MigrationReceiver::next(GuestMemory* memory) {
   }
   const auto kind = static_cast<MigrationMessage>(type);
   if (kind == MigrationMessage::kPages || kind == MigrationMessage::kState ||
-      kind == MigrationMessage::kDone) {
+      kind == MigrationMessage::kDone || kind == MigrationMessage::kSync) {
     if (!have_hello_) fail("migration stream: {} message before HELLO", name);
     if (done_) fail("migration stream: {} message after DONE", name);
   }
@@ -367,6 +373,7 @@ MigrationReceiver::Kind MigrationReceiver::next(GuestMemory* memory) {
       return Kind::kState;
     case MigrationMessage::kDone: done_ = true; return Kind::kDone;
     case MigrationMessage::kReady: return Kind::kReady;
+    case MigrationMessage::kSync: return Kind::kSync;
     case MigrationMessage::kError:
       error_.assign(reinterpret_cast<const char*>(payload_.data()), payload_.size());
       return Kind::kError;

@@ -14,14 +14,21 @@
 //   STATE  (3)  the device and CPU state blob (base/state), at most 64 MiB
 //   DONE   (4)  empty: the source has sent everything
 //   READY  (5)  empty, sent back to the source: after HELLO, the destination
-//               accepts the VM (it fits; memory is reserved); after DONE, it
-//               runs it. The source's READY after that commits.
+//               accepts the VM (it fits; memory is reserved); after SYNC, it
+//               has applied everything before it; after DONE, it runs it.
+//               The source's READY after that commits.
+//   SYNC   (7)  empty: answer READY once everything before this is applied.
+//               The source syncs after each pre-copy round, so that it times
+//               rounds end to end (not until its socket buffers took them)
+//               and stops the VM with nothing in flight: megabytes queued
+//               in the sockets would otherwise drain inside the downtime
 //   ERROR  (6)  a message for the other side's user, at most 4 KiB. A
 //               destination sends only generic ones ("incompatible VM
 //               description"); the details go to its own log
 //
-// The conversation (protocol version 2):
+// The conversation (protocol version 3):
 //   source: HELLO                 destination: READY or ERROR
+//   source: PAGES..., SYNC        destination: READY (once per round)
 //   source: PAGES..., STATE, DONE destination: READY (running) or ERROR
 //   source: READY (commit)
 // Either side may send ERROR instead of its next message and close.
@@ -48,7 +55,7 @@
 namespace vessel {
 
 inline constexpr uint64_t kMigrationMagic = 0x474d'4c45'5353'4556;  // "VESSELMG" little-endian
-inline constexpr uint32_t kMigrationProtocolVersion = 2;
+inline constexpr uint32_t kMigrationProtocolVersion = 3;
 inline constexpr uint32_t kMigrationPagesPerBatch = 256;
 inline constexpr uint64_t kMigrationMaxConfigBytes = 64 << 10;
 inline constexpr uint64_t kMigrationMaxStateBytes = 64ull << 20;
@@ -61,6 +68,7 @@ enum class MigrationMessage : uint32_t {
   kDone = 4,
   kReady = 5,
   kError = 6,
+  kSync = 7,
 };
 
 struct MigrationHello {
@@ -129,6 +137,9 @@ class MigrationSender {
   void send_state(std::span<const uint8_t> blob);
   void send_done();
   void send_ready();
+  // Asks the destination to answer READY once it has applied everything
+  // sent so far.
+  void send_sync();
   // `message` is cut to 4 KiB.
   void send_error(std::string_view message);
 
@@ -159,7 +170,7 @@ class MigrationSender {
 
 class MigrationReceiver {
  public:
-  enum class Kind { kHello, kPages, kState, kDone, kReady, kError };
+  enum class Kind { kHello, kPages, kState, kDone, kReady, kError, kSync };
 
   // `channel` stays the caller's. `peer` names the other side in errors
   // ("connection closed by the source"). Set SO_RCVTIMEO on its socket so a

@@ -321,7 +321,7 @@ TEST_F(MigrationStreamTest, WrongMagic) {
 TEST_F(MigrationStreamTest, WrongVersion) {
   GuestMemory mem(kBase, 4 * kPage);
   EXPECT_EQ(error_from(frame(1, hello_payload(kMigrationMagic, 1, kBase, mem.size())), &mem, false),
-            "migration stream: the source speaks protocol version 1, this vessel speaks 2");
+            "migration stream: the source speaks protocol version 1, this vessel speaks 3");
 }
 
 TEST_F(MigrationStreamTest, MemoryLayoutMismatch) {
@@ -506,7 +506,7 @@ TEST_F(MigrationStreamTest, MalformedPagesMessages) {
 
 TEST_F(MigrationStreamTest, UnknownMessageTypeAndFlags) {
   GuestMemory mem(kBase, 4 * kPage);
-  EXPECT_EQ(error_from(frame(7, {}), &mem), "migration stream: unknown message type 0x7");
+  EXPECT_EQ(error_from(frame(8, {}), &mem), "migration stream: unknown message type 0x8");
   TearDown();
   SetUp();
   EXPECT_EQ(error_from(frame(0x20544547, {}), &mem, false),  // "GET ": not a vessel peer
@@ -536,6 +536,39 @@ TEST_F(MigrationStreamTest, MessagesOutOfOrder) {
   const auto state = frame(3, {1});
   after_done.insert(after_done.end(), state.begin(), state.end());
   EXPECT_EQ(error_from(after_done, &mem), "migration stream: STATE message after DONE");
+  TearDown();
+  SetUp();
+  EXPECT_EQ(error_from(frame(7, {}), &mem, false), "migration stream: SYNC message before HELLO");
+  TearDown();
+  SetUp();
+  auto sync_after_done = frame(4, {});
+  const auto sync = frame(7, {});
+  sync_after_done.insert(sync_after_done.end(), sync.begin(), sync.end());
+  EXPECT_EQ(error_from(sync_after_done, &mem), "migration stream: SYNC message after DONE");
+  TearDown();
+  SetUp();
+  EXPECT_EQ(error_from(frame(7, {1, 2, 3}), &mem),
+            "migration stream: SYNC message of 3 bytes is over its limit of 0");
+}
+
+// A SYNC comes back as such once the pages before it are in memory; the
+// source then hears READY from the destination (receive_vm's answer).
+TEST_F(MigrationStreamTest, SyncFollowsThePagesBeforeIt) {
+  GuestMemory src(kBase, 8 * kPage);
+  std::mt19937_64 rng(5);
+  src.prepare_write(kBase, src.size());
+  for (uint64_t page = 0; page < src.pages(); ++page)
+    fill_text(src.host_base() + page * kPage, rng);
+  GuestMemory dst(kBase, src.size());
+  MigrationSender tx(source());
+  MigrationReceiver rx(destination());
+  tx.send_hello(hello_for(src));
+  ASSERT_EQ(rx.next(&dst), Kind::kHello);
+  tx.send_pages(src, all_pages(src));
+  tx.send_sync();
+  ASSERT_EQ(rx.next(&dst), Kind::kPages);
+  ASSERT_EQ(rx.next(&dst), Kind::kSync);
+  EXPECT_EQ(std::memcmp(src.host_base(), dst.host_base(), src.size()), 0);
 }
 
 TEST_F(MigrationStreamTest, PeerClosesMidMessage) {
