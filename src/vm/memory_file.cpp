@@ -93,25 +93,28 @@ MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
   // mapped and readable (untouched pages read as zero).
   const uint8_t* ram = memory.host_base();
   const uint64_t pages = memory.pages();
+  // A write covers a run of data pages and the holes inside it of up to
+  // kMaxHolePages: each write is a round trip to the disk with O_DIRECT
+  // (0.1-0.3 ms here), more than 64 KiB of zeros cost. A default guest's RAM
+  // has ~80 runs of data; merged over such holes, ~9, for 0.8 MiB of zeros.
+  constexpr uint64_t kMaxHolePages = 16;
   uint64_t run_start = 0;
-  uint64_t run_pages = 0;
+  uint64_t run_end = 0;  // one past the run's last data page; 0: no run
+  auto write_run = [&] {
+    pwrite_all(file.fd(), ram + run_start * kPage, (run_end - run_start) * kPage, run_start * kPage,
+               tmp, stats);
+  };
   for (uint64_t page = 0; page < pages; ++page) {
-    if (!is_zero_page(ram + page * kPage)) {
-      if (run_pages == 0) run_start = page;
-      ++run_pages;
-      ++stats.data_pages;
-      continue;
+    if (is_zero_page(ram + page * kPage)) continue;
+    ++stats.data_pages;
+    if (run_end != 0 && page - run_end > kMaxHolePages) {
+      write_run();
+      run_end = 0;
     }
-    if (run_pages != 0) {
-      pwrite_all(file.fd(), ram + run_start * kPage, run_pages * kPage, run_start * kPage, tmp,
-                 stats);
-      run_pages = 0;
-    }
+    if (run_end == 0) run_start = page;
+    run_end = page + 1;
   }
-  if (run_pages != 0) {
-    pwrite_all(file.fd(), ram + run_start * kPage, run_pages * kPage, run_start * kPage, tmp,
-               stats);
-  }
+  if (run_end != 0) write_run();
   // Replacing an older memory file frees its blocks, which for a fragmented
   // sparse file took about a minute on a file system mounted with `discard`.
   // Holding it open across the rename defers that to the last close, done

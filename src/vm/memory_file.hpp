@@ -1,7 +1,8 @@
 // A snapshot's guest memory on disk: a file of exactly the RAM size holding
 // RAM byte for byte, so restore can map it copy-on-write (GuestMemory's file
 // constructor) and read only the pages the guest touches. All-zero pages are
-// left as holes, so a mostly idle guest costs little disk.
+// left as holes (but for holes of up to 16 pages between pages with data),
+// so a mostly idle guest costs little disk.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +14,11 @@
 namespace vessel {
 
 struct MemoryFileStats {
-  uint64_t bytes_written = 0;  // bytes of non-zero pages written; the rest are holes
+  uint64_t bytes_written = 0;  // bytes written: runs of non-zero pages, with the holes of up to
+                               // 16 pages inside them; the rest are holes
   uint64_t data_pages = 0;     // non-zero pages
-  uint64_t writes = 0;  // pwrite calls (one per run of non-zero pages of up to 16 MiB, barring
-                        // short writes)
-  bool direct = false;  // written with O_DIRECT (past the page cache)
+  uint64_t writes = 0;         // pwrite calls (one per run of up to 16 MiB, barring short writes)
+  bool direct = false;         // written with O_DIRECT (past the page cache)
 };
 
 // True if the 4096 bytes at `page` are all zero.
