@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -18,12 +19,37 @@ namespace {
 
 constexpr uint64_t kPage = GuestMemory::kPageSize;
 
+// Direct I/O (O_DIRECT) takes the data from guest memory straight to the
+// disk: no copy into the page cache, which in this workplace's nested VM
+// cost more than the disk itself (80 MiB: 0.7-1.8 s buffered, 0.1-0.2 s
+// direct, under load). Guest memory, the offsets and the lengths are all
+// page-aligned, as O_DIRECT wants. A file system that refuses it (EINVAL,
+// at fcntl or at the first write) gets ordinary writes.
+bool try_direct_io(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
+}
+
+void stop_direct_io(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+}
+
+// At most this much per write, so that direct I/O pins a bounded part of
+// guest memory at a time.
+constexpr uint64_t kMaxWrite = 16 << 20;
+
 void pwrite_all(int fd, const uint8_t* data, uint64_t len, uint64_t offset, const std::string& path,
                 MemoryFileStats& stats) {
   while (len > 0) {
-    const ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+    const ssize_t n = ::pwrite(fd, data, std::min(len, kMaxWrite), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EINVAL && stats.direct) {
+        stop_direct_io(fd);
+        stats.direct = false;
+        continue;
+      }
       fail("cannot write memory file {}: {}", path, errno_text(errno));
     }
     ++stats.writes;
@@ -62,29 +88,33 @@ MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
   if (::ftruncate(file.fd(), static_cast<off_t>(memory.size())) != 0) {
     fail("cannot size memory file {} to {} bytes: {}", tmp, memory.size(), errno_text(errno));
   }
+  stats.direct = try_direct_io(file.fd());
   // Reading guest memory through host_base is safe: the whole range is
   // mapped and readable (untouched pages read as zero).
   const uint8_t* ram = memory.host_base();
   const uint64_t pages = memory.pages();
+  // A write covers a run of data pages and the holes inside it of up to
+  // kMaxHolePages: each write is a round trip to the disk with O_DIRECT
+  // (0.1-0.3 ms here), more than 64 KiB of zeros cost. A default guest's RAM
+  // has ~80 runs of data; merged over such holes, ~9, for 0.8 MiB of zeros.
+  constexpr uint64_t kMaxHolePages = 16;
   uint64_t run_start = 0;
-  uint64_t run_pages = 0;
+  uint64_t run_end = 0;  // one past the run's last data page; 0: no run
+  auto write_run = [&] {
+    pwrite_all(file.fd(), ram + run_start * kPage, (run_end - run_start) * kPage, run_start * kPage,
+               tmp, stats);
+  };
   for (uint64_t page = 0; page < pages; ++page) {
-    if (!is_zero_page(ram + page * kPage)) {
-      if (run_pages == 0) run_start = page;
-      ++run_pages;
-      ++stats.data_pages;
-      continue;
+    if (is_zero_page(ram + page * kPage)) continue;
+    ++stats.data_pages;
+    if (run_end != 0 && page - run_end > kMaxHolePages) {
+      write_run();
+      run_end = 0;
     }
-    if (run_pages != 0) {
-      pwrite_all(file.fd(), ram + run_start * kPage, run_pages * kPage, run_start * kPage, tmp,
-                 stats);
-      run_pages = 0;
-    }
+    if (run_end == 0) run_start = page;
+    run_end = page + 1;
   }
-  if (run_pages != 0) {
-    pwrite_all(file.fd(), ram + run_start * kPage, run_pages * kPage, run_start * kPage, tmp,
-               stats);
-  }
+  if (run_end != 0) write_run();
   // Replacing an older memory file frees its blocks, which for a fragmented
   // sparse file took about a minute on a file system mounted with `discard`.
   // Holding it open across the rename defers that to the last close, done

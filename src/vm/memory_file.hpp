@@ -1,7 +1,8 @@
 // A snapshot's guest memory on disk: a file of exactly the RAM size holding
 // RAM byte for byte, so restore can map it copy-on-write (GuestMemory's file
 // constructor) and read only the pages the guest touches. All-zero pages are
-// left as holes, so a mostly idle guest costs little disk.
+// left as holes (but for holes of up to 16 pages between pages with data),
+// so a mostly idle guest costs little disk.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +14,11 @@
 namespace vessel {
 
 struct MemoryFileStats {
-  uint64_t bytes_written = 0;  // bytes of non-zero pages written; the rest are holes
+  uint64_t bytes_written = 0;  // bytes written: runs of non-zero pages, with the holes of up to
+                               // 16 pages inside them; the rest are holes
   uint64_t data_pages = 0;     // non-zero pages
-  uint64_t writes = 0;         // pwrite calls (one per run of non-zero pages, barring short writes)
+  uint64_t writes = 0;         // pwrite calls (one per run of up to 16 MiB, barring short writes)
+  bool direct = false;         // written with O_DIRECT (past the page cache)
 };
 
 // True if the 4096 bytes at `page` are all zero.
@@ -24,8 +27,11 @@ bool is_zero_page(const uint8_t* page);
 // Writes `memory` to `name` in `dir` as an AtomicFile (base/safe_file.hpp):
 // created exclusively as `name`.tmp, mode 0600, made durable, then renamed
 // over `name`, so a crash leaves either the old file or the new one, never
-// half of one. Renaming also keeps a GuestMemory that maps the old file (a VM
-// restored from it) seeing the old contents. The caller pauses the VM.
+// half of one. The pages go with O_DIRECT where the file system takes it
+// (straight from guest memory to the disk), else through the page cache;
+// durable either way before the rename. Renaming also keeps a GuestMemory
+// that maps the old file (a VM restored from it) seeing the old contents.
+// The caller pauses the VM.
 // Throws Error naming the path on any I/O failure.
 MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
                                  const GuestMemory& memory);

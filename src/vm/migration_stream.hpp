@@ -14,14 +14,21 @@
 //   STATE  (3)  the device and CPU state blob (base/state), at most 64 MiB
 //   DONE   (4)  empty: the source has sent everything
 //   READY  (5)  empty, sent back to the source: after HELLO, the destination
-//               accepts the VM (it fits; memory is reserved); after DONE, it
-//               runs it. The source's READY after that commits.
+//               accepts the VM (it fits; memory is reserved); after SYNC, it
+//               has applied everything before it; after DONE, it runs it.
+//               The source's READY after that commits.
+//   SYNC   (7)  empty: answer READY once everything before this is applied.
+//               The source syncs after each pre-copy round, so that it times
+//               rounds end to end (not until its socket buffers took them)
+//               and stops the VM with nothing in flight: megabytes queued
+//               in the sockets would otherwise drain inside the downtime
 //   ERROR  (6)  a message for the other side's user, at most 4 KiB. A
 //               destination sends only generic ones ("incompatible VM
 //               description"); the details go to its own log
 //
-// The conversation (protocol version 2):
+// The conversation (protocol version 3):
 //   source: HELLO                 destination: READY or ERROR
+//   source: PAGES..., SYNC        destination: READY (once per round)
 //   source: PAGES..., STATE, DONE destination: READY (running) or ERROR
 //   source: READY (commit)
 // Either side may send ERROR instead of its next message and close.
@@ -39,6 +46,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "memory/guest_memory.hpp"
@@ -47,7 +55,7 @@
 namespace vessel {
 
 inline constexpr uint64_t kMigrationMagic = 0x474d'4c45'5353'4556;  // "VESSELMG" little-endian
-inline constexpr uint32_t kMigrationProtocolVersion = 2;
+inline constexpr uint32_t kMigrationProtocolVersion = 3;
 inline constexpr uint32_t kMigrationPagesPerBatch = 256;
 inline constexpr uint64_t kMigrationMaxConfigBytes = 64 << 10;
 inline constexpr uint64_t kMigrationMaxStateBytes = 64ull << 20;
@@ -60,6 +68,7 @@ enum class MigrationMessage : uint32_t {
   kDone = 4,
   kReady = 5,
   kError = 6,
+  kSync = 7,
 };
 
 struct MigrationHello {
@@ -78,6 +87,25 @@ struct StreamStats {
   uint64_t raw_pages = 0;
   uint64_t compressed_pages = 0;
   uint64_t bytes_on_wire = 0;
+};
+
+// An allocator whose resize() leaves new bytes uninitialised: a received
+// payload is read over them anyway, and zeroing a megabyte per PAGES
+// message first cost about as much as a copy of it.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
 };
 
 struct ZstdContextDeleter {
@@ -102,12 +130,16 @@ class MigrationSender {
   // Sends the pages at `page_indexes` (page i is guest-physical base + i *
   // 4096) in batches of up to 256. Each page is copied out of guest memory
   // first, since the guest may be writing it; zero pages go as encoding 0,
-  // pages zstd shrinks as encoding 2, the rest raw. An index outside `memory`
+  // pages zstd shrinks as encoding 2, the rest raw (a page whose bytes look
+  // like noise is not offered to zstd at all). An index outside `memory`
   // throws Error.
   void send_pages(const GuestMemory& memory, std::span<const uint64_t> page_indexes);
   void send_state(std::span<const uint8_t> blob);
   void send_done();
   void send_ready();
+  // Asks the destination to answer READY once it has applied everything
+  // sent so far.
+  void send_sync();
   // `message` is cut to 4 KiB.
   void send_error(std::string_view message);
 
@@ -115,7 +147,13 @@ class MigrationSender {
 
  private:
   MigrationSender(std::unique_ptr<MigrationChannel> own, int zstd_level);
-  void append_page(const uint8_t* page, uint64_t index);
+  void append_page(const GuestMemory& memory, uint64_t index);
+  // Appends a field to the batch (which has room for a whole PAGES payload).
+  template <typename T>
+  void append(T value) {
+    std::memcpy(batch_.get() + batch_len_, &value, sizeof value);
+    batch_len_ += sizeof value;
+  }
   void flush_batch();
   void send_message(MigrationMessage type, std::span<const uint8_t> payload);
 
@@ -123,7 +161,8 @@ class MigrationSender {
   MigrationChannel& channel_;
   int zstd_level_;
   std::unique_ptr<ZSTD_CCtx, ZstdContextDeleter> cctx_;
-  std::vector<uint8_t> batch_;  // PAGES payload being built
+  std::unique_ptr<uint8_t[]> batch_;  // PAGES payload being built: kMaxPagesBytes
+  size_t batch_len_ = 0;
   uint32_t batch_count_ = 0;
   std::vector<uint8_t> compressed_;
   StreamStats stats_;
@@ -131,7 +170,7 @@ class MigrationSender {
 
 class MigrationReceiver {
  public:
-  enum class Kind { kHello, kPages, kState, kDone, kReady, kError };
+  enum class Kind { kHello, kPages, kState, kDone, kReady, kError, kSync };
 
   // `channel` stays the caller's. `peer` names the other side in errors
   // ("connection closed by the source"). Set SO_RCVTIMEO on its socket so a
@@ -176,7 +215,7 @@ class MigrationReceiver {
   MigrationChannel& channel_;
   std::string peer_;
   std::unique_ptr<ZSTD_DCtx, ZstdContextDeleter> dctx_;
-  std::vector<uint8_t> payload_;
+  std::vector<uint8_t, UninitializedAllocator<uint8_t>> payload_;
   MigrationHello hello_;
   bool have_hello_ = false;
   bool have_state_ = false;

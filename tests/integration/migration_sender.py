@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--disk", action="append", default=[])
     ap.add_argument("--net", action="append", default=[])
     ap.add_argument("--kernel", default="/etc/passwd")
-    ap.add_argument("--version", type=int, default=2)
+    ap.add_argument("--version", type=int, default=3)
     args = ap.parse_args()
 
     disks, identities = [], []

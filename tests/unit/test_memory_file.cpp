@@ -63,8 +63,9 @@ TEST_F(MemoryFileTest, RoundTripThroughAPrivateMapping) {
 
   const MemoryFileStats stats = save_memory_file(directory(), "mem", mem);
   EXPECT_EQ(stats.data_pages, 7u);
-  EXPECT_EQ(stats.bytes_written, 7 * kPage);
-  EXPECT_EQ(stats.writes, 5u);  // [0], [10..12], [500], [700], [1023]
+  // [0..12] (its hole of 9 pages written as zeros), [500], [700], [1023]
+  EXPECT_EQ(stats.writes, 4u);
+  EXPECT_EQ(stats.bytes_written, 16 * kPage);
   EXPECT_FALSE(std::filesystem::exists(path("mem.tmp")));
   struct stat st {};
   ASSERT_EQ(::stat(path("mem").c_str(), &st), 0);
@@ -85,6 +86,21 @@ TEST_F(MemoryFileTest, ZeroPagesStayHoles) {
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), mem.size());
   // One page of data; filesystems allocate in blocks of up to a few KiB.
   EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 1u << 20);
+}
+
+// A hole of up to 16 pages between pages with data is written (one write
+// instead of two); a longer one stays a hole.
+TEST_F(MemoryFileTest, ShortHolesAreWrittenLongOnesStayHoles) {
+  GuestMemory mem(kBase, 4 << 20);
+  for (uint64_t page : {0, 17, 100, 118}) fill_page(mem, page, static_cast<uint32_t>(page));
+  const MemoryFileStats stats = save_memory_file(directory(), "mem", mem);
+  EXPECT_EQ(stats.data_pages, 4u);
+  EXPECT_EQ(stats.writes, 3u);  // [0..17], [100], [118]
+  EXPECT_EQ(stats.bytes_written, 20 * kPage);
+  const int fd = open_memory_file(path("mem"), mem.size());
+  GuestMemory restored(kBase, mem.size(), fd);
+  ::close(fd);
+  expect_same(mem, restored);
 }
 
 TEST_F(MemoryFileTest, SavingOverAMappedFileLeavesTheMappingAlone) {

@@ -253,6 +253,39 @@ TEST_F(MigrationStreamTest, ALaterRoundOverwritesAndZeroesPages) {
   EXPECT_EQ(rx.stats().raw_pages, 1u);
 }
 
+// Pages change kind between rounds (text, noise, zero, one byte set), and
+// every round leaves the destination byte-identical: what a page was sent
+// as before does not decide how it goes next.
+TEST_F(MigrationStreamTest, PagesThatChangeKindBetweenRoundsArriveIdentical) {
+  GuestMemory src(kBase, 32 * kPage);
+  GuestMemory dst(kBase, 32 * kPage);
+  MigrationSender tx(source());
+  MigrationReceiver rx(destination());
+  tx.send_hello(hello_for(src));
+  ASSERT_EQ(rx.next(&dst), Kind::kHello);
+  std::mt19937_64 rng(3);
+  for (unsigned round = 0; round < 4; ++round) {
+    for (uint64_t page = 0; page < src.pages(); ++page) {
+      uint8_t* p = src.host_base() + page * kPage;
+      src.prepare_write(kBase + page * kPage, kPage);
+      switch ((page + round) % 4) {
+        case 0: fill_text(p, rng); break;
+        case 1: fill_random(p, rng); break;
+        case 2: std::memset(p, 0, kPage); break;
+        default: std::memset(p, 0, kPage); p[rng() % kPage] = 0xff;
+      }
+    }
+    tx.send_pages(src, all_pages(src));
+    ASSERT_EQ(rx.next(&dst), Kind::kPages);
+    ASSERT_EQ(std::memcmp(src.host_base(), dst.host_base(), src.size()), 0) << "round " << round;
+  }
+  // Per round: 8 text and 8 one-byte pages shrink, 8 noise pages do not.
+  EXPECT_EQ(tx.stats().compressed_pages, 4 * 16u);
+  EXPECT_EQ(tx.stats().raw_pages, 4 * 8u);
+  EXPECT_EQ(tx.stats().zero_pages, 4 * 8u);
+  expect_same_stats(tx.stats(), rx.stats());
+}
+
 TEST_F(MigrationStreamTest, ReadyErrorAndDoneAreDelivered) {
   send_ready(source());
   MigrationSender tx(source());
@@ -288,7 +321,7 @@ TEST_F(MigrationStreamTest, WrongMagic) {
 TEST_F(MigrationStreamTest, WrongVersion) {
   GuestMemory mem(kBase, 4 * kPage);
   EXPECT_EQ(error_from(frame(1, hello_payload(kMigrationMagic, 1, kBase, mem.size())), &mem, false),
-            "migration stream: the source speaks protocol version 1, this vessel speaks 2");
+            "migration stream: the source speaks protocol version 1, this vessel speaks 3");
 }
 
 TEST_F(MigrationStreamTest, MemoryLayoutMismatch) {
@@ -473,7 +506,7 @@ TEST_F(MigrationStreamTest, MalformedPagesMessages) {
 
 TEST_F(MigrationStreamTest, UnknownMessageTypeAndFlags) {
   GuestMemory mem(kBase, 4 * kPage);
-  EXPECT_EQ(error_from(frame(7, {}), &mem), "migration stream: unknown message type 0x7");
+  EXPECT_EQ(error_from(frame(8, {}), &mem), "migration stream: unknown message type 0x8");
   TearDown();
   SetUp();
   EXPECT_EQ(error_from(frame(0x20544547, {}), &mem, false),  // "GET ": not a vessel peer
@@ -503,6 +536,39 @@ TEST_F(MigrationStreamTest, MessagesOutOfOrder) {
   const auto state = frame(3, {1});
   after_done.insert(after_done.end(), state.begin(), state.end());
   EXPECT_EQ(error_from(after_done, &mem), "migration stream: STATE message after DONE");
+  TearDown();
+  SetUp();
+  EXPECT_EQ(error_from(frame(7, {}), &mem, false), "migration stream: SYNC message before HELLO");
+  TearDown();
+  SetUp();
+  auto sync_after_done = frame(4, {});
+  const auto sync = frame(7, {});
+  sync_after_done.insert(sync_after_done.end(), sync.begin(), sync.end());
+  EXPECT_EQ(error_from(sync_after_done, &mem), "migration stream: SYNC message after DONE");
+  TearDown();
+  SetUp();
+  EXPECT_EQ(error_from(frame(7, {1, 2, 3}), &mem),
+            "migration stream: SYNC message of 3 bytes is over its limit of 0");
+}
+
+// A SYNC comes back as such once the pages before it are in memory; the
+// source then hears READY from the destination (receive_vm's answer).
+TEST_F(MigrationStreamTest, SyncFollowsThePagesBeforeIt) {
+  GuestMemory src(kBase, 8 * kPage);
+  std::mt19937_64 rng(5);
+  src.prepare_write(kBase, src.size());
+  for (uint64_t page = 0; page < src.pages(); ++page)
+    fill_text(src.host_base() + page * kPage, rng);
+  GuestMemory dst(kBase, src.size());
+  MigrationSender tx(source());
+  MigrationReceiver rx(destination());
+  tx.send_hello(hello_for(src));
+  ASSERT_EQ(rx.next(&dst), Kind::kHello);
+  tx.send_pages(src, all_pages(src));
+  tx.send_sync();
+  ASSERT_EQ(rx.next(&dst), Kind::kPages);
+  ASSERT_EQ(rx.next(&dst), Kind::kSync);
+  EXPECT_EQ(std::memcmp(src.host_base(), dst.host_base(), src.size()), 0);
 }
 
 TEST_F(MigrationStreamTest, PeerClosesMidMessage) {
