@@ -97,7 +97,7 @@ check_one "'abc' is not a port" replay "$WORK/full" --gdb abc
 check_one "'example.com' is not an IPv4 address" replay /nonexistent-recording --gdb example.com:1
 check_one "--gdb needs \[HOST:\]PORT" replay "$WORK/full" --gdb ""
 check_one "--gdb-checkpoint and --gdb-checkpoint-mib go with --gdb" replay "$WORK/full" --gdb-checkpoint 100000
-check_one "--gdb-checkpoint: Value 5 not in range" replay "$WORK/full" --gdb 0 --gdb-checkpoint 5
+check "--gdb-checkpoint: Value 5 not in range" replay "$WORK/full" --gdb 0 --gdb-checkpoint 5
 check_one "not a vessel replay log" replay "$WORK/full" --gdb 0
 check "--gdb" host --vms 1 --gdb 1234
 python3 -c 'import socket, sys, time
