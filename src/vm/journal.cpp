@@ -615,6 +615,7 @@ void Journal::rewind(const Mark& m) {
   perturbed_at_ = m.perturbed_at;
   checkpoints_checked_ = m.checkpoints_checked;
   last_good_checkpoint_ = m.last_good_checkpoint;
+  diverged_.reset();  // what went another way is undone
   in_round_ = false;
   for (DiskAdapter* d : disks_) {
     if (d != nullptr) d->forget();

@@ -139,7 +139,8 @@ class Journal {
 
   // ---- reverse debugging (vm/replay_history.hpp) ----
   // Replaying, between rounds, with no disk request in flight: where the
-  // replay stands in the log, to come back to with rewind().
+  // replay stands in the log, to come back to with rewind() (which also
+  // forgets a divergence found since).
   struct Mark {
     replay::LogReader::Position reader;
     std::optional<replay::Record> pending;

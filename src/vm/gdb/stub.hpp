@@ -124,6 +124,8 @@ class Stub final : public DebugHooks, private Target {
   } search_;
   bool abandon_ = false;
   bool going_back_ = false;        // running from a checkpoint to stop_at_
+  Point search_origin_;            // where gdb was when it asked for reverse-continue
+  bool search_failed_ = false;     // that search went another way than the recording
   std::optional<int> end_status_;  // the end of the log, held
   bool end_pending_ = false;       // reached; its stop reply not sent yet
 

@@ -74,7 +74,15 @@ StopEvent Stub::history_event(StopEvent::History h) const {
 
 bool Stub::hold_at_end(int status) {
   if (history_ == nullptr || killed_ || state_ == State::kDetached) return false;
-  if (Journal* j = machine_.journal(); j != nullptr && j->diverged()) return false;
+  if (Journal* j = machine_.journal(); j != nullptr && j->diverged()) {
+    // Searching one instruction at a time went another way than the
+    // recording (the journal's checks say where): give the search up and go
+    // back to where gdb was, instead of ending the replay.
+    if (!search_.active) return false;
+    search_failed_ = true;
+    abandon_ = true;
+    return true;
+  }
   if (search_.active) return true;  // the window ends here (finish_window)
   if (!end_status_) {
     end_status_ = status;
@@ -87,6 +95,16 @@ bool Stub::hold_at_end(int status) {
 // Between rounds: a pending rewind, or a checkpoint if one is due.
 void Stub::replay_boundary() {
   abandon_ = false;
+  if (search_failed_) {
+    search_failed_ = false;
+    search_.active = false;
+    spdlog::error(
+        "gdb: reverse-continue gave up: stepping one instruction at a time went another way "
+        "than the recording; back where it started");
+    rewind_ = Rewind::kGoto;
+    rewind_target_ = search_origin_;
+    stop_at_event_ = StopEvent{StopEvent::Reason::kSignal, stopped_tid_, kSigTrap};
+  }
   if (rewind_ != Rewind::kNone) {
     while (rewind_ != Rewind::kNone) perform_rewind();
   } else {
@@ -178,6 +196,7 @@ void Stub::reverse(bool step, unsigned tid) {
   } else {
     search_ = Search{};
     search_.end = now;
+    search_origin_ = now;
     rewind_ = Rewind::kSearch;
   }
   state_ = State::kRunning;
