@@ -308,6 +308,10 @@ uint64_t Stub::run_hart_replay(unsigned i, uint64_t budget, StopReason& stop) {
       stop = StopReason::kRequested;
       break;
     }
+    // A stop the hart asked of itself in the chunk's last instruction (an
+    // SBI remote fence to itself, say) ends the slice where the unsplit run
+    // would have ended it.
+    if (s == StopReason::kBudget && chunk < left && hart.stop_pending()) s = StopReason::kRequested;
     if (s != StopReason::kBudget) {
       stop = s;
       break;
