@@ -7,11 +7,16 @@
 #   replay         vessel replay DIR (no host input)
 #   qemu-record    qemu -icount shift=auto,rr=record,rrfile=F (same kernel, initrd, command)
 #   qemu-replay    qemu -icount shift=auto,rr=replay,rrfile=F
+#   reverse        vessel replay DIR --gdb: a tiny RSP client (bench/lib/
+#                  rsp_reverse.py) continues to the end of the log, then times
+#                  reverse-stepi (`bs` to its stop reply, median of 9; the
+#                  issue's aim: within 100 ms on a recording of a billion
+#                  instructions) and one reverse-continue back to the start
 # and prints wall times, the recording's overhead over the deterministic run,
 # log bytes per 1000 guest instructions, and replay/record ratios. One run
 # each: figures on a busy host are noisy.
 #
-# Usage: bench/replay.sh [--engine jit|interp] [--loop N] [--no-qemu] [--no-build] [--timeout S]
+# Usage: bench/replay.sh [--engine jit|interp] [--loop N] [--no-qemu] [--no-reverse] [--no-build] [--timeout S]
 # Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR, VESSEL, QEMU
 set -euo pipefail
 
@@ -20,15 +25,16 @@ me=replay
 # shellcheck source=bench/lib/linux-guest.sh
 . "$root/bench/lib/linux-guest.sh"
 
-engine=jit loop=200000 qemu_on=1 build=1 timeout_s=600
+engine=jit loop=200000 qemu_on=1 reverse_on=1 build=1 timeout_s=600
 while [[ $# -gt 0 ]]; do
   case $1 in
     --engine) engine=${2:?--engine wants jit or interp}; shift 2 ;;
     --loop) loop=${2:?--loop wants a count}; shift 2 ;;
     --no-qemu) qemu_on=0; shift ;;
+    --no-reverse) reverse_on=0; shift ;;
     --no-build) build=0; shift ;;
     --timeout) timeout_s=${2:?--timeout wants seconds}; shift 2 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -67,6 +73,21 @@ timed deterministic "$vessel" run --deterministic "${common[@]}"
 rm -rf "$lg_tmp/rec"
 timed record "$vessel" run --record "$lg_tmp/rec" "${common[@]}"
 timed replay "$vessel" replay "$lg_tmp/rec" --engine "$engine" --stats
+reverse_line=''
+if [[ $reverse_on -eq 1 && -n ${t[replay]} ]]; then
+  rm -f "$out_dir/reverse.log"
+  timeout -k 10 "$timeout_s" "$vessel" replay "$lg_tmp/rec" --engine "$engine" --gdb 0 \
+    </dev/null >"$out_dir/reverse.log" 2>&1 &
+  rpid=$!
+  for _ in $(seq 600); do grep -q 'waiting for a client on' "$out_dir/reverse.log" && break; sleep 0.1; done
+  rport=$(sed -n 's/.*waiting for a client on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out_dir/reverse.log")
+  if [[ -n $rport ]]; then
+    reverse_line=$(timeout "$timeout_s" python3 "$root/bench/lib/rsp_reverse.py" "$rport" 9 2>&1 || true)
+  fi
+  wait "$rpid" || true
+  grep -q 'replay matches the recording' "$out_dir/reverse.log" ||
+    reverse_line="$reverse_line (FAILED: the replay under gdb did not match; log: $out_dir/reverse.log)"
+fi
 if [[ $qemu_on -eq 1 ]]; then
   # QEMU's record/replay needs -icount and no host clock in the guest's way;
   # virtio-rng-device with its default backend is recorded by QEMU too.
@@ -96,6 +117,12 @@ done
   printf 'replay: log %s bytes = %s bytes per 1000 instructions (start state %s MiB on disk)\n' \
     "$log_bytes" "$(awk -v b="$log_bytes" -v n="$n_rec" 'BEGIN { printf "%.4f", 1000 * b / n }')" \
     "$(awk -v b="$start_bytes" 'BEGIN { printf "%.1f", b / 1048576 }')"
+if [[ -n $reverse_line ]]; then
+  median=$(sed -n 's/.*median \([0-9.]*\).*/\1/p' <<<"$reverse_line")
+  verdict=''
+  [[ -n $median ]] && verdict=$(awk -v m="$median" 'BEGIN { print (m <= 100 ? "aim met: within 100 ms" : "aim NOT met: over 100 ms") }')
+  printf 'replay: %s on a recording of %s instructions; %s\n' "$reverse_line" "${n_rec:-?}" "$verdict"
+fi
 if [[ $qemu_on -eq 1 && -n ${t[qemu-record]:-} ]]; then
   qbytes=$(stat -c %s "$lg_tmp/qemu.rr" 2>/dev/null || echo 0)
   printf 'replay: qemu log %s bytes; qemu-replay/qemu-record %sx; vessel-record/qemu-record %sx\n' \

@@ -33,6 +33,7 @@
 #include "vm/machine.hpp"
 #include "vm/migration.hpp"
 #include "vm/record_replay.hpp"
+#include "vm/replay_history.hpp"
 #include "vm/snapshot.hpp"
 
 namespace {
@@ -319,14 +320,50 @@ struct RecordCli {
           const vessel::crypto::Ed25519Key* attest_key) const;
 };
 
+// `--gdb [HOST:]PORT` on run, restore and replay: the gdb stub (vm/gdb/stub.hpp).
+struct GdbCli {
+  std::string address;
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--gdb", address,
+                    "Serve the GDB remote protocol on [HOST:]PORT (host 127.0.0.1 unless given; "
+                    "port 0 picks a free one). The VM starts halted at its first instruction "
+                    "until gdb connects and continues (like qemu -s -S); harts run in turn on "
+                    "one thread");
+  }
+  std::optional<vessel::gdb::Address> parsed(const CLI::App& cmd) const {
+    if (cmd.count("--gdb") == 0) return std::nullopt;
+    if (address.empty()) fail("--gdb needs [HOST:]PORT (e.g. 1234 or 127.0.0.1:1234)");
+    const vessel::gdb::Address a = vessel::gdb::parse_address(address);
+    if (!a.loopback) {
+      spdlog::warn("--gdb {}: not a loopback address: whoever can reach it controls the VM",
+                   address);
+    }
+    return a;
+  }
+};
+
 // `vessel replay DIR` (vm/record_replay.hpp).
 struct ReplayCli {
   std::string dir;
   bool stats = false;
   std::string perturb;
   EngineOptions engine;
+  GdbCli gdb;
+  uint64_t checkpoint_interval = vessel::ReplayHistory::Options{}.interval;
+  uint64_t checkpoint_mib = vessel::ReplayHistory::Options{}.max_bytes >> 20;
   void add_to(CLI::App* cmd) {
     cmd->add_option("dir", dir, "A directory `vessel run --record` wrote")->required();
+    gdb.add_to(cmd);
+    cmd->add_option("--gdb-checkpoint", checkpoint_interval,
+                    "With --gdb: instructions between the in-memory checkpoints reverse "
+                    "execution goes back to")
+        ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 40))
+        ->capture_default_str();
+    cmd->add_option("--gdb-checkpoint-mib", checkpoint_mib,
+                    "With --gdb: the most guest memory (MiB) the checkpoints keep copies of; "
+                    "beyond it older checkpoints thin out")
+        ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 20))
+        ->capture_default_str();
     cmd->add_flag("--stats", stats, "Print the instruction count and run time at exit");
     cmd->add_option("--replay-perturb", perturb,
                     "A test aid: change the Nth input of a kind (console:N, net:N, disk:N, "
@@ -477,33 +514,12 @@ struct SandboxCli {
   }
 };
 
-// `--gdb [HOST:]PORT` on run and restore: the gdb stub (vm/gdb/stub.hpp).
-struct GdbCli {
-  std::string address;
-  void add_to(CLI::App* cmd) {
-    cmd->add_option("--gdb", address,
-                    "Serve the GDB remote protocol on [HOST:]PORT (host 127.0.0.1 unless given; "
-                    "port 0 picks a free one). The VM starts halted at its first instruction "
-                    "until gdb connects and continues (like qemu -s -S); harts run in turn on "
-                    "one thread");
-  }
-  std::optional<vessel::gdb::Address> parsed(const CLI::App& cmd) const {
-    if (cmd.count("--gdb") == 0) return std::nullopt;
-    if (address.empty()) fail("--gdb needs [HOST:]PORT (e.g. 1234 or 127.0.0.1:1234)");
-    const vessel::gdb::Address a = vessel::gdb::parse_address(address);
-    if (!a.loopback) {
-      spdlog::warn("--gdb {}: not a loopback address: whoever can reach it controls the VM",
-                   address);
-    }
-    return a;
-  }
-};
-
 // Runs one VM on this thread, with a control socket and a gdb stub if asked
 // for.
 int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats,
                 const vessel::crypto::Ed25519Key* attest_key = nullptr,
-                const std::optional<vessel::gdb::Address>& gdb = std::nullopt) {
+                const std::optional<vessel::gdb::Address>& gdb = std::nullopt,
+                vessel::ReplayHistory* history = nullptr) {
   std::unique_ptr<vessel::PageStore> store;
   if (machine.config().page_sharing) {
     store = std::make_unique<vessel::PageStore>();
@@ -528,6 +544,7 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     spdlog::info("gdb: waiting for a client on {}:{}; the VM is halted until gdb continues",
                  gdb->host, listener.port());
     stub = std::make_unique<vessel::gdb::Stub>(machine, std::move(listener));
+    if (history != nullptr) stub->set_history(history);
     machine.set_debugger(stub.get());
   }
   vessel::keep_host_memory_files_open();
@@ -582,10 +599,20 @@ int ReplayCli::run(const CLI::App& cmd) const {
   const uint64_t cache = engine.parsed_cache();
   std::optional<vessel::Perturb> p;
   if (cmd.count("--replay-perturb") > 0) p = vessel::parse_perturb(perturb);
+  const auto address = gdb.parsed(cmd);
+  if (!address && (cmd.count("--gdb-checkpoint") > 0 || cmd.count("--gdb-checkpoint-mib") > 0)) {
+    fail("--gdb-checkpoint and --gdb-checkpoint-mib go with --gdb");
+  }
   std::unique_ptr<vessel::Journal> journal = vessel::open_replay(dir, p);
   std::unique_ptr<vessel::Machine> machine = vessel::restore_for_replay(dir, *journal);
   machine->set_engine(e, cache, engine.jit_warmup);
-  const int status = run_machine(*machine, "", stats);
+  std::unique_ptr<vessel::ReplayHistory> history;
+  if (address) {
+    history = std::make_unique<vessel::ReplayHistory>(
+        *machine, *journal, dir + "/start/memory.bin",
+        vessel::ReplayHistory::Options{checkpoint_interval, checkpoint_mib << 20});
+  }
+  const int status = run_machine(*machine, "", stats, nullptr, address, history.get());
   return journal->finish(*machine, status);
 }
 

@@ -1,5 +1,7 @@
 #include "vm/console.hpp"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -49,8 +51,13 @@ uint64_t Console::output_digest() const {
 
 void Console::flush() {
   XXH3_64bits_update(output_hash_, out_.data(), out_.size());
-  output_bytes_ += out_.size();
+  // Bytes the guest writes again after a rewind were shown already.
   size_t done = 0;
+  if (output_bytes_ < shown_bytes_) {
+    done = static_cast<size_t>(std::min<uint64_t>(shown_bytes_ - output_bytes_, out_.size()));
+  }
+  output_bytes_ += out_.size();
+  shown_bytes_ = std::max(shown_bytes_, output_bytes_);
   while (done < out_.size()) {
     const ssize_t n = write(out_fd_, out_.data() + done, out_.size() - done);
     if (n < 0 && errno == EINTR) continue;
@@ -58,6 +65,21 @@ void Console::flush() {
     done += static_cast<size_t>(n);
   }
   out_.clear();
+}
+
+Console::Mark Console::mark() {
+  flush();
+  Mark m;
+  m.hash = std::shared_ptr<XXH3_state_t>(XXH3_createState(), XXH3_freeState);
+  XXH3_copyState(m.hash.get(), output_hash_);
+  m.bytes = output_bytes_;
+  return m;
+}
+
+void Console::rewind(const Mark& m) {
+  flush();
+  XXH3_copyState(output_hash_, m.hash.get());
+  output_bytes_ = m.bytes;
 }
 
 void Console::prepare(PollSet& set) {

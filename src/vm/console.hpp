@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -48,6 +49,16 @@ class Console final : public PollSource {
 
   bool quit_requested() const { return quit_; }
 
+  // Reverse debugging (vm/replay_history.hpp): the output so far, to come
+  // back to. After rewind() the guest writes again what it wrote before;
+  // those bytes are hashed again but not shown a second time.
+  struct Mark {
+    std::shared_ptr<XXH3_state_t> hash;
+    uint64_t bytes = 0;
+  };
+  Mark mark();  // flushes first
+  void rewind(const Mark& m);
+
   void prepare(PollSet& set) override;
   void dispatch(const PollSet& set) override;
 
@@ -60,7 +71,8 @@ class Console final : public PollSource {
   std::string out_;
   XXH3_state_t* output_hash_ = nullptr;
   uint64_t output_bytes_ = 0;
-  std::string pending_in_;  // guest input not yet accepted by the device
+  uint64_t shown_bytes_ = 0;  // the most ever written out (more than output_bytes_ after a rewind)
+  std::string pending_in_;    // guest input not yet accepted by the device
   bool raw_mode_ = false;
   bool input_open_ = true;
   bool escape_ = false;

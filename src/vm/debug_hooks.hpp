@@ -21,6 +21,14 @@ class DebugHooks {
   virtual uint64_t run_hart(unsigned i, uint64_t budget, StopReason& stop) = 0;
   // The run ended with `status` (the guest powered off, a limit, `k`).
   virtual void vm_exited(int status) = 0;
+  // After each run_hart: true to end the round here, without the rest of
+  // its slices and without the stop between rounds (the debugger is about
+  // to put the machine back into an earlier state: reverse execution).
+  virtual bool abandon_round() { return false; }
+  // The guest (or a replay's log) ends the run with `status`: true if the
+  // debugger holds the machine there instead (a replay's end of history,
+  // from which gdb may go back); the run then goes on.
+  virtual bool hold_at_end(int /*status*/) { return false; }
 };
 
 }  // namespace vessel

@@ -109,6 +109,12 @@ class Journal::DiskAdapter final : public BlockBackend {
     record(out, start, /*drain=*/true);
   }
 
+  // Replaying, reverse debugging: back to a point where nothing was in
+  // flight (the device was reset and reloaded meanwhile).
+  void forget() {
+    pending_.clear();
+    ready_.clear();
+  }
   // Replaying: completions from the log, handed to the device's next reap.
   bool deliver(const std::vector<replay::DiskCompletion>& done) { return apply(done, ready_); }
 
@@ -575,6 +581,45 @@ std::optional<replay::Record> Journal::take_sync(Kind kind) {
   // at once, as they did while recording.
   if (!in_round_ && machine_ != nullptr) pump(*machine_);
   return r;
+}
+
+Journal::Mark Journal::mark() const {
+  Mark m;
+  m.reader = reader_->tell();
+  m.pending = pending_;
+  m.stamp_instructions = stamp_.instructions;
+  m.stamp_sub = stamp_.sub;
+  m.net_frames = net_frames_;
+  m.net_hash = net_hash_;
+  m.perturb_seen = perturb_seen_;
+  m.perturbed = perturbed_;
+  m.perturbed_at = perturbed_at_;
+  m.checkpoints_checked = checkpoints_checked_;
+  m.last_good_checkpoint = last_good_checkpoint_;
+  return m;
+}
+
+void Journal::rewind(const Mark& m) {
+  try {
+    reader_->seek(m.reader);
+  } catch (const replay::LogError& e) {
+    diverge(e.what());
+    return;
+  }
+  pending_ = m.pending;
+  stamp_ = {m.stamp_instructions, m.stamp_sub};
+  net_frames_ = m.net_frames;
+  net_hash_ = m.net_hash;
+  perturb_seen_ = m.perturb_seen;
+  perturbed_ = m.perturbed;
+  perturbed_at_ = m.perturbed_at;
+  checkpoints_checked_ = m.checkpoints_checked;
+  last_good_checkpoint_ = m.last_good_checkpoint;
+  diverged_.reset();  // what went another way is undone
+  in_round_ = false;
+  for (DiskAdapter* d : disks_) {
+    if (d != nullptr) d->forget();
+  }
 }
 
 int Journal::finish(Machine& m, int status) {

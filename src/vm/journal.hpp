@@ -137,6 +137,24 @@ class Journal {
   // For the bench and --stats.
   uint64_t log_bytes() const { return writer_ ? writer_->bytes_written() : 0; }
 
+  // ---- reverse debugging (vm/replay_history.hpp) ----
+  // Replaying, between rounds, with no disk request in flight: where the
+  // replay stands in the log, to come back to with rewind() (which also
+  // forgets a divergence found since).
+  struct Mark {
+    replay::LogReader::Position reader;
+    std::optional<replay::Record> pending;
+    uint64_t stamp_instructions = 0, stamp_sub = 0;
+    uint64_t net_frames = 0, net_hash = 0;
+    uint64_t perturb_seen = 0;
+    bool perturbed = false;
+    uint64_t perturbed_at = 0;
+    uint64_t checkpoints_checked = 0, last_good_checkpoint = 0;
+  };
+  Mark mark() const;
+  void rewind(const Mark& m);
+  bool diverged() const { return diverged_.has_value(); }
+
   class DiskAdapter;
   class NetAdapter;
 

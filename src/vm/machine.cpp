@@ -13,6 +13,7 @@
 #include "devices/virtio/rng.hpp"
 #include "memory/page_scanner.hpp"
 #include "platform/virt_map.hpp"
+#include "vm/debug_hooks.hpp"
 #include "vm/journal.hpp"
 #include "vm/sbi_glue.hpp"
 
@@ -157,6 +158,11 @@ Machine::~Machine() {
 }
 
 void Machine::finish(int status) {
+  // A replay under gdb holds its end of history (unless a signal ends it).
+  if (debugger_ != nullptr && g_signal.load() == 0 && debugger_->hold_at_end(status)) {
+    for (auto& h : harts_) h->request_stop();
+    return;
+  }
   {
     std::lock_guard lock(exit_mutex_);
     if (!exit_status_) exit_status_ = status;

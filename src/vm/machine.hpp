@@ -176,6 +176,17 @@ class Machine {
 
   // Ends the run with `status` (the finisher, SBI system reset, HTIF).
   void finish(int status);
+
+  // ---- reverse debugging of a replay (vm/replay_history.hpp) ----
+  // Between rounds: true if save_state() holds the whole machine (no device
+  // request in flight, nothing a snapshot drops).
+  bool state_complete() const;
+  // Puts a state save_state() gave back in place (guest memory must be
+  // restored first) and clears an end the debugger held.
+  void rewind_state(const std::vector<state::Section>& sections);
+  Console::Mark console_mark() { return console_->mark(); }
+  void console_rewind(const Console::Mark& m) { console_->rewind(m); }
+  Journal* journal() const { return journal_; }
   // Starts / stops a hart (SBI HSM; with the device lock held).
   void start_hart(unsigned hart, uint64_t pc, uint64_t opaque);
   void stop_hart(unsigned hart);

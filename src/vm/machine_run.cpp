@@ -186,7 +186,7 @@ bool Machine::check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_
     console_->flush();
     spdlog::error("stopped after {} instructions (--max-instructions)", retired);
     finish(kExitLimit);
-    return true;
+    return exiting();  // a debugger may hold a replay's end instead
   }
   if (timeout_ns != 0 && now_ns - start_ns >= timeout_ns && !stopping) {
     console_->flush();
@@ -217,6 +217,7 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       continue;
     }
     bool ran = false;
+    bool abandoned = false;
     if (journal_ != nullptr) journal_->round_start();
     for (unsigned i = 0; i < harts_.size() && !exiting(); ++i) {
       if (!running_[i]) continue;
@@ -240,8 +241,13 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       hart.set_active(false);
       t_running_code = nullptr;
       ran = true;
+      if (debugger_ != nullptr && debugger_->abandon_round()) {
+        abandoned = true;
+        break;
+      }
     }
-    journal_boundary();  // record/replay: inputs and checks at instruction-count positions
+    if (abandoned) continue;  // the debugger puts back an earlier state
+    journal_boundary();       // record/replay: inputs and checks at instruction-count positions
     if (slice_hooks_.after_round) slice_hooks_.after_round();
     for (unsigned i = 0; i < harts_.size(); ++i) {
       if (code_[i]->over_limit()) {  // the hart is not running: its TLBs can let go of the pages
@@ -266,7 +272,8 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
         console_->flush();
         spdlog::error("every hart has stopped");
         finish(1);
-        break;
+        if (exiting()) break;
+        continue;
       }
       wait_for_interrupt();
     }

@@ -22,6 +22,22 @@ bool Machine::io_busy() const {
                      [](const auto& v) { return v->device().busy(); });
 }
 
+bool Machine::state_complete() const {
+  return std::all_of(virtio_.begin(), virtio_.end(),
+                     [](const auto& v) { return v->device().state_complete(); });
+}
+
+void Machine::rewind_state(const std::vector<state::Section>& sections) {
+  console_->flush();
+  load_state(sections);
+  for (auto& h : harts_) h->flush_translations();
+  {
+    std::lock_guard lock(exit_mutex_);
+    exit_status_.reset();
+  }
+  exit_requested_.store(false, std::memory_order_release);
+}
+
 void Machine::quiesce() {
   for (auto& v : virtio_) v->device().quiesce();
 }

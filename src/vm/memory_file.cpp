@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "base/error.hpp"
 #include "base/sandbox.hpp"
@@ -143,6 +144,40 @@ int open_memory_file(const std::string& path, uint64_t expected_size) {
     fail("memory file {} has {} bytes, the snapshot says {}", path, st.st_size, expected_size);
   }
   return fd.release();
+}
+
+void load_memory_file(int fd, const std::string& path, GuestMemory& memory) {
+  const uint64_t size = memory.size();
+  std::vector<uint8_t> buffer(uint64_t{1} << 20);
+  uint64_t pos = 0;
+  while (pos < size) {
+    const off_t data = ::lseek(fd, static_cast<off_t>(pos), SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole is left
+      fail("cannot read memory file {}: {}", path, std::strerror(errno));
+    }
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || static_cast<uint64_t>(hole) > size) hole = static_cast<off_t>(size);
+    for (uint64_t at = static_cast<uint64_t>(data); at < static_cast<uint64_t>(hole);) {
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(buffer.size(), static_cast<uint64_t>(hole) - at));
+      const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        fail("cannot read memory file {}: {}", path, n < 0 ? std::strerror(errno) : "short file");
+      // Extents start and end on page boundaries (the file is written by pages).
+      for (size_t off = 0; off + GuestMemory::kPageSize <= static_cast<size_t>(n);
+           off += GuestMemory::kPageSize) {
+        if (is_zero_page(buffer.data() + off)) continue;
+        std::memcpy(memory.host_base() + at + off, buffer.data() + off, GuestMemory::kPageSize);
+      }
+      at += static_cast<uint64_t>(n) & ~(GuestMemory::kPageSize - 1);
+      if ((static_cast<uint64_t>(n) & (GuestMemory::kPageSize - 1)) != 0) {
+        fail("cannot read memory file {}: a read ended inside a page", path);
+      }
+    }
+    pos = static_cast<uint64_t>(hole);
+  }
 }
 
 }  // namespace vessel

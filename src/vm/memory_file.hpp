@@ -41,4 +41,13 @@ MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
 // it to GuestMemory(base, size, fd) and then closes it.
 int open_memory_file(const std::string& path, uint64_t expected_size);
 
+// Copies a memory file (from open_memory_file) into `memory`, which must be
+// fresh anonymous memory of the file's size: only the file's data extents
+// are read, and only their non-zero pages written, so the rest stays
+// untouched zero pages. A replay runs on such memory rather than on a
+// copy-on-write mapping of the file: a first touch of a page is then an
+// anonymous fault (often a huge page), not a copy out of the page cache,
+// as in the recording. Throws Error naming `path`.
+void load_memory_file(int fd, const std::string& path, GuestMemory& memory);
+
 }  // namespace vessel

@@ -46,6 +46,7 @@ std::unique_ptr<Machine> restore_for_replay(const std::string& dir, Journal& jou
   RestoreOptions options;
   options.dir = dir + "/start";
   options.check_disks = false;  // the data read is in the log
+  options.copy_memory = true;   // as fast as the recording's (see load_memory_file)
   options.journal = &journal;
   options.max_instructions = journal.replay_max_instructions();
   return restore_snapshot(options);

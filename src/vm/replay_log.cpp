@@ -403,14 +403,54 @@ bool LogReader::read_block() {
   const std::span<const uint8_t> z(&file_[file_pos_ + kBlockHeader], zstd_len);
   if (block_checksum(raw_len, zstd_len, z) != sum) error("block checksum mismatch (corrupted)");
   // Keep what is not consumed yet, then the new block's bytes behind it.
+  stream_skip_ += stream_pos_;
+  while (!stream_blocks_.empty() && stream_skip_ >= stream_blocks_.front().second) {
+    stream_skip_ -= stream_blocks_.front().second;
+    stream_blocks_.erase(stream_blocks_.begin());
+  }
   stream_.erase(stream_.begin(), stream_.begin() + static_cast<ptrdiff_t>(stream_pos_));
   stream_pos_ = 0;
   const size_t old = stream_.size();
   stream_.resize(old + raw_len);
   const size_t n = ZSTD_decompress(stream_.data() + old, raw_len, z.data(), z.size());
   if (ZSTD_isError(n) || n != raw_len) error("block does not decompress (corrupted)");
+  stream_blocks_.emplace_back(file_pos_, raw_len);
   file_pos_ += kBlockHeader + zstd_len;
   return true;
+}
+
+LogReader::Position LogReader::tell() const {
+  Position p;
+  p.instructions = instructions_;
+  p.ended = ended_;
+  uint64_t off = stream_skip_ + stream_pos_;
+  for (const auto& [file_offset, raw_len] : stream_blocks_) {
+    if (off < raw_len) {
+      p.block_file_offset = file_offset;
+      p.offset_in_block = off;
+      return p;
+    }
+    off -= raw_len;
+  }
+  // Everything read was consumed: the next record starts the next block.
+  p.block_file_offset = file_pos_;
+  p.offset_in_block = 0;
+  return p;
+}
+
+void LogReader::seek(const Position& p) {
+  if (p.block_file_offset > file_.size()) error("seek outside the log");
+  stream_.clear();
+  stream_pos_ = 0;
+  stream_blocks_.clear();
+  stream_skip_ = 0;
+  file_pos_ = p.block_file_offset;
+  block_offset_ = file_pos_;
+  instructions_ = p.instructions;
+  ended_ = p.ended;
+  if (p.offset_in_block == 0) return;
+  if (!read_block() || p.offset_in_block > stream_.size()) error("seek outside the log");
+  stream_pos_ = p.offset_in_block;
 }
 
 bool LogReader::fill(size_t need) {

@@ -188,6 +188,20 @@ class LogReader {
   // Reads the whole log (checks it) and returns the number of records.
   uint64_t validate();
 
+  // Where the next record starts, to come back to (reverse debugging
+  // re-executes from in-memory checkpoints, vm/replay_history.hpp): the
+  // block it starts in and the offset in that block's raw bytes.
+  struct Position {
+    uint64_t block_file_offset = 0;
+    uint64_t offset_in_block = 0;
+    uint64_t instructions = 0;
+    bool ended = false;
+  };
+  Position tell() const;
+  // Back to a position tell() gave (of this log): decompresses that block
+  // again. Throws LogError as next() does.
+  void seek(const Position& p);
+
  private:
   [[noreturn]] void error(const std::string& what) const;
   bool fill(size_t need);  // at least `need` unread stream bytes, false at the end of the file
@@ -203,6 +217,10 @@ class LogReader {
   uint64_t block_offset_ = 0;  // where the block being read started
   uint64_t instructions_ = 0;
   bool ended_ = false;
+  // The blocks stream_ holds bytes of (file offset, raw length), oldest
+  // first, and how many bytes of the oldest were consumed before stream_[0].
+  std::vector<std::pair<uint64_t, uint64_t>> stream_blocks_;
+  uint64_t stream_skip_ = 0;
 };
 
 }  // namespace vessel::replay

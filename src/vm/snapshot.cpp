@@ -147,7 +147,13 @@ std::unique_ptr<Machine> restore_snapshot(const RestoreOptions& options) {
   const int fd = open_memory_file(options.dir + "/memory.bin", config.mem_size);
   std::unique_ptr<GuestMemory> memory;
   try {
-    memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size, fd);
+    if (options.copy_memory) {
+      memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size);
+      memory->use_huge_pages();
+      load_memory_file(fd, options.dir + "/memory.bin", *memory);
+    } else {
+      memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size, fd);
+    }
   } catch (...) {
     close(fd);
     throw;

@@ -46,6 +46,9 @@ struct RestoreOptions {
   // checked; its inputs come from `journal`; the recording's limit.
   bool check_disks = true;
   Journal* journal = nullptr;
+  // Guest memory copied into anonymous memory instead of mapped from the
+  // file (a replay: see load_memory_file).
+  bool copy_memory = false;
   uint64_t max_instructions = 0;
 };
 // Builds the VM saved in `options.dir`, ready to run(). Throws Error (one

@@ -61,6 +61,8 @@ class FuzzTarget final : public Target {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzTarget target;
   Session session(target);
+  // A replay's session too (bs/bc accepted), on odd-sized inputs.
+  session.set_reverse((size & 1) != 0);
   PacketReader reader;
   std::vector<Event> events;
   // In two pieces, as a socket may deliver them.
@@ -71,6 +73,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (e.payload.size() > kMaxPayload) std::abort();
     if (e.kind != Event::Kind::kPacket) continue;
     const Outcome o = session.handle(e.payload);
+    if ((o.action == Outcome::Action::kReverseStep ||
+         o.action == Outcome::Action::kReverseContinue) &&
+        (o.step_tid < 1 || o.step_tid > 3)) {
+      std::abort();  // the thread a reverse step names is a valid one
+    }
     if (!o.reply) continue;
     // Every reply survives framing.
     PacketReader check;

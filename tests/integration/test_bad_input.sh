@@ -92,6 +92,13 @@ check_one "'example.com' is not an IPv4 address" run --gdb example.com:1234
 check_one "'1.2.3.4.5' is not an IPv4 address" run --gdb 1.2.3.4.5:1234
 check_one "'x1' is not a port" restore /nonexistent-snapshot --gdb x1
 check_one "--gdb does not go with --lockstep" run --lockstep --gdb 1234
+# replay --gdb (reverse debugging): the address is checked before the log.
+check_one "'abc' is not a port" replay "$WORK/full" --gdb abc
+check_one "'example.com' is not an IPv4 address" replay /nonexistent-recording --gdb example.com:1
+check_one "--gdb needs \[HOST:\]PORT" replay "$WORK/full" --gdb ""
+check_one "--gdb-checkpoint and --gdb-checkpoint-mib go with --gdb" replay "$WORK/full" --gdb-checkpoint 100000
+check "--gdb-checkpoint: Value 5 not in range" replay "$WORK/full" --gdb 0 --gdb-checkpoint 5
+check_one "not a vessel replay log" replay "$WORK/full" --gdb 0
 check "--gdb" host --vms 1 --gdb 1234
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)

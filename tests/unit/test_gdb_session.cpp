@@ -307,6 +307,42 @@ TEST_F(GdbSession, StopReplies) {
   EXPECT_EQ(stop_reply(e), "W03");
 }
 
+// `bs` / `bc` (reverse execution): only on a replay, and only bare.
+TEST_F(GdbSession, ReverseExecution) {
+  // A live VM: not supported (the empty reply), not advertised.
+  EXPECT_EQ(ask("bs"), "");
+  EXPECT_EQ(ask("bc"), "");
+  EXPECT_EQ(last.action, Outcome::Action::kNone);
+  EXPECT_EQ(ask("qSupported").find("Reverse"), std::string::npos);
+  session.set_reverse(true);
+  const std::string r = ask("qSupported:swbreak+");
+  EXPECT_NE(r.find(";ReverseStep+;ReverseContinue+"), std::string::npos) << r;
+  EXPECT_EQ(ask("bs"), "<none>");  // the stop reply comes when the target stops
+  EXPECT_EQ(last.action, Outcome::Action::kReverseStep);
+  EXPECT_EQ(last.step_tid, 1u);
+  ask("Hc2");
+  EXPECT_EQ(ask("bc"), "<none>");
+  EXPECT_EQ(last.action, Outcome::Action::kReverseContinue);
+  EXPECT_EQ(last.step_tid, 2u);
+  for (const char* bad : {"b", "bx", "bs1", "bc ", "bss", "bc;1", "bs:1", "b\xff"}) {
+    EXPECT_EQ(ask(bad), "E16") << bad;
+    EXPECT_EQ(last.action, Outcome::Action::kNone) << bad;
+  }
+}
+
+TEST_F(GdbSession, HistoryStopReplies) {
+  StopEvent e;
+  e.history = StopEvent::History::kBegin;
+  EXPECT_EQ(stop_reply(e), "T05replaylog:begin;thread:1;");
+  e.history = StopEvent::History::kEnd;
+  e.tid = 2;
+  EXPECT_EQ(stop_reply(e), "T05replaylog:end;thread:2;");
+  e.reason = StopEvent::Reason::kWatch;
+  e.addr = 0x1000;
+  e.history = StopEvent::History::kNone;
+  EXPECT_EQ(stop_reply(e), "T05watch:1000;thread:2;");
+}
+
 TEST_F(GdbSession, GarbageNeverThrows) {
   for (const char* p : {"",
                         "Z",

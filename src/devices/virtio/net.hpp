@@ -92,6 +92,7 @@ class VirtioNet final : public VirtioDevice {
   const net::MacAddress& mac() const { return mac_; }
   const Stats& stats() const { return stats_; }
   size_t pending_rx() const { return pending_.size(); }
+  bool state_complete() const override { return pending_.empty(); }
 
  private:
   enum class Outcome { kDelivered, kDropped, kNoBuffers };

@@ -75,6 +75,11 @@ class VirtioDevice {
   // True while host-side I/O may still write guest memory or owes the used
   // ring an entry (virtio-blk's backend requests).
   virtual bool busy() const { return false; }
+  // True when save_state() holds all of the device (reverse debugging
+  // restores such states in place and re-executes from them): not while
+  // busy(), nor while it holds what a snapshot may drop (virtio-net: frames
+  // waiting for receive buffers).
+  virtual bool state_complete() const { return !busy(); }
   // Blocks until nothing is busy() and every finished request is published
   // in its used ring, so a snapshot (or the last round of a migration) sees
   // memory and rings that no longer change. The guest must not run meanwhile.

@@ -111,6 +111,11 @@ class Hart final : public HartState, public Vcpu {
   // fast path (MMIO side effects call it so the machine can react).
   // Any thread may call it.
   void request_stop() override { stop_requested_.store(true, std::memory_order_relaxed); }
+  // A stop requested during a run that ended for its budget first: the next
+  // run() clears it, though the same run with more budget would have ended
+  // at it. A caller that splits a run to stop at an exact point (the gdb
+  // stub on a replay) ends the slice here, as the whole run would have.
+  bool stop_pending() const { return stop_requested_.load(std::memory_order_relaxed); }
 
   // True while the hart sits in WFI with no interrupt to wake it.
   bool waiting() const override { return wfi_; }

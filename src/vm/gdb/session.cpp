@@ -74,6 +74,8 @@ std::string stop_reply(const StopEvent& e) {
     }
     default: break;
   }
+  if (e.history == StopEvent::History::kBegin) s += "replaylog:begin;";
+  if (e.history == StopEvent::History::kEnd) s += "replaylog:end;";
   s += fmt::format("thread:{:x};", e.tid);
   return s;
 }
@@ -121,6 +123,15 @@ Outcome Session::handle(std::string_view p) {
       o.action = Outcome::Action::kKill;
       return o;
     }
+    case 'b': {
+      // Reverse execution (gdb manual, "bc", "bs"): neither takes arguments.
+      if (!reverse_) return unsupported();
+      if (p != "bs" && p != "bc") return error(kEInval);
+      Outcome o;  // the stop reply comes when the target stops
+      o.action = p == "bs" ? Outcome::Action::kReverseStep : Outcome::Action::kReverseContinue;
+      o.step_tid = c_thread_ != 0 ? c_thread_ : g_thread_;
+      return o;
+    }
     default: return unsupported();
   }
 }
@@ -129,8 +140,8 @@ Outcome Session::query(std::string_view p) {
   if (starts_with(p, "qSupported")) {
     return reply(
         fmt::format("PacketSize={:x};qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;"
-                    "QStartNoAckMode+",
-                    kMaxPayload));
+                    "QStartNoAckMode+{}",
+                    kMaxPayload, reverse_ ? ";ReverseStep+;ReverseContinue+" : ""));
   }
   if (p == "QStartNoAckMode") {
     no_ack_ = true;

@@ -40,12 +40,16 @@ class Target {
 // Why the target stopped, for the stop reply.
 struct StopEvent {
   enum class Reason : uint8_t { kSignal, kSwBreak, kHwBreak, kWatch, kExited };
+  // A replay's end of history (reverse debugging): "replaylog:begin" when
+  // going back past the start, "replaylog:end" at the end of the log.
+  enum class History : uint8_t { kNone, kBegin, kEnd };
   Reason reason = Reason::kSignal;
   unsigned tid = 1;
   int signal = 5;  // SIGTRAP; 2 (SIGINT) for an interrupt
   WatchKind watch_kind = WatchKind::kWrite;
   uint64_t addr = 0;    // the watched address
   int exit_status = 0;  // kExited
+  History history = History::kNone;
 };
 inline constexpr int kSigInt = 2;
 inline constexpr int kSigTrap = 5;
@@ -54,7 +58,9 @@ std::string stop_reply(const StopEvent& event);
 
 // What the caller must do after a packet.
 struct Outcome {
-  enum class Action : uint8_t { kNone, kResume, kDetach, kKill };
+  // kReverseStep / kReverseContinue: `bs` / `bc` (only when reverse
+  // execution is on, see Session::set_reverse).
+  enum class Action : uint8_t { kNone, kResume, kDetach, kKill, kReverseStep, kReverseContinue };
   std::optional<std::string> reply;  // the reply packet's payload, if any
   Action action = Action::kNone;
   unsigned step_tid = 0;  // kResume: single-step this thread (others stay put); 0 = continue all
@@ -69,6 +75,8 @@ class Session {
   Breakpoints& breakpoints() { return breakpoints_; }
   const Breakpoints& breakpoints() const { return breakpoints_; }
   bool no_ack() const { return no_ack_; }
+  // A replay: `bs` and `bc` are accepted and qSupported advertises them.
+  void set_reverse(bool on) { reverse_ = on; }
   // The stop that `?` reports (the caller sets it whenever the target stops).
   void set_last_stop(const StopEvent& event) { last_stop_ = event; }
   // The thread g/m/p use (Hg).
@@ -93,6 +101,7 @@ class Session {
   Target& target_;
   Breakpoints breakpoints_;
   bool no_ack_ = false;
+  bool reverse_ = false;
   unsigned g_thread_ = 1;
   unsigned c_thread_ = 0;  // 0: all threads
   StopEvent last_stop_;

@@ -34,6 +34,7 @@ Stub::Stub(Machine& machine, Listener listener)
 // ---- the scheduler's hooks ----
 
 bool Stub::before_round() {
+  if (history_ != nullptr) replay_boundary();
   if (pending_stop_) {
     const StopEvent event = *pending_stop_;
     pending_stop_.reset();
@@ -67,6 +68,7 @@ bool Stub::before_round() {
 }
 
 uint64_t Stub::run_hart(unsigned i, uint64_t budget, StopReason& stop) {
+  if (history_ != nullptr) return run_hart_replay(i, budget, stop);
   rv::Hart& hart = machine_.hart(i);
   if (state_ == State::kHalted || state_ == State::kWaitingForClient || pending_stop_) {
     stop = StopReason::kRequested;
@@ -165,6 +167,7 @@ bool Stub::accept_client() {
   events_.clear();
   last_reply_.clear();
   session_ = std::make_unique<Session>(static_cast<Target&>(*this));
+  session_->set_reverse(history_ != nullptr);
   spdlog::info("gdb: client connected; the VM is halted");
   // gdb asks with `?` where the target stopped: hart 0, wherever it is.
   const StopEvent event{StopEvent::Reason::kSignal, 1,
@@ -243,6 +246,10 @@ void Stub::handle_events() {
             detach();
             break;
           case Outcome::Action::kKill: kill(); break;
+          case Outcome::Action::kReverseStep:
+          case Outcome::Action::kReverseContinue:
+            reverse(o.action == Outcome::Action::kReverseStep, o.step_tid);
+            break;
         }
         break;
       }
@@ -257,6 +264,11 @@ void Stub::send_packet(const std::string& payload) {
 }
 
 void Stub::halt(const StopEvent& event) {
+  if (history_ != nullptr) {  // a Ctrl-C ends a search or a run to a target too
+    search_.active = false;
+    stop_at_.reset();
+    going_back_ = false;
+  }
   held_ticks_ = machine_.guest_time();
   state_ = State::kHalted;
   step_tid_ = 0;
@@ -266,15 +278,19 @@ void Stub::halt(const StopEvent& event) {
 }
 
 void Stub::resume(unsigned step_tid) {
-  machine_.set_guest_time(held_ticks_);  // guest time stood still meanwhile
+  if (history_ != nullptr && !resume_replay(step_tid)) return;
+  // Guest time stood still meanwhile (a replay's follows the instruction
+  // count anyway).
+  if (history_ == nullptr) machine_.set_guest_time(held_ticks_);
   state_ = State::kRunning;
-  step_tid_ = step_tid;
+  step_tid_ = history_ != nullptr ? 0 : step_tid;  // a replay steps by target point
   // The thread gdb saw stop goes on with the instruction it stopped at (as
   // gdb steps over its own breakpoints there); any other hart that sits on
   // a breakpoint has not hit it yet, and will.
   std::fill(skip_check_.begin(), skip_check_.end(), false);
   if (stopped_tid_ >= 1 && stopped_tid_ <= skip_check_.size()) skip_check_[stopped_tid_ - 1] = true;
   last_poll_ns_ = GuestClock::host_ns();
+  if (history_ != nullptr) return;  // resume_replay() set the step's target
   // A hart that is not started (SBI HSM) cannot step: report it at once.
   if (step_tid != 0 && !machine_.hart_running(step_tid - 1)) {
     pending_stop_ = StopEvent{StopEvent::Reason::kSignal, step_tid, kSigTrap};
@@ -282,13 +298,22 @@ void Stub::resume(unsigned step_tid) {
 }
 
 void Stub::detach() {
-  if (state_ == State::kHalted) machine_.set_guest_time(held_ticks_);
+  if (state_ == State::kHalted && history_ == nullptr) machine_.set_guest_time(held_ticks_);
   session_->breakpoints().clear();
   client_.close();
   events_.clear();
   state_ = State::kDetached;
   step_tid_ = 0;
   pending_stop_.reset();
+  // A replay goes on to its end without the debugger (and is checked there).
+  stop_at_.reset();
+  search_.active = false;
+  rewind_ = Rewind::kNone;
+  if (end_status_) {
+    const int status = *end_status_;
+    end_status_.reset();
+    machine_.finish(status);
+  }
 }
 
 void Stub::kill() {

@@ -33,6 +33,7 @@
 namespace vessel {
 
 class Machine;
+class ReplayHistory;
 
 namespace rv {
 class Hart;
@@ -47,6 +48,12 @@ class Stub final : public DebugHooks, private Target {
   bool before_round() override;
   uint64_t run_hart(unsigned i, uint64_t budget, StopReason& stop) override;
   void vm_exited(int status) override;
+  bool abandon_round() override { return abandon_; }
+  bool hold_at_end(int status) override;
+
+  // `vessel replay --gdb` (before run()): reverse execution over `history`'s
+  // checkpoints (stub_replay.cpp).
+  void set_history(ReplayHistory* history);
 
  private:
   enum class State : uint8_t { kWaitingForClient, kHalted, kRunning, kDetached };
@@ -73,6 +80,54 @@ class Stub final : public DebugHooks, private Target {
   // The stop the next instruction of `hart` would cause, if any.
   std::optional<StopEvent> check_before(rv::Hart& hart, unsigned i);
   uint64_t step_one(rv::Hart& hart, StopReason& stop);
+
+  // ---- a replay (stub_replay.cpp) ----
+  // A point of the replay: the VM's retired-instruction count, and how many
+  // budget units (traps and interrupts taken, which retire nothing) were
+  // used since the count got there. Halting "at" a point halts at the first
+  // moment the replay is there, inside the slice that reached it.
+  struct Point {
+    uint64_t pos = 0;
+    uint64_t units = 0;
+  };
+  static constexpr uint64_t kUnknownUnits = UINT64_MAX;
+  enum class Rewind : uint8_t { kNone, kGoto, kSearch, kBegin };
+  uint64_t position() const;
+  Point here() const;
+  bool reached(const Point& p) const;
+  void account(uint64_t chunk, uint64_t retired, StopReason s);
+  uint64_t run_hart_replay(unsigned i, uint64_t budget, StopReason& stop);
+  void replay_boundary();
+  void perform_rewind();
+  void finish_window();
+  void reverse(bool step, unsigned tid);
+  bool resume_replay(unsigned step_tid);
+  // Serves the client while halted inside a slice; false if the slice must
+  // end here (going back, killed, a signal).
+  bool wait_inside_slice();
+  StopEvent history_event(StopEvent::History h) const;
+
+  ReplayHistory* history_ = nullptr;
+  uint64_t slice_retired_ = 0;  // retired so far by the run_hart in progress
+  uint64_t units_ = 0;          // at the current position (kUnknownUnits after a long run)
+  std::optional<Point> stop_at_;
+  StopEvent stop_at_event_;
+  Rewind rewind_ = Rewind::kNone;
+  Point rewind_target_;
+  struct Search {  // reverse-continue: windows between checkpoints, newest first
+    bool active = false;
+    Point end;  // searched up to here (excluded)
+    uint64_t window_start = 0;
+    std::optional<Point> hit;  // the last hit in the window so far
+    StopEvent hit_event;
+    std::optional<StopEvent> watch;  // the access about to run hits a watchpoint
+  } search_;
+  bool abandon_ = false;
+  bool going_back_ = false;        // running from a checkpoint to stop_at_
+  Point search_origin_;            // where gdb was when it asked for reverse-continue
+  bool search_failed_ = false;     // that search went another way than the recording
+  std::optional<int> end_status_;  // the end of the log, held
+  bool end_pending_ = false;       // reached; its stop reply not sent yet
 
   Machine& machine_;
   Listener listener_;
