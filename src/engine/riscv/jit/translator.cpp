@@ -56,6 +56,8 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
     out.insns = static_cast<uint32_t>(insns.size());
     out.bytes = static_cast<uint32_t>(g.getSize());
     buffer.commit(g.getSize());
+    e.for_each_fault_site(
+        [&cache](const uint8_t* site, const uint8_t* slow) { cache.add_fault_site(site, slow); });
   } catch (const Xbyak::Error&) {
     return false;  // out of room
   }
