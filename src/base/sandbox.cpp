@@ -46,7 +46,8 @@ namespace vessel::sandbox {
 // |           | restart_syscall                                     | return from signal handlers   |
 // |           | futex write clock_gettime clock_nanosleep nanosleep | locks, the log (stderr),      |
 // |           | gettid getpid sched_yield                           | eventfd wake-ups, time        |
-// |           | brk mmap munmap mremap madvise mprotect (not exec)  | malloc, thread stacks         |
+// |           | brk mmap munmap mremap madvise mprotect (not exec)  | malloc, thread stacks,        |
+// |           | mincore                                             | page sharing's scan           |
 // |           | tgkill (own process only)                           | abort() names itself          |
 // | VM        | read readv pread64 preadv writev pwrite64 pwritev   | devices, console, disks,      |
 // |           | close poll ppoll lseek fstat newfstatat statx fcntl | snapshots                     |
@@ -114,6 +115,7 @@ constexpr Names kCommon = {
     "munmap",
     "mremap",
     "madvise",
+    "mincore",
 };
 
 // Threads made by a confined thread start under its filter until they

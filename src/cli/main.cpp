@@ -552,12 +552,13 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     if (result.engine == vessel::Engine::kJit) {
       std::fprintf(stderr,
                    " blocks=%llu cache_bytes=%llu translate_seconds=%.3f flushes=%llu "
-                   "invalidations=%llu interpreted=%llu",
+                   "invalidations=%llu interpreted=%llu failed=%llu",
                    static_cast<unsigned long long>(e.blocks_translated),
                    static_cast<unsigned long long>(e.cache_bytes), e.translate_seconds,
                    static_cast<unsigned long long>(e.cache_flushes),
                    static_cast<unsigned long long>(e.invalidations),
-                   static_cast<unsigned long long>(e.interpreted));
+                   static_cast<unsigned long long>(e.interpreted),
+                   static_cast<unsigned long long>(e.translation_failures));
     }
     std::fprintf(stderr, "\n");
   }

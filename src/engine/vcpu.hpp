@@ -25,12 +25,13 @@ enum class StopReason : uint8_t { kBudget, kWfi, kRequested };
 
 // Figures for --stats and `vessel ctl stats`.
 struct EngineStats {
-  uint64_t blocks_translated = 0;  // translations made (the JIT)
-  uint64_t cache_bytes = 0;        // generated code in the cache now
-  uint64_t cache_flushes = 0;      // times the cache was full and emptied
-  uint64_t invalidations = 0;      // translations dropped because their page was written
-  uint64_t interpreted = 0;        // instructions the translator left to the interpreter
-  double translate_seconds = 0;    // host time spent translating
+  uint64_t blocks_translated = 0;     // translations made (the JIT)
+  uint64_t cache_bytes = 0;           // generated code in the cache now
+  uint64_t cache_flushes = 0;         // times the cache was full and emptied
+  uint64_t invalidations = 0;         // translations dropped because their page was written
+  uint64_t interpreted = 0;           // instructions the translator left to the interpreter
+  uint64_t translation_failures = 0;  // blocks the emitter refused (a translator bug)
+  double translate_seconds = 0;       // host time spent translating
 
   // A VM's figures are the sum of its harts' (each has its own caches).
   EngineStats& operator+=(const EngineStats& o) {
@@ -39,6 +40,7 @@ struct EngineStats {
     cache_flushes += o.cache_flushes;
     invalidations += o.invalidations;
     interpreted += o.interpreted;
+    translation_failures += o.translation_failures;
     translate_seconds += o.translate_seconds;
     return *this;
   }

@@ -160,14 +160,14 @@ bool GuestMemory::discard(uint64_t gpa, uint64_t len) {
   } else if (madvise(host_ + offset, len, MADV_DONTNEED) != 0) {
     map_zero(offset, len);
   }
-  if (any_shared && write_protect_hook_) write_protect_hook_();
+  if (any_shared) write_protected();
   return true;
 }
 
 void GuestMemory::start_dirty_log() {
   std::fill(dirty_.begin(), dirty_.end(), 0);
   dirty_logging_ = true;
-  if (write_protect_hook_) write_protect_hook_();
+  write_protected();
 }
 
 void GuestMemory::stop_dirty_log() {
@@ -177,7 +177,7 @@ void GuestMemory::stop_dirty_log() {
 std::vector<uint64_t> GuestMemory::take_dirty() {
   std::vector<uint64_t> out(dirty_.size(), 0);
   out.swap(dirty_);
-  if (write_protect_hook_) write_protect_hook_();
+  write_protected();
   return out;
 }
 
@@ -187,7 +187,7 @@ void GuestMemory::map_shared_page(uint64_t gpa, int fd, uint64_t offset) {
                  static_cast<off_t>(offset));
   if (p == MAP_FAILED) fail("cannot map a shared page: {}", std::strerror(errno));
   set_page_flags(gpa, kPageShared);
-  if (write_protect_hook_) write_protect_hook_();
+  write_protected();
 }
 
 void GuestMemory::map_private_page(uint64_t gpa, const uint8_t* content) {
@@ -197,22 +197,43 @@ void GuestMemory::map_private_page(uint64_t gpa, const uint8_t* content) {
   clear_page_flags(gpa, kPageShared);
 }
 
-bool GuestMemory::release_if_zero(uint64_t gpa) {
-  const uint64_t page = (gpa - base_) >> kPageShift;
-  if ((page_flags(gpa) & kPageShared) != 0) return false;
-  const uint8_t* p = host_ + (page << kPageShift);
+bool GuestMemory::is_zero_page(uint64_t gpa) const {
+  const uint8_t* p = host_ + (gpa - base_);
   // Word compares: the common non-zero page fails in the first few words.
   for (uint64_t i = 0; i < kPageSize; i += 8) {
     uint64_t word;
     std::memcpy(&word, p + i, 8);
     if (word != 0) return false;
   }
-  if (file_backed_) {
-    map_zero(page << kPageShift, kPageSize);
-  } else {
-    madvise(host_ + (page << kPageShift), kPageSize, MADV_DONTNEED);
-  }
   return true;
+}
+
+void GuestMemory::release_zero_pages(uint64_t gpa, uint64_t count) {
+  const uint64_t offset = gpa - base_;
+  const uint64_t len = count << kPageShift;
+  if (file_backed_) {
+    map_zero(offset, len);
+  } else if (madvise(host_ + offset, len, MADV_DONTNEED) != 0) {
+    map_zero(offset, len);
+  }
+}
+
+void GuestMemory::backed_pages(uint64_t gpa, uint64_t count, std::vector<uint8_t>& out) const {
+  out.assign(count, 1);
+  if (file_backed_ || count == 0) return;
+  if (mincore(host_ + (gpa - base_), count << kPageShift, out.data()) != 0) {
+    out.assign(count, 1);  // cannot tell: look at every page
+    return;
+  }
+  for (uint8_t& b : out) b &= 1;  // the other bits are reserved
+}
+
+void GuestMemory::write_protected() {
+  if (batch_depth_ != 0) {
+    batch_pending_ = true;
+  } else if (write_protect_hook_) {
+    write_protect_hook_();
+  }
 }
 
 }  // namespace vessel

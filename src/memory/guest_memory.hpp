@@ -149,9 +149,39 @@ class GuestMemory {
   void map_shared_page(uint64_t gpa, int fd, uint64_t offset);
   // Replaces a shared page by a private, writable copy of `content`.
   void map_private_page(uint64_t gpa, const uint8_t* content);
-  // If the (unshared) page at `gpa` is all zero, frees its host memory (it
-  // keeps reading as zero) and returns true.
-  bool release_if_zero(uint64_t gpa);
+  // True if the (unshared) page at `gpa` is all zero.
+  bool is_zero_page(uint64_t gpa) const;
+  // Frees the host memory of `count` pages from `gpa`, each of which the
+  // caller found unshared and all zero (they keep reading as zero). One call
+  // for a run of pages: each call costs the host a TLB shootdown.
+  void release_zero_pages(uint64_t gpa, uint64_t count);
+  // For each of `count` pages from `gpa`: 1 if the host has memory behind
+  // it. A page the host never backed reads as zero without being looked at
+  // (reading it would map the zero page, and a later guest store would then
+  // get a small page where it would have had a huge one). With file-backed
+  // RAM (a restored snapshot) every page counts as backed: mincore() there
+  // speaks of the file's cache, not of the private copy.
+  void backed_pages(uint64_t gpa, uint64_t count, std::vector<uint8_t>& out) const;
+
+  // While one is alive, the write-protect hook is held back and called once
+  // when the last one ends (if anything asked for it): a page-sharing step
+  // that shares many pages drops the harts' write pointers once, not once a
+  // page. The guest must not run meanwhile.
+  class WriteProtectBatch {
+   public:
+    explicit WriteProtectBatch(GuestMemory& memory) : memory_(memory) { ++memory_.batch_depth_; }
+    ~WriteProtectBatch() {
+      if (--memory_.batch_depth_ == 0 && memory_.batch_pending_) {
+        memory_.batch_pending_ = false;
+        memory_.write_protected();
+      }
+    }
+    WriteProtectBatch(const WriteProtectBatch&) = delete;
+    WriteProtectBatch& operator=(const WriteProtectBatch&) = delete;
+
+   private:
+    GuestMemory& memory_;
+  };
   // Called when a shared page must stop being shared: `copy` is true for a
   // write (the hook must call map_private_page with the shared contents),
   // false for a discard (the hook only drops its reference; the page then
@@ -171,6 +201,8 @@ class GuestMemory {
   bool file_backed() const { return file_backed_; }
 
  private:
+  // Calls the write-protect hook, or notes it for the WriteProtectBatch.
+  void write_protected();
   void unshare(uint64_t page_index, bool copy);
   uint64_t page_index(uint64_t gpa) const { return (gpa - base_) >> kPageShift; }
   void mark_dirty(uint64_t page_index) {
@@ -200,6 +232,8 @@ class GuestMemory {
   std::function<void(uint64_t)> code_write_hook_;
   std::function<void(uint64_t)> code_mark_hook_;
   std::function<void()> write_protect_hook_;
+  unsigned batch_depth_ = 0;    // WriteProtectBatch
+  bool batch_pending_ = false;  // the hook was asked for inside a batch
   std::function<void(uint64_t, bool)> unshare_hook_;
   std::atomic<uint64_t> code_epoch_{0};
   std::mutex unshare_mutex_;  // two harts writing one shared page unshare it once

@@ -77,6 +77,8 @@ void PageScanner::step(uint64_t now_ns) {
     store_.take_requests(id_);  // hints are gone; drop requests already posted
     return;
   }
+  // Pages shared in this step make the harts drop their write pointers once.
+  GuestMemory::WriteProtectBatch batch(memory_);
   answer_requests();
   if (!started_ || now_ns < last_ns_) {
     started_ = true;
@@ -93,6 +95,7 @@ void PageScanner::step(uint64_t now_ns) {
 
 void PageScanner::scan(uint64_t count) {
   const uint64_t start = monotonic_ns();
+  backed_.clear();  // the guest ran since the last step
   for (uint64_t n = 0; n < count; ++n) {
     // Reading the clock every 64 pages costs little against 64 page hashes.
     if ((n & 63) == 63 && monotonic_ns() - start > kStepBudgetNs) break;
@@ -102,6 +105,34 @@ void PageScanner::scan(uint64_t count) {
       ++stats_.passes;
     }
   }
+  release_zero_run();
+}
+
+bool PageScanner::backed(uint64_t page) {
+  if (page < backed_first_ || page >= backed_first_ + backed_.size()) {
+    backed_first_ = page;
+    memory_.backed_pages(gpa_of(page), std::min<uint64_t>(kBackedChunk, state_.size() - page),
+                         backed_);
+  }
+  return backed_[page - backed_first_] != 0;
+}
+
+void PageScanner::release_zero(uint64_t page) {
+  if (zero_run_count_ != 0 && zero_run_first_ + zero_run_count_ == page) {
+    ++zero_run_count_;
+  } else {
+    release_zero_run();
+    zero_run_first_ = page;
+    zero_run_count_ = 1;
+  }
+  state_[page] = kZeroReleased;
+  ++stats_.zero_pages_released;
+}
+
+void PageScanner::release_zero_run() {
+  if (zero_run_count_ == 0) return;
+  memory_.release_zero_pages(gpa_of(zero_run_first_), zero_run_count_);
+  zero_run_count_ = 0;
 }
 
 void PageScanner::visit(uint64_t page) {
@@ -111,9 +142,15 @@ void PageScanner::visit(uint64_t page) {
   if ((memory_.page_flags(gpa) & (GuestMemory::kPageShared | GuestMemory::kPageWatch)) != 0) {
     return;
   }
+  ++stats_.pages_scanned;
+  if (!backed(page)) {  // reads as zero and holds no host memory: nothing to do
+    if (state_[page] == kHinted) store_.drop_hint(id_, gpa, prev_hash_[page]);
+    prev_hash_[page] = zero_hash_;
+    state_[page] = kZeroReleased;
+    return;
+  }
   const uint8_t* content = memory_.host_ptr(gpa, kPageSize);
   const uint64_t hash = hash_(content);
-  ++stats_.pages_scanned;
   const uint64_t prev = prev_hash_[page];
   prev_hash_[page] = hash;
   uint32_t& state = state_[page];
@@ -126,9 +163,10 @@ void PageScanner::visit(uint64_t page) {
   }
   if (hash == zero_hash_) {
     if (state == kZeroReleased) return;
-    if (memory_.release_if_zero(gpa)) {
-      state = kZeroReleased;
-      ++stats_.zero_pages_released;
+    if (memory_.is_zero_page(gpa)) {
+      // Freed at the end of the run of zero pages, within this step: the
+      // guest does not run before then.
+      release_zero(page);
       return;
     }
   }

@@ -15,7 +15,7 @@
 namespace vessel {
 
 struct PageScannerStats {
-  uint64_t pages_scanned = 0;        // pages hashed
+  uint64_t pages_scanned = 0;        // pages visited (hashed, or never backed: zero)
   uint64_t zero_pages_released = 0;  // all-zero pages given back to the host
   uint64_t pages_shared = 0;         // pages this VM mapped onto the store, ever
   uint64_t shared_now = 0;           // this VM's pages mapped onto the store now
@@ -72,6 +72,12 @@ class PageScanner {
   void answer_requests();
   void scan(uint64_t count);
   void visit(uint64_t page);
+  // Whether the host backs `page` (GuestMemory::backed_pages), asked a chunk
+  // at a time.
+  bool backed(uint64_t page);
+  // Zero pages are freed a run of neighbours at a time (one madvise each).
+  void release_zero(uint64_t page);
+  void release_zero_run();
   void share(uint64_t page, PageStore::Slot slot);
   void on_unshare(uint64_t gpa, bool copy);
   uint64_t gpa_of(uint64_t page) const {
@@ -90,6 +96,11 @@ class PageScanner {
   uint64_t last_ns_ = 0;
   uint64_t credit_ = 0;  // pages × 1e9 not yet scanned (sub-page remainder)
   uint64_t cursor_ = 0;  // next page to visit
+  static constexpr uint64_t kBackedChunk = 512;  // pages per mincore()
+  std::vector<uint8_t> backed_;                  // for the pages from backed_first_
+  uint64_t backed_first_ = 0;
+  uint64_t zero_run_first_ = 0;  // zero pages found in this step, not yet freed
+  uint64_t zero_run_count_ = 0;
 
   // The hash each page had at the previous visit (8 bytes, not 4: a page
   // that changes must withdraw its hint, which the store keys by the full

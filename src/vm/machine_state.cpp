@@ -179,6 +179,7 @@ nlohmann::json Machine::stats() const {
                  {"blocks_translated", e.blocks_translated},
                  {"cache_bytes", e.cache_bytes},
                  {"cache_flushes", e.cache_flushes},
+                 {"translation_failures", e.translation_failures},
                  {"invalidations", e.invalidations},
                  {"interpreted", e.interpreted},
                  {"translate_seconds", e.translate_seconds}};

@@ -1,6 +1,7 @@
 // Content-based page sharing with real memfds, real mappings and the real
 // /proc figures: two GuestMemory objects stand for two VMs of one process.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <xxhash.h>
 
@@ -565,9 +566,13 @@ TEST(PageSharingScanner, StepScansRateTimesElapsed) {
 
 TEST(PageSharingScanner, OneStepStaysWithinItsTimeBudget) {
   PageStore store;
-  // Untouched: every page reads the host's zero page, the fastest to hash.
+  // Every page backed (one byte written), so every page is read and hashed.
   constexpr uint64_t kHuge = uint64_t{256} << 20;
   GuestMemory memory(kBase, kHuge);
+  for (uint64_t page = 0; page < kHuge / kPage; ++page) {
+    const uint8_t one = 1;
+    ASSERT_TRUE(memory.write(gpa_of(page), std::span<const uint8_t>(&one, 1)));
+  }
   PageScanner scanner(memory, store);
   scanner.set_rate(1'000'000'000);
   scanner.step(1);
@@ -578,6 +583,78 @@ TEST(PageSharingScanner, OneStepStaysWithinItsTimeBudget) {
   EXPECT_GT(scanner.stats().pages_scanned, 0u);
   // Generous: a loaded CI host may deschedule us.
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 50);
+}
+
+// Which of `count` pages from page `first` the host backs (mincore).
+uint64_t resident_pages(const GuestMemory& memory, uint64_t first, uint64_t count) {
+  std::vector<uint8_t> vec(count);
+  const auto* start = memory.host_ptr(gpa_of(first), count * kPage);
+  EXPECT_EQ(mincore(const_cast<uint8_t*>(start), count * kPage, vec.data()), 0);
+  uint64_t n = 0;
+  for (uint8_t b : vec) n += b & 1;
+  return n;
+}
+
+TEST(PageSharingScanner, PagesTheHostNeverBackedAreNotRead) {
+  // Reading an untouched page would map the host's zero page there (and cost
+  // the guest a huge page when it writes it later): the scan must not.
+  PageStore store;
+  GuestMemory memory(kBase, kSmallSize);
+  Page content;
+  fill_random(content.data(), 3);
+  write_page(memory, 5, content.data());
+  PageScanner scanner(memory, store);
+  uint64_t now = 1;
+  settle({&scanner}, now, 3);
+  EXPECT_EQ(resident_pages(memory, 0, kSmallPages), 1u) << "only the page written";
+  EXPECT_EQ(scanner.stats().pages_scanned, 3 * kSmallPages) << "every page counts as visited";
+  EXPECT_EQ(scanner.stats().zero_pages_released, 0u) << "nothing to give back";
+  EXPECT_EQ(page_checksum(memory, 5), checksum(content.data()));
+}
+
+TEST(PageSharingScanner, ZeroPagesWrittenByTheGuestAreGivenBackInRuns) {
+  PageStore store;
+  GuestMemory memory(kBase, kSmallSize);
+  Page zero{};
+  Page content;
+  fill_random(content.data(), 4);
+  // Zero pages written (backed) in two runs around a random page.
+  for (uint64_t page = 0; page < kSmallPages; ++page) {
+    write_page(memory, page, page == 10 ? content.data() : zero.data());
+  }
+  ASSERT_EQ(resident_pages(memory, 0, kSmallPages), kSmallPages);
+  unsigned flushes = 0;
+  memory.set_write_protect_hook([&] { ++flushes; });
+  PageScanner scanner(memory, store);
+  uint64_t now = 1;
+  settle({&scanner}, now, 3);
+  EXPECT_EQ(scanner.stats().zero_pages_released, kSmallPages - 1);
+  EXPECT_EQ(resident_pages(memory, 0, kSmallPages), 1u) << "the zero pages went back to the host";
+  EXPECT_EQ(page_checksum(memory, 10), checksum(content.data()));
+  EXPECT_EQ(page_checksum(memory, 11), checksum(zero.data()));
+  EXPECT_EQ(flushes, 0u) << "freeing zero pages needs no write-pointer flush";
+}
+
+TEST(PageSharingScanner, OneStepFlushesWritePointersOnceForAllThePagesItShares) {
+  PageStore store;
+  GuestMemory a(kBase, kSmallSize);
+  GuestMemory b(kBase, kSmallSize);
+  Page content;
+  for (uint64_t page = 0; page < kSmallPages; ++page) {
+    fill_random(content.data(), page);
+    write_page(a, page, content.data());
+    write_page(b, page, content.data());
+  }
+  PageScanner sa(a, store);
+  PageScanner sb(b, store);
+  unsigned a_flushes = 0;
+  a.set_write_protect_hook([&] { ++a_flushes; });
+  uint64_t now = 1;
+  // A's steps each cover all its pages: it shares them all in one step.
+  settle({&sa, &sb}, now, 5);
+  ASSERT_EQ(sa.stats().shared_now, kSmallPages);
+  EXPECT_GE(a_flushes, 1u);
+  EXPECT_LE(a_flushes, 2u) << "one per step that shared pages, not one per page";
 }
 
 TEST(PageSharingScanner, MeasureScanOf64MiB) {

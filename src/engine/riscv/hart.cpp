@@ -80,6 +80,7 @@ void Hart::sync_code_epoch() {
   flush_write_tlbs();
   code_epoch_ = epoch;
   seen_code_epoch_.store(epoch, std::memory_order_release);
+  if (smp_ != nullptr) smp_->notify();
 }
 
 void Hart::serve_requests() {
@@ -98,6 +99,7 @@ void Hart::serve_requests() {
   // A fence.i left posted (inside fence_i()) counts as served only later.
   if ((requests_.load(std::memory_order_seq_cst) & SmpSync::kFenceI) == 0) {
     served_.store(upto, std::memory_order_release);
+    if (smp_ != nullptr) smp_->notify();
   }
 }
 

@@ -141,12 +141,17 @@ class Hart final : public HartState, public Vcpu {
   // True while the hart's thread may run guest code without serving its
   // requests first. The machine sets it (seq_cst, paired with its own flags).
   bool active() const { return active_.load(std::memory_order_seq_cst); }
-  void set_active(bool on) { active_.store(on, std::memory_order_seq_cst); }
+  void set_active(bool on) {
+    active_.store(on, std::memory_order_seq_cst);
+    if (!on && smp_ != nullptr) smp_->notify();  // counts as served: waiters go on
+  }
   uint64_t seen_code_epoch() const { return seen_code_epoch_.load(std::memory_order_acquire); }
   // Posts SmpSync request bits; returns the request's sequence number.
   uint64_t post_request(uint32_t what) {
     requests_.fetch_or(what, std::memory_order_seq_cst);
-    return requested_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    const uint64_t seq = requested_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    if (smp_ != nullptr) smp_->notify();  // this hart may be waiting: it serves while it waits
+    return seq;
   }
   uint64_t served_requests() const { return served_.load(std::memory_order_acquire); }
   // On the hart's own thread: catches up with the code epoch and does what

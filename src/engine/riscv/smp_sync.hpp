@@ -22,8 +22,15 @@
 // every hart caught up and then drops what it decoded from those pages.
 // With one thread (round-robin harts) nobody lags: each hart catches up at
 // the start of its slice, before its first store.
+//
+// Waiting: a waiter spins briefly, then sleeps on a futex (std::atomic wait)
+// until some hart makes progress (serves requests, sees a new code epoch,
+// stops running guest code) or a request is posted to the waiter itself. On
+// a host with fewer cores than harts, a spinning waiter would take the core
+// the hart it waits for needs.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -51,8 +58,20 @@ class SmpSync {
   // running guest code). `self` as above; `target` must not be `self`.
   void request(Hart& target, uint32_t what, bool wait, Hart* self);
 
+  // Something a waiter may be waiting for happened (called by the hart it
+  // concerns, after the change is visible). Cheap when nobody sleeps.
+  void notify() {
+    progress_.fetch_add(1, std::memory_order_seq_cst);
+    progress_.notify_all();
+  }
+
  private:
+  // Serves `self`'s requests until `done()` holds, sleeping between looks.
+  template <typename Done>
+  void wait_until(Done done, Hart* self);
+
   std::vector<Hart*> harts_;
+  std::atomic<uint32_t> progress_{0};
 };
 
 }  // namespace vessel::rv

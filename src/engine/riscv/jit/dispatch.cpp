@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "base/log.hpp"
 #include "engine/riscv/hart.hpp"
 #include "engine/riscv/jit/block_cache.hpp"
 #include "engine/riscv/jit/runtime.hpp"
@@ -140,11 +141,22 @@ uint64_t Hart::run_translated(uint64_t budget, StopReason& stop) {
           translate_debug((pc & ~uint64_t{0xfff}) + 4096, Access::kFetch, next_pa))
         next_page = memory_.host_ptr(next_pa & ~uint64_t{0xfff}, 4096);
       jit::Block made;
-      if (!jit::translate_block(cache, pc, gpa, fe->host, next_page, made)) {
+      const char* error = nullptr;
+      jit::Translation result =
+          jit::translate_block(cache, pc, gpa, fe->host, next_page, made, &error);
+      if (result == jit::Translation::kNoRoom) {
         cache.flush();
         jit_epoch_ = 0;       // empties the jump caches before the next entry
         link_site = nullptr;  // its code is gone
-        if (!jit::translate_block(cache, pc, gpa, fe->host, next_page, made)) made = jit::Block{};
+        result = jit::translate_block(cache, pc, gpa, fe->host, next_page, made, &error);
+      }
+      if (result != jit::Translation::kDone) {
+        // The interpreter runs it from now on (the block stays marked as
+        // such); the rest of the cache is fine, so it stays.
+        made = jit::Block{};
+        if (result == jit::Translation::kFailed && cache.stats().translation_failures++ == 0) {
+          spdlog::warn("jit: block at {:#x} left to the interpreter: {}", pc, error);
+        }
       }
       block = cache.insert(gpa, pc, made);
       cache.stats().translate_seconds += monotonic_seconds() - t0;

@@ -10,8 +10,8 @@
 
 namespace vessel::rv::jit {
 
-bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
-                     const uint8_t* next_page, Block& out) {
+Translation translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
+                            const uint8_t* next_page, Block& out, const char** error) {
   // Scan: which instructions the block holds.
   std::vector<Insn> insns;
   bool interpret_after = false;
@@ -44,7 +44,7 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
   }
   if (insns.empty()) {
     out = Block{};
-    return true;
+    return Translation::kDone;
   }
   CodeBuffer& buffer = cache.buffer();
   try {
@@ -58,10 +58,13 @@ bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t
     buffer.commit(g.getSize());
     e.for_each_fault_site(
         [&cache](const uint8_t* site, const uint8_t* slow) { cache.add_fault_site(site, slow); });
-  } catch (const Xbyak::Error&) {
-    return false;  // out of room
+  } catch (const Xbyak::Error& e) {
+    // Nothing was committed: the buffer's cursor has not moved.
+    if (static_cast<int>(e) == Xbyak::ERR_CODE_IS_TOO_BIG) return Translation::kNoRoom;
+    *error = e.what();
+    return Translation::kFailed;
   }
-  return true;
+  return Translation::kDone;
 }
 
 }  // namespace vessel::rv::jit

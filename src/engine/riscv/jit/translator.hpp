@@ -36,9 +36,13 @@ inline constexpr unsigned kMaxBlockInsns = 64;
 // would fault): where an instruction crossing into it finds its second half
 // at translation time. Writes code at the cache's cursor
 // and returns the block (code == nullptr when the first instruction is one
-// the translator leaves to the interpreter). Returns false when the buffer
-// is too full for it: the caller flushes the cache and tries again.
-bool translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
-                     const uint8_t* next_page, Block& out);
+// the translator leaves to the interpreter).
+enum class Translation {
+  kDone,
+  kNoRoom,  // the buffer is too full for it: the caller flushes the cache and tries again
+  kFailed,  // the emitter refused it (a translator bug): `error` says why; interpret it
+};
+Translation translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const uint8_t* page,
+                            const uint8_t* next_page, Block& out, const char** error);
 
 }  // namespace vessel::rv::jit
