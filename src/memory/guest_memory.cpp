@@ -93,7 +93,8 @@ void GuestMemory::notify_code_write(uint64_t gpa, uint64_t len) {
   const uint64_t first = (gpa - base_) >> kPageShift;
   const uint64_t last = (gpa - base_ + len - 1) >> kPageShift;
   for (uint64_t page = first; page <= last; ++page) {
-    if ((std::atomic_ref<uint8_t>(flags_[page]).load(std::memory_order_relaxed) & kPageCode) != 0) {
+    if ((std::atomic_ref<uint8_t>(flags_[page]).load(std::memory_order_relaxed) &
+         (kPageCode | kPageHostReadOnly)) != 0) {
       std::atomic_ref<uint32_t>(code_gen_[page]).fetch_add(1, std::memory_order_acq_rel);
       if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
     }
@@ -108,7 +109,7 @@ void GuestMemory::prepare_write(uint64_t gpa, uint64_t len) {
     const uint8_t flags = std::atomic_ref<uint8_t>(flags_[page]).load(std::memory_order_relaxed);
     if ((flags & kPageShared) != 0) unshare(page, /*copy=*/true);
     if (dirty_logging_) mark_dirty(page);
-    if ((flags & kPageCode) != 0) {
+    if ((flags & (kPageCode | kPageHostReadOnly)) != 0) {
       std::atomic_ref<uint32_t>(code_gen_[page]).fetch_add(1, std::memory_order_acq_rel);
       if (code_write_hook_) code_write_hook_(base_ + (page << kPageShift));
     }

@@ -30,8 +30,14 @@ class GuestMemory {
   // with other pages (memory/page_sharing); a write must unshare it first,
   // which prepare_write() does.
   static constexpr uint8_t kPageShared = 4;
+  // kPageHostReadOnly: `vessel exec` write-protected the host page because
+  // it held code (user/address_space.hpp); a write must go through
+  // prepare_write(), whose code-write hook makes it writable again, even if
+  // kPageCode was cleared meanwhile (another hart's cache refreshed).
+  static constexpr uint8_t kPageHostReadOnly = 8;
   // Flags under which the engine must not cache a host pointer for writes.
-  static constexpr uint8_t kPageSlowWrite = kPageCode | kPageWatch | kPageShared;
+  static constexpr uint8_t kPageSlowWrite =
+      kPageCode | kPageWatch | kPageShared | kPageHostReadOnly;
 
   // Reserves `size` bytes of RAM at guest-physical `base`. Host pages are
   // committed lazily, on first touch (MAP_NORESERVE), so a large guest costs
@@ -88,12 +94,22 @@ class GuestMemory {
   uint64_t code_epoch() const { return code_epoch_.load(std::memory_order_seq_cst); }
   uint64_t bump_code_epoch() { return code_epoch_.fetch_add(1, std::memory_order_seq_cst) + 1; }
 
-  // Called for each page with kPageCode that a write() touches; the engine
-  // installs it to invalidate its decoded-instruction cache.
+  // Called for each page with kPageCode (or kPageHostReadOnly) that a
+  // write() touches; the engine installs it to invalidate its
+  // decoded-instruction cache.
   void set_code_write_hook(std::function<void(uint64_t page_gpa)> hook) {
     code_write_hook_ = std::move(hook);
   }
   void notify_code_write(uint64_t gpa, uint64_t len);
+  // Called when a page gains kPageCode (CodeCache::mark_code). `vessel exec`
+  // installs it to write-protect the host page, so that translated code's
+  // direct stores to it fault into the slow path (user/address_space.hpp).
+  void set_code_mark_hook(std::function<void(uint64_t page_gpa)> hook) {
+    code_mark_hook_ = std::move(hook);
+  }
+  void notify_code_marked(uint64_t gpa) {
+    if (code_mark_hook_) code_mark_hook_(gpa & ~uint64_t{kPageSize - 1});
+  }
   // How many writes to the page holding `gpa` (inside RAM) found kPageCode
   // set: each hart's code caches compare it with the count they decoded at,
   // so a write by another hart (or a device) reaches every cache without
@@ -214,6 +230,7 @@ class GuestMemory {
   std::unique_ptr<uint8_t[], Unmap> flags_;
   std::unique_ptr<uint32_t[], Unmap> code_gen_;  // atomic (atomic_ref)
   std::function<void(uint64_t)> code_write_hook_;
+  std::function<void(uint64_t)> code_mark_hook_;
   std::function<void()> write_protect_hook_;
   unsigned batch_depth_ = 0;    // WriteProtectBatch
   bool batch_pending_ = false;  // the hook was asked for inside a batch

@@ -14,11 +14,12 @@ namespace vessel::user {
 
 namespace {
 
-// The page tables' fixed places in guest-physical RAM above the user range:
-// the root, then one level-1 table per GiB, then one level-0 table per
-// 2 MiB. Fixed places need no allocator; untouched tables cost nothing
-// (lazily committed host pages).
-constexpr uint64_t kPtBase = AddressSpace::kLimit;
+// The page tables' fixed places in guest-physical RAM above the user range
+// and its guard page: the root, then one level-1 table per GiB, then one
+// level-0 table per 2 MiB. Fixed places need no allocator; untouched tables
+// cost nothing (lazily committed host pages).
+constexpr uint64_t kGuardEnd = AddressSpace::kLimit + AddressSpace::kPageSize;
+constexpr uint64_t kPtBase = kGuardEnd;
 constexpr uint64_t kGigs = AddressSpace::kLimit >> 30;
 constexpr uint64_t kTwoMegs = AddressSpace::kLimit >> 21;
 constexpr uint64_t kRoot = kPtBase;
@@ -87,6 +88,112 @@ void AddressSpace::set_ptes(uint64_t va, uint64_t len, uint32_t prot) {
   }
 }
 
+void AddressSpace::mirror_protections() {
+  const std::lock_guard guard(mutex_);
+  mirror_ = true;
+  host_protect(kLimit, kGuardEnd, PROT_NONE);
+  mirror(0, kLimit);
+}
+
+void AddressSpace::host_protect(uint64_t va, uint64_t end, int prot) {
+  if (va >= end) return;
+  // Fails only when the host runs out of mappings (vm.max_map_count): the
+  // guest's protections could then not be kept.
+  if (mprotect(memory_->host_base() + va, end - va, prot) != 0) {
+    fail("cannot set host protections of guest memory: {}", errno_text(errno));
+  }
+}
+
+void AddressSpace::mirror(uint64_t va, uint64_t len) {
+  if (!mirror_ || len == 0) return;
+  const uint64_t end = va + len;
+  const auto is_code = [this](uint64_t page) {
+    return (memory_->page_flags(page) & GuestMemory::kPageCode) != 0;
+  };
+  uint64_t at = va;
+  auto it = regions_.upper_bound(va);
+  if (it != regions_.begin()) --it;
+  while (at < end) {
+    while (it != regions_.end() && it->second.end <= at) ++it;
+    if (it == regions_.end() || it->first >= end) {
+      host_protect(at, end, PROT_NONE);
+      unmark_host_read_only(at, end);
+      return;
+    }
+    if (it->first > at) {
+      host_protect(at, it->first, PROT_NONE);
+      unmark_host_read_only(at, it->first);
+      at = it->first;
+    }
+    const Region& r = it->second;
+    const uint64_t stop = std::min(r.end, end);
+    if ((r.prot & kProtWrite) != 0 && !r.host_read_only) {
+      // Writable but for pages holding code: runs of pages alike.
+      uint64_t run = at;
+      bool run_code = is_code(at);
+      for (uint64_t p = at + kPageSize;; p += kPageSize) {
+        const bool code = p < stop && is_code(p);
+        if (p >= stop || code != run_code) {
+          host_protect(run, std::min(p, stop), run_code ? PROT_READ : PROT_READ | PROT_WRITE);
+          if (p >= stop) break;
+          run = p;
+          run_code = code;
+        }
+      }
+      mark_host_read_only(at, stop);
+    } else {
+      host_protect(at, stop, (r.prot & (kProtRead | kProtExec)) != 0 ? PROT_READ : PROT_NONE);
+      unmark_host_read_only(at, stop);
+    }
+    at = stop;
+    ++it;
+  }
+}
+
+void AddressSpace::mark_host_read_only(uint64_t va, uint64_t end) {
+  // kPageHostReadOnly on exactly the pages of a writable region that are
+  // read-only for their code: a write to them reaches code_written()
+  // whatever happens to kPageCode meanwhile.
+  for (uint64_t p = va; p < end; p += kPageSize) {
+    const uint8_t flags = memory_->page_flags(p);
+    if ((flags & GuestMemory::kPageCode) != 0) {
+      if ((memory_->set_page_flags(p, GuestMemory::kPageHostReadOnly) &
+           GuestMemory::kPageHostReadOnly) == 0) {
+        ++host_read_only_pages_;
+      }
+    } else if ((flags & GuestMemory::kPageHostReadOnly) != 0) {
+      unmark_host_read_only(p, p + kPageSize);
+    }
+  }
+}
+
+void AddressSpace::unmark_host_read_only(uint64_t va, uint64_t end) {
+  // Nothing to do (the common case: a large unmapped range) costs nothing;
+  // else each page's flags once.
+  for (uint64_t p = va; p < end && host_read_only_pages_ != 0; p += kPageSize) {
+    if ((memory_->clear_page_flags(p, GuestMemory::kPageHostReadOnly) &
+         GuestMemory::kPageHostReadOnly) != 0) {
+      --host_read_only_pages_;
+    }
+  }
+}
+
+void AddressSpace::code_marked(uint64_t page) {
+  if (!mirror_ || page >= kLimit) return;
+  const std::lock_guard guard(mutex_);
+  // Under the lock, from the flag as it is now: a write that cleared it on
+  // another thread meanwhile leaves the page as that write wants it.
+  mirror(page, kPageSize);
+}
+
+void AddressSpace::code_written(uint64_t page) {
+  if (page >= kLimit) return;
+  const std::lock_guard guard(mutex_);
+  memory_->clear_page_flags(page, GuestMemory::kPageCode);
+  unmark_host_read_only(page, page + kPageSize);
+  mirror(page, kPageSize);
+}
+
 void AddressSpace::forget_code(uint64_t va, uint64_t len) {
   memory_->notify_code_write(va, len);
 }
@@ -142,6 +249,7 @@ void AddressSpace::map_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
   // Never-mapped pages of the reservation are zero already.
   insert(va, va + len, prot, false);
   set_ptes(va, len, prot);
+  mirror(va, len);
 }
 
 int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared, int fd,
@@ -172,6 +280,7 @@ int AddressSpace::undo_failed_map(uint64_t va, uint64_t len, int err) {
   // MAP_FIXED may have unmapped the old pages already: leave zero ones.
   host_map_zero(memory_->host_base() + va, len);
   unmap(va, len);
+  mirror(va, len);
   return err;
 }
 
@@ -180,6 +289,7 @@ void AddressSpace::record_map(uint64_t va, uint64_t len, uint32_t prot, bool hos
   ++generation_;
   insert(va, va + len, prot, host_read_only);
   set_ptes(va, len, prot);
+  mirror(va, len);
 }
 
 int AddressSpace::map_shared_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
@@ -211,6 +321,8 @@ int AddressSpace::move(uint64_t from, uint64_t len, uint64_t to) {
   set_ptes(from, len, 0);
   insert(to, to + len, r.prot, r.host_read_only);
   set_ptes(to, len, r.prot);
+  mirror(from, len);
+  mirror(to, len);
   ++generation_;
   return 0;
 }
@@ -222,6 +334,7 @@ void AddressSpace::unmap(uint64_t va, uint64_t len) {
   carve(va, va + len);
   set_ptes(va, len, 0);
   host_map_zero(memory_->host_base() + va, len);  // gives the memory back
+  mirror(va, len);
   ++generation_;
 }
 
@@ -247,6 +360,7 @@ int AddressSpace::protect(uint64_t va, uint64_t len, uint32_t prot) {
     insert(lo, hi, prot, r.host_read_only);
   }
   set_ptes(va, len, prot);
+  mirror(va, len);
   ++generation_;
   return 0;
 }
@@ -345,8 +459,13 @@ int AddressSpace::read_string(uint64_t va, uint64_t max, std::string& out) {
 void AddressSpace::poke(uint64_t va, const void* in, uint64_t len) {
   if (len == 0) return;
   if (va >= kLimit || len > kLimit - va) fail("guest address {:#x} out of range", va);
+  const std::lock_guard guard(mutex_);
   memory_->prepare_write(va, len);
+  const uint64_t first = page_down(va), end = page_up(va + len);
+  // Whatever the guest's protection: writable on the host for the copy.
+  if (mirror_) host_protect(first, end, PROT_READ | PROT_WRITE);
   std::memcpy(memory_->host_base() + va, in, len);
+  mirror(first, end - first);
 }
 
 }  // namespace vessel::user

@@ -10,6 +10,16 @@
 // to a read-only one is a page fault in either engine, and the region map
 // here answers the system-call layer's "may the guest pass this pointer"
 // (EFAULT) without touching host memory.
+//
+// With mirror_protections() (the translator's direct user memory, see
+// engine/riscv/jit/block_cache.hpp) the host pages of the user range carry
+// the guest's protections too: PROT_NONE where nothing is mapped or the
+// guest may not read, read-only where it may not write (or where the page
+// holds code the engine has decoded, so that a store to it reaches
+// GuestMemory::prepare_write, as qemu-user does), read-write else. Pages
+// the guest may only execute are host-readable: the engine decodes them
+// through host pointers. Above the user range a guard page catches an
+// access that starts below the limit and runs past it.
 #pragma once
 
 #include <atomic>
@@ -38,6 +48,15 @@ class AddressSpace {
   AddressSpace& operator=(const AddressSpace&) = delete;
 
   GuestMemory& memory() { return *memory_; }
+  // Turns on host protections that mirror the guest's (see above), for the
+  // whole user range from now on; before anything is mapped.
+  void mirror_protections();
+  bool mirrors_protections() const { return mirror_; }
+  // GuestMemory's code hooks: the page holding `page` gained decoded code /
+  // was written while it had some (its code is gone; the page may lose
+  // its kPageCode flag here). Each sets the host protection again.
+  void code_marked(uint64_t page);
+  void code_written(uint64_t page);
   // The satp value that selects these page tables (Sv39, ASID 0).
   uint64_t satp() const;
 
@@ -124,10 +143,18 @@ class AddressSpace {
   int undo_failed_map(uint64_t va, uint64_t len, int err);
   void record_map(uint64_t va, uint64_t len, uint32_t prot, bool host_read_only);
   uint64_t* pte_slot(uint64_t table, uint64_t index);
+  // mirror_: sets the host protection of [va, va + len) from the regions
+  // and the pages' code flags.
+  void mirror(uint64_t va, uint64_t len);
+  void host_protect(uint64_t va, uint64_t end, int prot);
+  void mark_host_read_only(uint64_t va, uint64_t end);
+  void unmark_host_read_only(uint64_t va, uint64_t end);
 
   std::unique_ptr<GuestMemory> memory_;
   std::map<uint64_t, Region> regions_;  // by start; disjoint, page-aligned
   uint64_t mmap_top_ = kLimit;
+  bool mirror_ = false;
+  uint64_t host_read_only_pages_ = 0;  // with kPageHostReadOnly (under mutex_)
   std::atomic<uint64_t> generation_{0};
   mutable std::recursive_mutex mutex_;
 };

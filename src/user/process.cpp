@@ -8,9 +8,11 @@
 
 #include <climits>
 #include <cstdlib>
+#include <string_view>
 
 #include "base/error.hpp"
 #include "engine/riscv/csr_numbers.hpp"
+#include "user/host_faults.hpp"
 #include "user/loader.hpp"
 #include "user/strace.hpp"
 #include "user/syscalls.hpp"
@@ -48,14 +50,25 @@ bool restartable(uint64_t number) {
   }
 }
 
+// Direct user memory for the translator unless VESSEL_EXEC_DIRECT=0 (the
+// software TLB then, as the system VM uses: for comparison and as a way
+// out should a host refuse the protections).
+bool direct_memory_wanted() {
+  const char* v = std::getenv("VESSEL_EXEC_DIRECT");
+  return v == nullptr || std::string_view(v) != "0";
+}
+
 }  // namespace
 
 Thread::Thread(Process& process)
     : process_(process),
-      code_(process.space().memory()),
+      code_(process.space().memory(), /*owner_hook=*/false),
       hart_(0, process.space().memory(), process.bus(), code_, process.clock(), pins_) {
   code_.set_jit_capacity(0);
   hart_.set_engine(process.options().engine);
+  if (process.space().mirrors_protections()) {
+    code_.set_direct_memory(process.space().memory().host_base(), AddressSpace::kLimit);
+  }
 }
 
 AddressSpace& Thread::space() {
@@ -68,6 +81,7 @@ Thread::~Thread() {
 
 void Thread::run() {
   t_code = &code_;
+  set_fault_code_cache(&code_);
   signals_on_this_thread(*this);
   uint64_t generation = space().generation();
   while (!exiting_) {
@@ -149,6 +163,11 @@ Process::Process(const ExecOptions& options)
     fail("{}: {}", options_.program, errno_text(errno));
   }
   exe_path_ = resolved;
+  if (options_.engine == Engine::kJit && direct_memory_wanted()) {
+    // The translator addresses guest memory directly (host_faults.hpp).
+    install_host_fault_handler();
+    space_->mirror_protections();
+  }
 
   ExecImage image;
   image.path = options_.program;
@@ -161,11 +180,17 @@ Process::Process(const ExecOptions& options)
   brk_start = brk = loaded.brk;
 
   main_ = std::make_unique<Thread>(*this);
-  // After the thread's CodeCache (which installs its own): the writing
-  // thread's cache drops the page (code_cache.hpp).
-  space_->memory().set_code_write_hook([](uint64_t page) {
+  // The writing thread's cache drops the page (code_cache.hpp); set once,
+  // before any guest thread runs.
+  AddressSpace* space = space_.get();
+  space_->memory().set_code_write_hook([space](uint64_t page) {
     if (t_code != nullptr) t_code->invalidate(page);
+    // Writable on the host again, until code is decoded from it again.
+    if (space->mirrors_protections()) space->code_written(page);
   });
+  if (space_->mirrors_protections()) {
+    space_->memory().set_code_mark_hook([space](uint64_t page) { space->code_marked(page); });
+  }
   main_->hart().enter_user(loaded.entry, space_->satp());
   main_->reg(2) = loaded.sp;  // sp; a0 (the rtld_fini pointer) is 0
   sigset_t mask;

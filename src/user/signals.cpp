@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "user/host_faults.hpp"
 #include "user/process.hpp"
 #include "user/strace.hpp"
 
@@ -49,6 +50,25 @@ void host_catcher(int sig, siginfo_t* info, void*) {
   }
   if (rv::Hart* h = t_hart) h->request_stop();
 }
+
+}  // namespace
+
+void guest_signal_from_host(int sig, siginfo_t* info) {
+  const uint64_t handler = g_signals != nullptr ? g_signals->actions[sig].handler : kSigDfl;
+  if (handler == kSigIgn) return;
+  if (handler == kSigDfl) {
+    // Ends the process once the handler returns (the signal is blocked
+    // until then).
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    sigaction(sig, &sa, nullptr);
+    raise(sig);
+    return;
+  }
+  host_catcher(sig, info, nullptr);
+}
+
+namespace {
 
 // What SIG_DFL does with `sig`: true if it ends the process.
 bool default_kills(int sig) {
@@ -149,6 +169,9 @@ bool setup_frame(Thread& t, int sig, const uint8_t info[kInfoSize], uint64_t old
 void apply_host_disposition(Thread& t, int sig) {
   if (sig == SIGKILL || sig == SIGSTOP) return;
   g_signals = &t.process().signals;
+  // The host fault handler owns these and asks the guest's disposition
+  // itself (host_faults.hpp).
+  if ((sig == SIGSEGV || sig == SIGBUS) && host_fault_handler_installed()) return;
   const GuestSigaction& act = t.process().signals.actions[sig];
   struct sigaction sa {};
   sigfillset(&sa.sa_mask);

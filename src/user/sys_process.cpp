@@ -48,12 +48,27 @@ int64_t sys_clone(Thread& t, const SyscallArgs& a) {
     if ((flags & kCloneVm) == 0) return -EINVAL;
     return t.spawn(flags, stack, ptid, tls, ctid);
   }
+  // vfork: the parent waits until the child has exec'd or is gone. A pipe
+  // whose write end only the child keeps (close-on-exec) tells: the
+  // parent's read returns at the child's execve (of a host program or of
+  // vessel again) or exit. The child sees one descriptor more until then.
+  const bool vfork = (flags & (kCloneVm | kCloneVfork)) == (kCloneVm | kCloneVfork);
+  int gate[2] = {-1, -1};
+  if (vfork && pipe2(gate, O_CLOEXEC) != 0) gate[0] = gate[1] = -1;  // then as fork
   // fork() (glibc's own atfork handling keeps vessel's libc sound in the
   // child); the parent is told of the child's end by SIGCHLD whatever
   // exit signal the guest chose.
   const pid_t pid = ::fork();
-  if (pid < 0) return -errno;
+  if (pid < 0) {
+    const int err = errno;
+    if (gate[0] >= 0) {
+      close(gate[0]);
+      close(gate[1]);
+    }
+    return -err;
+  }
   if (pid == 0) {
+    if (gate[0] >= 0) close(gate[0]);
     t.process().after_fork(t);
     const uint32_t tid = static_cast<uint32_t>(getpid());
     if ((flags & kCloneChildSettid) != 0) t.space().write_value(ctid, tid);
@@ -63,10 +78,12 @@ int64_t sys_clone(Thread& t, const SyscallArgs& a) {
     return 0;
   }
   if ((flags & kCloneParentSettid) != 0) t.space().write_value(ptid, static_cast<uint32_t>(pid));
-  if ((flags & (kCloneVm | kCloneVfork)) == (kCloneVm | kCloneVfork)) {
-    // vfork: the parent waits until the child is gone or has exec'd. Not
-    // seen from here; waiting for exit would deadlock a child that execs a
-    // long-running program, so the parent goes on (posix_spawn copes).
+  if (gate[0] >= 0) {
+    close(gate[1]);
+    char byte;
+    while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    close(gate[0]);
   }
   return pid;
 }

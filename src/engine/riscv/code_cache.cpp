@@ -14,13 +14,13 @@ void CodeCache::Unmap::operator()(DecodedPage** p) const {
   if (p != nullptr) munmap(p, bytes);
 }
 
-CodeCache::CodeCache(GuestMemory& memory) : memory_(memory) {
+CodeCache::CodeCache(GuestMemory& memory, bool owner_hook) : memory_(memory) {
   const size_t bytes = std::max<size_t>(memory.pages() * sizeof(DecodedPage*), 1);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   pages_ = std::unique_ptr<DecodedPage*[], Unmap>(static_cast<DecodedPage**>(p), Unmap{bytes});
-  memory_.set_code_write_hook([this](uint64_t page_gpa) { invalidate(page_gpa); });
+  if (owner_hook) memory_.set_code_write_hook([this](uint64_t page_gpa) { invalidate(page_gpa); });
 }
 
 CodeCache::~CodeCache() = default;
@@ -30,6 +30,7 @@ jit::BlockCache& CodeCache::jit() {
     jit_ = std::make_unique<jit::BlockCache>(
         jit_capacity_ != 0 ? jit_capacity_ : jit::BlockCache::kDefaultCapacity);
     if (jit_warmup_ != 0) jit_->set_warm_arrivals(jit_warmup_);
+    if (direct_base_ != nullptr) jit_->set_direct_memory(direct_base_, direct_limit_);
   }
   return *jit_;
 }
@@ -99,6 +100,7 @@ bool CodeCache::mark_code(uint64_t gpa) {
     return false;
   }
   memory_.bump_code_epoch();
+  memory_.notify_code_marked(gpa);
   return true;
 }
 

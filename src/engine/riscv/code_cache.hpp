@@ -39,7 +39,12 @@ struct DecodedPage {
 
 class CodeCache {
  public:
-  explicit CodeCache(GuestMemory& memory);
+  // Installs GuestMemory's code-write hook to invalidate() pages of this
+  // cache, unless `owner_hook` is false (`vessel exec`: one cache per guest
+  // thread, and the process's own hook, installed once, reaches the cache
+  // of the writing thread; a later cache taking the hook over would race
+  // with writers on other threads).
+  explicit CodeCache(GuestMemory& memory, bool owner_hook = true);
   ~CodeCache();
 
   // The decoded page for the RAM page holding `gpa` (allocated on demand).
@@ -72,6 +77,15 @@ class CodeCache {
   // How often code must be reached before it is translated (--jit-warmup;
   // 0: the default, 1: at once).
   void set_jit_warmup(uint32_t arrivals);
+  // Translate loads and stores for a user process's flat memory (`vessel
+  // exec`): guest address va is host address base + va for va < limit, the
+  // host's page protections mirror the guest's, and a host fault in
+  // translated code goes to the access's slow path (jit/block_cache.hpp).
+  // Before the first jit().
+  void set_direct_memory(const uint8_t* base, uint64_t limit) {
+    direct_base_ = base;
+    direct_limit_ = limit;
+  }
   // Null until a hart used the translator.
   const jit::BlockCache* jit_if_used() const { return jit_.get(); }
 
@@ -112,8 +126,10 @@ class CodeCache {
   size_t decoded_pages_ = 0;
   size_t max_decoded_pages_ = kDefaultMaxDecodedPages;
   std::unique_ptr<jit::BlockCache> jit_;
-  size_t jit_capacity_ = 0;  // 0: the default
-  uint32_t jit_warmup_ = 0;  // 0: the default
+  size_t jit_capacity_ = 0;               // 0: the default
+  uint32_t jit_warmup_ = 0;               // 0: the default
+  const uint8_t* direct_base_ = nullptr;  // set_direct_memory
+  uint64_t direct_limit_ = 0;
 };
 
 }  // namespace vessel::rv

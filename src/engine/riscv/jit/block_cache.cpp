@@ -158,12 +158,43 @@ void BlockCache::invalidate_page(uint64_t page_gpa) {
   ++epoch_;
 }
 
+void BlockCache::add_fault_site(const uint8_t* site, const uint8_t* slow) {
+  const auto at = static_cast<uint32_t>(site - buffer_.begin());
+  const auto resume = static_cast<uint32_t>(slow - buffer_.begin());
+  const bool in_order = fault_sites_.empty() || fault_sites_.back().site < at;
+  fault_sites_.push_back(FaultSite{at, resume});
+  if (!in_order) {
+    std::sort(fault_sites_.begin(), fault_sites_.end(),
+              [](const FaultSite& a, const FaultSite& b) { return a.site < b.site; });
+  }
+}
+
+const uint8_t* BlockCache::fault_resume(uintptr_t rip) const {
+  const auto begin = reinterpret_cast<uintptr_t>(buffer_.begin());
+  if (rip < begin || rip - begin >= buffer_.used()) return nullptr;
+  const auto at = static_cast<uint32_t>(rip - begin);
+  // A hand-written binary search: std::lower_bound is fine too, but this
+  // keeps the signal handler's path obviously free of allocation.
+  size_t lo = 0, hi = fault_sites_.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (fault_sites_[mid].site < at) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == fault_sites_.size() || fault_sites_[lo].site != at) return nullptr;
+  return buffer_.begin() + fault_sites_[lo].resume;
+}
+
 void BlockCache::flush() {
   blocks_.clear();
   pages_.clear();
   cold_counts_.clear();
   std::fill(slots_.begin(), slots_.end(), Slot{});
   buffer_.reset(trampoline_bytes_);
+  fault_sites_.clear();
   stats_.cache_bytes = 0;
   ++stats_.cache_flushes;
   ++epoch_;

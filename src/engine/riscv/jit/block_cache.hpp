@@ -101,6 +101,27 @@ class BlockCache {
   uint64_t epoch() const { return epoch_; }
   uint64_t flushes() const { return stats_.cache_flushes; }
 
+  // ---- direct user memory (CodeCache::set_direct_memory) ----
+  // Blocks then address guest memory as [base + va] after checking va <
+  // limit, and every such access is a fault site: a host SIGSEGV/SIGBUS
+  // there (the host page's protection mirrors the guest's, so the guest
+  // faults, or the page holds code and is write-protected) is sent to the
+  // access's slow path, which raises the precise guest fault or does the
+  // write through GuestMemory::prepare_write.
+  void set_direct_memory(const uint8_t* base, uint64_t limit) {
+    direct_base_ = base;
+    direct_limit_ = limit;
+  }
+  const uint8_t* direct_base() const { return direct_base_; }
+  uint64_t direct_limit() const { return direct_limit_; }
+  // Records that a host fault at `site` resumes at `slow` (both in the
+  // buffer, in a block just committed).
+  void add_fault_site(const uint8_t* site, const uint8_t* slow);
+  // Where a host fault at `rip` must resume, or nullptr if `rip` is no fault
+  // site. Async-signal-safe for a fault on the thread that runs this cache
+  // (which is then inside generated code, so nothing changes the table).
+  const uint8_t* fault_resume(uintptr_t rip) const;
+
   CodeBuffer& buffer() { return buffer_; }
   EngineStats& stats() { return stats_; }
   const EngineStats& stats() const { return stats_; }
@@ -151,6 +172,13 @@ class BlockCache {
   EngineStats stats_;
   std::FILE* perf_map_ = nullptr;
   std::string dump_dir_;  // empty: no dumps
+  const uint8_t* direct_base_ = nullptr;
+  uint64_t direct_limit_ = 0;
+  // Offsets in the buffer: (fault site, where to resume), sorted by site.
+  struct FaultSite {
+    uint32_t site, resume;
+  };
+  std::vector<FaultSite> fault_sites_;
 };
 
 }  // namespace vessel::rv::jit

@@ -18,13 +18,28 @@ void Emitter::atomic(const DecodedInsn& d) {
   const uint32_t mask = dirty_;
   const Reg64 va = get(d.rs1, rax);
   Label& miss = label();
-  tlb_check(va, array, size, miss);
-  g_.mov(rcx, g_.qword[kTlbReg + rcx + array + 8]);
-  g_.add(rcx, va);  // the host address
+  // Direct user memory: a host fault at an access below resumes here, with
+  // the guest address still in rcx - base (va's register may be reused).
+  Label& fault = label();
+  const bool direct = this->direct();
+  if (direct) {
+    direct_check(va, miss);
+    g_.test(va.cvt8(), size - 1);  // misaligned: the slow path raises it
+    g_.jnz(miss, Xbyak::CodeGenerator::T_NEAR);
+    g_.lea(rcx, g_.ptr[va + kTlbReg]);
+  } else {
+    tlb_check(va, array, size, miss);
+    g_.mov(rcx, g_.qword[kTlbReg + rcx + array + 8]);
+    g_.add(rcx, va);  // the host address
+  }
+  const auto site = [&] {
+    if (direct) fault_site(fault);
+  };
   // SAFETY (of the guest access): the entry maps this aligned access into
   // RAM, and a write entry exists only for a page that needs nothing from
   // GuestMemory::prepare_write.
   if (lr) {
+    site();
     word ? g_.movsxd(rdx, g_.dword[rcx]) : g_.mov(rdx, g_.qword[rcx]);
     g_.mov(g_.qword[rbp + kOffResvHost], rcx);
     g_.mov(g_.qword[rbp + kOffResvValue], rdx);
@@ -37,12 +52,17 @@ void Emitter::atomic(const DecodedInsn& d) {
       // the reservation goes either way.
       Label& done = label();
       g_.cmp(rcx, g_.qword[rbp + kOffResvHost]);
-      g_.mov(g_.qword[rbp + kOffResvHost], 0);  // flags stay
+      // Direct: the reservation goes after the swap, so that a swap which
+      // faults on the host (a write-protected code page) still holds it in
+      // the slow path, which then succeeds instead of failing for ever.
+      if (!direct) g_.mov(g_.qword[rbp + kOffResvHost], 0);  // flags stay
       g_.jne(done);
       g_.mov(rax, g_.qword[rbp + kOffResvValue]);
+      site();
       g_.lock();
       word ? g_.cmpxchg(g_.dword[rcx], edx) : g_.cmpxchg(g_.qword[rcx], rdx);
       g_.L(done);
+      if (direct) g_.mov(g_.qword[rbp + kOffResvHost], 0);  // flags stay
       g_.setne(al);
       g_.movzx(eax, al);
       put(d.rd, rax);
@@ -50,16 +70,21 @@ void Emitter::atomic(const DecodedInsn& d) {
       Reg64 old = rdx;
       const auto amo = static_cast<AmoOp>(d.aux);
       if (amo == AmoOp::kAdd) {
+        site();
         g_.lock();
         word ? g_.xadd(g_.dword[rcx], edx) : g_.xadd(g_.qword[rcx], rdx);
       } else if (amo == AmoOp::kSwap) {
+        site();
         word ? g_.xchg(g_.dword[rcx], edx) : g_.xchg(g_.qword[rcx], rdx);  // locked
       } else {
         // A compare-and-swap loop with the new value in r11 (the TLB
-        // pointer, saved: the only other register free here).
+        // pointer, saved: the only other register free here; direct, the
+        // base, loaded again after: the stack must stay as the slow path
+        // expects it at a fault site).
         old = rax;
         const Reg64 t = kTlbReg;
-        g_.push(t);
+        if (!direct) g_.push(t);
+        site();
         word ? g_.mov(eax, g_.dword[rcx]) : g_.mov(rax, g_.qword[rcx]);
         Label& again = label();
         g_.L(again);
@@ -86,10 +111,15 @@ void Emitter::atomic(const DecodedInsn& d) {
             }
             break;
         }
+        site();
         g_.lock();
         word ? g_.cmpxchg(g_.dword[rcx], t.cvt32()) : g_.cmpxchg(g_.qword[rcx], t);
         g_.jne(again);
-        g_.pop(t);
+        if (direct) {
+          load_base_reg();
+        } else {
+          g_.pop(t);
+        }
       }
       if (word) g_.movsxd(old, old.cvt32());
       put(d.rd, old);
@@ -99,10 +129,20 @@ void Emitter::atomic(const DecodedInsn& d) {
   const uint64_t next = insns_[k_].va + d.len;
   const uint64_t packed = static_cast<uint64_t>(d.op) | (uint64_t{d.aux} << 8) |
                           (uint64_t{d.rd} << 16) | (uint64_t{d.rs2} << 24);
-  cold([this, &miss, mask, k, next, packed, va] {
+  cold([this, &miss, &fault, mask, k, next, packed, va, direct] {
+    Label& call_it = label();
+    if (direct) {
+      g_.L(fault);
+      writeback(mask);
+      g_.mov(rsi, rcx);
+      g_.mov(rax, reinterpret_cast<uint64_t>(cache_.direct_base()));
+      g_.sub(rsi, rax);
+      g_.jmp(call_it, Xbyak::CodeGenerator::T_NEAR);
+    }
     g_.L(miss);
     writeback(mask);
     g_.mov(rsi, va);
+    g_.L(call_it);
     g_.mov(rdi, rbp);
     g_.mov(rdx, packed);
     call(reinterpret_cast<const void*>(&Runtime::atomic));

@@ -39,10 +39,8 @@ void Emitter::load_host(const Reg64& dst, const Reg64& va, const Reg64& addend, 
   }
 }
 
-Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst) {
-  const Reg64 va = address(d);
-  Label& miss = label();
-  Label& done = label();
+void Emitter::tlb_load(const Reg64& va, unsigned size, bool sign, const Reg64& dst, Label& miss,
+                       Label& done) {
   tlb_check(va, kOffTlbRead, size, miss);
   const auto addend = g_.qword[kTlbReg + rcx + kOffTlbRead + 8];
   if (chained_[k_] && addend_slots_ < kAddendSlots) {
@@ -71,6 +69,22 @@ Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64&
     // SAFETY (of the guest access): the entry maps this aligned access into RAM.
     load_host(dst, va, rdx, size, sign);
   }
+}
+
+Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst) {
+  const Reg64 va = address(d);
+  Label& miss = label();
+  Label& done = label();
+  if (direct()) {
+    direct_check(va, miss);
+    fault_site(miss);
+    // SAFETY (of the guest access): va < the limit, so the access stays in
+    // the reservation (with its guard page); the host page's protection is
+    // the guest's, and a host fault here resumes at `miss`.
+    load_host(dst, va, kTlbReg, size, sign);
+  } else {
+    tlb_load(va, size, sign, dst, miss, done);
+  }
   g_.L(done);
   const uint32_t mask = dirty_;
   const size_t k = k_;
@@ -94,8 +108,15 @@ Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64&
 void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
   const Reg64 va = address(d);
   Label& miss = label();
-  tlb_check(va, kOffTlbWrite, size, miss);
-  g_.mov(rcx, g_.qword[kTlbReg + rcx + kOffTlbWrite + 8]);
+  // The host address is va + base.
+  Reg64 base = rcx;
+  if (direct()) {
+    direct_check(va, miss);
+    base = kTlbReg;
+  } else {
+    tlb_check(va, kOffTlbWrite, size, miss);
+    g_.mov(rcx, g_.qword[kTlbReg + rcx + kOffTlbWrite + 8]);
+  }
   Reg64 v = rdx;
   if (fp) {
     g_.mov(rdx, g_.qword[rbp + off_f(d.rs2)]);
@@ -103,12 +124,15 @@ void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
     v = get(d.rs2, rdx);
   }
   // SAFETY (of the guest access): write entries exist only for RAM pages
-  // that need nothing from GuestMemory::prepare_write.
+  // that need nothing from GuestMemory::prepare_write. Direct: va < the
+  // limit, the host page is writable only if the guest may write it and it
+  // holds no code (else the store faults and resumes at `miss`).
+  if (direct()) fault_site(miss);
   switch (size) {
-    case 1: g_.mov(g_.byte[va + rcx], v.cvt8()); break;
-    case 2: g_.mov(g_.word[va + rcx], v.cvt16()); break;
-    case 4: g_.mov(g_.dword[va + rcx], v.cvt32()); break;
-    default: g_.mov(g_.qword[va + rcx], v); break;
+    case 1: g_.mov(g_.byte[va + base], v.cvt8()); break;
+    case 2: g_.mov(g_.word[va + base], v.cvt16()); break;
+    case 4: g_.mov(g_.dword[va + base], v.cvt32()); break;
+    default: g_.mov(g_.qword[va + base], v); break;
   }
   const uint32_t mask = dirty_;
   const size_t k = k_;

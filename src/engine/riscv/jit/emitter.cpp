@@ -23,7 +23,7 @@ void Emitter::emit() {
     if (r != 0 && (loops_ || ((read_first >> r) & 1) != 0))
       g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
   }
-  g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
+  load_base_reg();
   // A branch back to the block's start comes here with the guest registers
   // still in host registers; any of those the block writes may then be
   // newer than HartState at any exit.
@@ -62,6 +62,25 @@ void Emitter::emit() {
     const std::function<void()> f = std::move(cold_[i]);
     f();
   }
+  if (limit_used_) {
+    g_.align(8);
+    g_.L(limit_);
+    g_.dq(cache_.direct_limit());
+  }
+}
+
+void Emitter::load_base_reg() {
+  if (direct()) {
+    g_.mov(kTlbReg, reinterpret_cast<uint64_t>(cache_.direct_base()));
+  } else {
+    g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
+  }
+}
+
+void Emitter::direct_check(const Reg64& va, Label& slow) {
+  limit_used_ = true;
+  g_.cmp(va, g_.qword[g_.rip + limit_]);
+  g_.jae(slow, Xbyak::CodeGenerator::T_NEAR);
 }
 
 // Which of a loop's loads take their addend from a slot (Emitter::load):
@@ -149,7 +168,7 @@ void Emitter::note_sext32(const DecodedInsn& d) {
 }
 
 void Emitter::reload_after_call(unsigned also) {
-  g_.mov(kTlbReg, g_.qword[rbp + kOffDataTlb]);
+  load_base_reg();
   for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
     const unsigned r = guest_of_[i];
     if (r != 0 && (i >= kCalleeSaved || r == also)) g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);

@@ -30,7 +30,9 @@ using namespace Xbyak::util;
 // survive helper calls).
 inline const std::array<Reg64, 9> kCacheRegs = {rbx, r12, r13, r14, rsi, rdi, r8, r9, r10};
 inline constexpr unsigned kCalleeSaved = 4;
-// The current data TLB (HartState::data_tlb_), which nothing in a block changes.
+// The current data TLB (HartState::data_tlb_), which nothing in a block changes;
+// with direct user memory (BlockCache::set_direct_memory) the host base of
+// guest memory instead.
 inline const Reg64 kTlbReg = r11;
 
 struct Insn {
@@ -52,6 +54,12 @@ class Emitter {
         interpret_after_(interpret_after) {}
 
   void emit();
+  // After emit() and the generator's ready(): each access that may fault on
+  // the host (direct user memory) and where its slow path starts.
+  template <typename F>
+  void for_each_fault_site(F&& f) const {
+    for (const auto& [site, slow] : fault_sites_) f(site, slow->getAddress());
+  }
 
  private:
   // ---- guest registers ----
@@ -118,6 +126,19 @@ class Emitter {
   }
   Label& label() { return labels_.emplace_back(); }
 
+  // ---- direct user memory (BlockCache::set_direct_memory) ----
+  bool direct() const { return cache_.direct_base() != nullptr; }
+  // Jumps to `slow` unless va < the limit (a constant in the block's cold
+  // code: rip-relative, so the compare needs no register and fuses with
+  // the branch). The guard page above the limit catches the bytes of an
+  // access that starts below it and runs past.
+  void direct_check(const Reg64& va, Label& slow);
+  // The next instruction is an access that may fault on the host: a fault
+  // there resumes at `slow`.
+  void fault_site(Label& slow) { fault_sites_.emplace_back(g_.getCurr(), &slow); }
+  // kTlbReg's value on entry and after helper calls.
+  void load_base_reg();
+
   // ---- helpers ----
   void call(const void* fn) {
     g_.mov(rax, reinterpret_cast<uint64_t>(fn));
@@ -154,6 +175,9 @@ class Emitter {
   // time round, checked against the TLB entry: the host address then waits
   // only for the guest address, not for the entry's load.
   Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax);
+  // The load through the software TLB, jumping to `miss` if it misses.
+  void tlb_load(const Reg64& va, unsigned size, bool sign, const Reg64& dst, Label& miss,
+                Label& done);
   // dst = the guest value at host address va + addend.
   void load_host(const Reg64& dst, const Reg64& va, const Reg64& addend, unsigned size, bool sign);
 
@@ -284,6 +308,9 @@ class Emitter {
   uint32_t written_ = 0;       // cached guest registers the block writes
   std::deque<Label> labels_;
   std::deque<std::function<void()>> cold_;
+  std::vector<std::pair<const uint8_t*, Label*>> fault_sites_;
+  Label limit_;  // direct(): the limit constant, after the cold code
+  bool limit_used_ = false;
 };
 
 }  // namespace vessel::rv::jit

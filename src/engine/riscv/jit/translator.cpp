@@ -56,6 +56,8 @@ Translation translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const 
     out.insns = static_cast<uint32_t>(insns.size());
     out.bytes = static_cast<uint32_t>(g.getSize());
     buffer.commit(g.getSize());
+    e.for_each_fault_site(
+        [&cache](const uint8_t* site, const uint8_t* slow) { cache.add_fault_site(site, slow); });
   } catch (const Xbyak::Error& e) {
     // Nothing was committed: the buffer's cursor has not moved.
     if (static_cast<int>(e) == Xbyak::ERR_CODE_IS_TOO_BIG) return Translation::kNoRoom;

@@ -1,0 +1,70 @@
+#include "user/host_faults.hpp"
+
+#include <ucontext.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "engine/riscv/code_cache.hpp"
+#include "engine/riscv/jit/block_cache.hpp"
+
+namespace vessel::user {
+
+namespace {
+
+// Initial-exec TLS: safe to read in a handler. Only this thread changes it,
+// and a fault at a fault site happens while this thread runs translated
+// code, so the cache and its site table do not change under the handler.
+thread_local const rv::CodeCache* t_fault_code = nullptr;
+
+std::atomic<bool> g_installed{false};
+struct sigaction g_old_segv, g_old_bus;  // restored by uninstall
+
+void on_host_fault(int sig, siginfo_t* info, void* context) {
+  if (info->si_code <= 0) {  // SI_USER, SI_TKILL, SI_QUEUE: sent, not a fault
+    guest_signal_from_host(sig, info);
+    return;
+  }
+  auto* uc = static_cast<ucontext_t*>(context);
+  const auto rip = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  if (const rv::CodeCache* code = t_fault_code) {
+    if (const rv::jit::BlockCache* jit = code->jit_if_used()) {
+      if (const uint8_t* resume = jit->fault_resume(rip)) {
+        uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(reinterpret_cast<uintptr_t>(resume));
+        return;
+      }
+    }
+  }
+  // Vessel's own fault: the default action when the instruction runs again.
+  struct sigaction sa {};
+  sa.sa_handler = SIG_DFL;
+  sigaction(sig, &sa, nullptr);
+}
+
+}  // namespace
+
+void install_host_fault_handler() {
+  if (g_installed.exchange(true)) return;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_host_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &g_old_segv);
+  sigaction(SIGBUS, &sa, &g_old_bus);
+}
+
+void uninstall_host_fault_handler() {
+  if (!g_installed.exchange(false)) return;
+  sigaction(SIGSEGV, &g_old_segv, nullptr);
+  sigaction(SIGBUS, &g_old_bus, nullptr);
+}
+
+bool host_fault_handler_installed() {
+  return g_installed.load(std::memory_order_relaxed);
+}
+
+void set_fault_code_cache(const rv::CodeCache* code) {
+  t_fault_code = code;
+}
+
+}  // namespace vessel::user

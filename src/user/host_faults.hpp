@@ -1,0 +1,37 @@
+// Host SIGSEGV and SIGBUS under `vessel exec` with the translator's direct
+// user memory (engine/riscv/jit/block_cache.hpp): translated code addresses
+// guest memory as host memory whose protections mirror the guest's
+// (address_space.hpp), so a guest access that must fault faults on the host
+// first. The handler here finds the faulting instruction among the fault
+// sites of the code cache of the guest thread on this host thread and
+// resumes at that access's slow path, which raises the precise guest fault
+// (or writes a page holding code through GuestMemory::prepare_write).
+//
+// Any other host fault is vessel's own: the handler restores the default
+// action and the instruction faults again, ending the process as without
+// the handler. SIGSEGV/SIGBUS sent by another process (kill, tgkill) are the
+// guest's and go to its disposition (signals.hpp).
+#pragma once
+
+#include <csignal>
+
+namespace vessel::rv {
+class CodeCache;
+}
+
+namespace vessel::user {
+
+// Installs the handler for the process (idempotent).
+void install_host_fault_handler();
+// Puts back the handlers it replaced (tests).
+void uninstall_host_fault_handler();
+bool host_fault_handler_installed();
+// The code cache whose translated code runs on this host thread (nullptr:
+// none).
+void set_fault_code_cache(const rv::CodeCache* code);
+
+// signals.cpp: a SIGSEGV/SIGBUS sent to the process, as the guest's
+// disposition says (async-signal-safe).
+void guest_signal_from_host(int sig, siginfo_t* info);
+
+}  // namespace vessel::user
