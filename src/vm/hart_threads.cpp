@@ -66,12 +66,12 @@ void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
     const uint64_t now_ns = GuestClock::host_ns();
     if (scanner_ && now_ns - last_scan_ns >= kScanEveryMs * 1'000'000) {
       last_scan_ns = now_ns;
-      if (!io_busy()) {
-        // It remaps pages other harts may be using.
-        stop_world();
-        scanner_->step(now_ns);
-        resume_world();
-      }
+      // It remaps pages other harts may be using; whether I/O is in flight
+      // is asked with the harts stopped and the device lock held (a hart
+      // submits requests under that lock).
+      stop_world();
+      if (!io_busy()) scanner_->step(now_ns);
+      resume_world();
     }
     if (exiting()) break;
     // Under the device lock: both flush the console, as hart threads do.
