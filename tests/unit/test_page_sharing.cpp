@@ -419,6 +419,16 @@ TEST(PageSharingStore, FreedSlotsAreReusedOnlyWhenTheFileIsFull) {
   EXPECT_EQ(store_page(100001), 16384u) << "then the file grows";
 }
 
+// The same random contents in every page of two small VMs.
+void write_same_random_pages(GuestMemory& a, GuestMemory& b) {
+  Page content;
+  for (uint64_t page = 0; page < kSmallPages; ++page) {
+    fill_random(content.data(), page);
+    write_page(a, page, content.data());
+    write_page(b, page, content.data());
+  }
+}
+
 TEST(PageSharingStore, ReferenceLimitCapsMappings) {
   EXPECT_GT(PageStore::default_reference_limit(), 0u);
   std::ifstream in("/proc/sys/vm/max_map_count");
@@ -430,12 +440,8 @@ TEST(PageSharingStore, ReferenceLimitCapsMappings) {
   PageStore store(10);
   GuestMemory a(kBase, kSmallSize);
   GuestMemory b(kBase, kSmallSize);
+  write_same_random_pages(a, b);
   Page content;
-  for (uint64_t page = 0; page < kSmallPages; ++page) {
-    fill_random(content.data(), page);
-    write_page(a, page, content.data());
-    write_page(b, page, content.data());
-  }
   PageScanner sa(a, store);
   PageScanner sb(b, store);
   uint64_t now = 1;
@@ -453,12 +459,7 @@ TEST(PageSharingScanner, APageThatChangesBetweenVisitsIsNotShared) {
   PageStore store;
   GuestMemory a(kBase, kSmallSize);
   GuestMemory b(kBase, kSmallSize);
-  Page content;
-  for (uint64_t page = 0; page < kSmallPages; ++page) {
-    fill_random(content.data(), page);
-    write_page(a, page, content.data());
-    write_page(b, page, content.data());
-  }
+  write_same_random_pages(a, b);
   PageScanner sa(a, store);
   PageScanner sb(b, store);
   uint64_t counter = 0;
@@ -639,12 +640,7 @@ TEST(PageSharingScanner, OneStepFlushesWritePointersOnceForAllThePagesItShares) 
   PageStore store;
   GuestMemory a(kBase, kSmallSize);
   GuestMemory b(kBase, kSmallSize);
-  Page content;
-  for (uint64_t page = 0; page < kSmallPages; ++page) {
-    fill_random(content.data(), page);
-    write_page(a, page, content.data());
-    write_page(b, page, content.data());
-  }
+  write_same_random_pages(a, b);
   PageScanner sa(a, store);
   PageScanner sb(b, store);
   unsigned a_flushes = 0;
