@@ -46,7 +46,7 @@ struct FetchTlbEntry {
   uint64_t gpa = 0;               // guest-physical address of the page
 };
 
-inline constexpr unsigned kTlbEntries = 256;
+inline constexpr unsigned kTlbEntries = 1024;
 
 // One translation context's TLB (see Hart::tlbs_).
 // A translated block's entry in a hart's jump cache: the guest virtual pc it

@@ -12,9 +12,9 @@ Reg64 Emitter::address(const DecodedInsn& d) {
 }
 
 void Emitter::tlb_check(const Reg64& va, int32_t array, unsigned size, Label& miss) {
-  static_assert(kTlbEntries == 256 && sizeof(TlbEntry) == 16);
+  static_assert(kTlbEntries <= 4096 && sizeof(TlbEntry) == 16);
   g_.mov(ecx, va.cvt32());
-  g_.shr(ecx, 12 - 4);  // ((va >> 12) & 255) * 16
+  g_.shr(ecx, 12 - 4);  // ((va >> 12) % kTlbEntries) * 16
   g_.and_(ecx, (kTlbEntries - 1) << 4);
   g_.mov(rdx, va);
   g_.and_(rdx, static_cast<int32_t>(~uint32_t{0xfff} | (size - 1)));
