@@ -135,6 +135,23 @@ const uint8_t* ReplayHistory::page_at(uint64_t page, uint64_t position) const {
   return (page + 1) * kPage <= start_size_ ? start_ + page * kPage : kZeroPage;
 }
 
+uint64_t ReplayHistory::checkpoint_before(uint64_t target) const {
+  const auto k = checkpoint_plan::restore_index(positions(), target);
+  if (!k) fail("reverse execution: no checkpoint to go back to");
+  return checkpoints_[*k].position;
+}
+
+std::optional<bool> ReplayHistory::window_writes(uint64_t start,
+                                                 std::span<const uint64_t> pages) const {
+  const auto it = std::find_if(checkpoints_.begin(), checkpoints_.end(),
+                               [&](const Checkpoint& c) { return c.position == start; });
+  if (it == checkpoints_.end() || it + 1 == checkpoints_.end()) return std::nullopt;
+  const std::vector<uint64_t>& delta = (it + 1)->pages;
+  return std::any_of(pages.begin(), pages.end(), [&](uint64_t page) {
+    return std::find(delta.begin(), delta.end(), page) != delta.end();
+  });
+}
+
 uint64_t ReplayHistory::restore_before(uint64_t target) {
   const auto k = checkpoint_plan::restore_index(positions(), target);
   if (!k) fail("reverse execution: no checkpoint to go back to");
