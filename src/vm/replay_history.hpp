@@ -66,9 +66,11 @@ class ReplayHistory {
   // For the window from the checkpoint at `start` to the next checkpoint:
   // whether any of the guest-physical `pages` (page indexes) may have been
   // written in it (its end's delta holds them: the pages written in the
-  // window, a superset after thinning merged windows); nullopt if `start`
-  // is the newest checkpoint (the window is still open) or none.
-  std::optional<bool> window_writes(uint64_t start, std::span<const uint64_t> pages) const;
+  // window, a superset after thinning merged windows). From the newest
+  // checkpoint the window is still open: if `machine_at_end` (the machine
+  // stands where the window ends), the pages written since, else nullopt.
+  std::optional<bool> window_writes(uint64_t start, std::span<const uint64_t> pages,
+                                    bool machine_at_end);
 
   size_t count() const { return checkpoints_.size(); }
   uint64_t bytes() const { return bytes_; }

@@ -308,7 +308,8 @@ Outcome Session::search_memory(std::string_view args) {
     const uint64_t n = std::min(kRead, end - at);
     const size_t got = target_.read_memory(g_thread_, at, {buf.data(), n});
     const auto last = buf.begin() + static_cast<ptrdiff_t>(got);
-    const auto hit = std::search(buf.begin(), last, pattern.begin(), pattern.end());
+    const auto hit = std::search(buf.begin(), last, pattern.begin(), pattern.end(),
+                                 [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
     if (hit != last) return reply(fmt::format("1,{:x}", at + (hit - buf.begin())));
     if (got != n) return error(kEFault);
     if (at + n == end) return reply("0");

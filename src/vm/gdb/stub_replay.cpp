@@ -153,7 +153,9 @@ void Stub::perform_rewind() {
       // watched pages cannot hold a hit: passed over without running it.
       while (search_.pages) {
         const uint64_t start = history_->checkpoint_before(search_.end.pos);
-        const auto writes = history_->window_writes(start, *search_.pages);
+        // Before anything is stepped, the machine stands where gdb was.
+        const bool at_end = search_.stepped == 0 && search_.skipped == 0;
+        const auto writes = history_->window_writes(start, *search_.pages, at_end);
         if (!writes || *writes) break;
         ++search_.skipped;
         if (start == 0) {  // not written since the start
