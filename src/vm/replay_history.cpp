@@ -135,6 +135,32 @@ const uint8_t* ReplayHistory::page_at(uint64_t page, uint64_t position) const {
   return (page + 1) * kPage <= start_size_ ? start_ + page * kPage : kZeroPage;
 }
 
+uint64_t ReplayHistory::checkpoint_before(uint64_t target) const {
+  const auto k = checkpoint_plan::restore_index(positions(), target);
+  if (!k) fail("reverse execution: no checkpoint to go back to");
+  return checkpoints_[*k].position;
+}
+
+std::optional<bool> ReplayHistory::window_writes(uint64_t start, std::span<const uint64_t> pages,
+                                                 bool machine_at_end) {
+  const auto it = std::find_if(checkpoints_.begin(), checkpoints_.end(),
+                               [&](const Checkpoint& c) { return c.position == start; });
+  if (it == checkpoints_.end()) return std::nullopt;
+  if (it + 1 == checkpoints_.end()) {
+    if (!machine_at_end) return std::nullopt;
+    // Memory is base_'s plus dirty_, and base_ is no later than the newest
+    // checkpoint: dirty_ holds every page written since `start`.
+    collect_dirty();
+    return std::any_of(pages.begin(), pages.end(), [&](uint64_t page) {
+      return page / 64 < dirty_.size() && (dirty_[page / 64] >> (page % 64) & 1) != 0;
+    });
+  }
+  const std::vector<uint64_t>& delta = (it + 1)->pages;
+  return std::any_of(pages.begin(), pages.end(), [&](uint64_t page) {
+    return std::find(delta.begin(), delta.end(), page) != delta.end();
+  });
+}
+
 uint64_t ReplayHistory::restore_before(uint64_t target) {
   const auto k = checkpoint_plan::restore_index(positions(), target);
   if (!k) fail("reverse execution: no checkpoint to go back to");

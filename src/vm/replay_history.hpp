@@ -24,6 +24,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,6 +60,17 @@ class ReplayHistory {
   // start for 0): memory, state, the log position, the console. Returns the
   // checkpoint's position (the VM's retired-instruction count there).
   uint64_t restore_before(uint64_t target);
+
+  // The position restore_before(target) would go back to.
+  uint64_t checkpoint_before(uint64_t target) const;
+  // For the window from the checkpoint at `start` to the next checkpoint:
+  // whether any of the guest-physical `pages` (page indexes) may have been
+  // written in it (its end's delta holds them: the pages written in the
+  // window, a superset after thinning merged windows). From the newest
+  // checkpoint the window is still open: if `machine_at_end` (the machine
+  // stands where the window ends), the pages written since, else nullopt.
+  std::optional<bool> window_writes(uint64_t start, std::span<const uint64_t> pages,
+                                    bool machine_at_end);
 
   size_t count() const { return checkpoints_.size(); }
   uint64_t bytes() const { return bytes_; }

@@ -414,5 +414,61 @@ TEST(GdbInsnAccess, DecodesLoadsStoresAndAtomics) {
   EXPECT_FALSE(memory_access(rv::decode(0x00b50533, 0), x));
 }
 
+// qSearch:memory: gdb's `find` done by the stub (the fake's memory is
+// 0x1000..0x3000, byte i holding i & 0xff).
+TEST_F(GdbSession, SearchMemory) {
+  const std::string pattern = "\x10\x11\x12";
+  // The first match from the start; the next one 256 bytes on.
+  EXPECT_EQ(ask("qSearch:memory:1000;2000;" + pattern), "1,1010");
+  EXPECT_EQ(ask("qSearch:memory:1011;1fef;" + pattern), "1,1110");
+  // Not in the range (it ends one byte short of the match), and none at all.
+  EXPECT_EQ(ask("qSearch:memory:1000;12;" + pattern), "0");
+  EXPECT_EQ(ask("qSearch:memory:1000;13;" + pattern), "1,1010");
+  EXPECT_EQ(ask("qSearch:memory:1000;2000;\x10\x12"), "0");
+  // A pattern that holds ';' (binary, after the framer's unescaping).
+  EXPECT_EQ(ask("qSearch:memory:1000;2000;:;<"), "1,103a");
+  // The last bytes of memory; a range past its end: a match before the
+  // end, else an error, as gdb's own search gives for memory it cannot read.
+  EXPECT_EQ(ask("qSearch:memory:1000;2000;\xfd\xfe\xff"), "1,10fd");
+  EXPECT_EQ(ask("qSearch:memory:2f00;100;\xfd\xfe\xff"), "1,2ffd");
+  EXPECT_EQ(ask("qSearch:memory:2f00;200;\x01\x02"), "1,2f01");
+  EXPECT_EQ(ask("qSearch:memory:2f00;200;\x10\x12"), "E0e");
+  // Malformed: no pattern, no length, not hex; a range at the top of the
+  // address space does not wrap.
+  EXPECT_EQ(ask("qSearch:memory:1000;2000;"), "E16");
+  EXPECT_EQ(ask("qSearch:memory:1000;" + pattern), "E16");
+  EXPECT_EQ(ask("qSearch:memory:zz;10;" + pattern), "E16");
+  EXPECT_EQ(ask("qSearch:memory:ffffffffffffffff;10;" + pattern), "0");
+}
+
+// A match across two of the stub's reads (a packet's size each) is found.
+TEST(GdbSessionSearch, AcrossChunks) {
+  class Big final : public Target {
+   public:
+    unsigned threads() const override { return 1; }
+    std::optional<uint64_t> read_register(unsigned, const RegRef&) override { return 0; }
+    bool write_register(unsigned, const RegRef&, uint64_t) override { return false; }
+    size_t read_memory(unsigned, uint64_t addr, std::span<uint8_t> out) override {
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (addr + i >= mem.size()) return i;
+        out[i] = mem[addr + i];
+      }
+      return out.size();
+    }
+    bool write_memory(unsigned, uint64_t, std::span<const uint8_t>) override { return false; }
+    std::string thread_info(unsigned) override { return ""; }
+    std::vector<uint8_t> mem = std::vector<uint8_t>(3 * kMaxPayload);
+  } big;
+  Session s(big);
+  const uint64_t at = kMaxPayload - 2;  // 0x3ffe: straddles the first read's end
+  std::memcpy(&big.mem[at], "NEEDLE", 6);
+  EXPECT_EQ(s.handle("qSearch:memory:0;c000;NEEDLE").reply, "1,3ffe");
+  EXPECT_EQ(s.handle("qSearch:memory:1;bfff;NEEDLE").reply, "1,3ffe");
+  EXPECT_EQ(s.handle("qSearch:memory:3ffe;6;NEEDLE").reply, "1,3ffe");
+  EXPECT_EQ(s.handle("qSearch:memory:3fff;8001;NEEDLE").reply, "0");
+  // Past the end of memory: an error (no match before it).
+  EXPECT_EQ(s.handle("qSearch:memory:0;c001;NEEDLX").reply, "E0e");
+}
+
 }  // namespace
 }  // namespace vessel::gdb

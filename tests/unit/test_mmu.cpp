@@ -136,6 +136,30 @@ TEST_F(MmuTest, Sv48PageSizes) {
   EXPECT_EQ(tr(kCodeVa + 4, Access::kFetch), kCodePa + 4);
 }
 
+// translate_global (reverse-continue's test of whether a watched address is
+// mapped the same in every address space): a leaf with G only; paging off
+// or a fault: false.
+TEST_F(MmuTest, TranslateGlobal) {
+  use(kSatpSv39);
+  const uint64_t va_g = 0xffffffd800001000, pa_g = kRam + 0x100000;
+  const uint64_t va_l = 0x0000000000402000, pa_l = kRam + 0x101000;
+  const uint64_t va_ro = 0xffffffd800002000;
+  map(va_g, pa_g, V | R | W | G | A | D);
+  map(va_l, pa_l, V | R | W | A | D);
+  map(va_ro, pa_g, V | R | G | A);
+  uint64_t pa = 0;
+  EXPECT_FALSE(hart.paging());
+  EXPECT_FALSE(hart.translate_global(va_g, pa));  // satp is Bare until enter()
+  enter(Priv::kUser);  // the supervisor's view is asked for, whatever the mode
+  EXPECT_TRUE(hart.paging());
+  ASSERT_TRUE(hart.translate_global(va_g + 0x123, pa));
+  EXPECT_EQ(pa, pa_g + 0x123);
+  EXPECT_FALSE(hart.translate_global(va_l, pa));           // one address space's
+  EXPECT_FALSE(hart.translate_global(va_ro, pa));          // not writable
+  EXPECT_FALSE(hart.translate_global(va_g + 0x2000, pa));  // not mapped
+  EXPECT_EQ(tr(va_l), kFault);  // from U-mode: no U bit; and nothing was left pending
+}
+
 TEST_F(MmuTest, NonCanonicalAddressesFault) {
   use(kSatpSv39);
   map(0xffffffffc0000000, kRam, V | R | W | X | A | D, 2);  // the top gigapage

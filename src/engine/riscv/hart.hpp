@@ -227,6 +227,13 @@ class Hart final : public HartState, public Vcpu {
   // Translates a guest virtual address as the current mode would for
   // `access`, without side effects on the TLB. Returns false on a fault.
   bool translate_debug(uint64_t va, Access access, uint64_t& pa);
+  // Whether a supervisor store to `va` goes through a global mapping (a
+  // leaf PTE with G set: the same in every address space, as a kernel's
+  // own mappings are) in the current page table; its address in `pa`.
+  // False with paging off, on a fault, or for a mapping of one address
+  // space only.
+  bool translate_global(uint64_t va, uint64_t& pa);
+  bool paging() const { return (satp_ >> 60) != 0; }
 
  private:
   friend struct jit::Runtime;  // the translator's slow paths
@@ -269,7 +276,9 @@ class Hart final : public HartState, public Vcpu {
   void write_mstatus(uint64_t value);
 
   // Translation and memory access (mmu.cpp)
-  bool translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool update_ad = true);
+  // `leaf`, if given, receives the leaf PTE (paging on and no fault only).
+  bool translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool update_ad = true,
+                 uint64_t* leaf = nullptr);
   Priv data_priv() const;
   void select_tlbs();
   void flush_tlbs();

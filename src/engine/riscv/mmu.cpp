@@ -10,7 +10,8 @@
 namespace vessel::rv {
 
 namespace {
-constexpr uint64_t kPteV = 1, kPteR = 2, kPteW = 4, kPteX = 8, kPteU = 16, kPteA = 64, kPteD = 128;
+constexpr uint64_t kPteV = 1, kPteR = 2, kPteW = 4, kPteX = 8, kPteU = 16, kPteG = 32, kPteA = 64,
+                   kPteD = 128;
 constexpr uint64_t kPtePpnMask = (1ull << 44) - 1;
 constexpr uint64_t kPteReserved = ~((1ull << 54) - 1);  // bits 63:54 (no Svpbmt/Svnapot)
 constexpr uint64_t kPageMask = ~uint64_t{0xfff};
@@ -92,7 +93,8 @@ void Hart::flush_write_tlbs() {
   }
 }
 
-bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool update_ad) {
+bool Hart::translate(uint64_t va, Access access, Priv eff, uint64_t& pa, bool update_ad,
+                     uint64_t* leaf) {
   const uint64_t mode = satp_ >> 60;
   if (eff == Priv::kMachine || mode == 0) {
     pa = va;
@@ -177,6 +179,7 @@ restart:
   }
   const uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
   pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+  if (leaf != nullptr) *leaf = pte;
   return true;
 }
 
@@ -187,6 +190,16 @@ bool Hart::translate_debug(uint64_t va, Access access, uint64_t& pa) {
   trap_cause_ = cause;
   trap_tval_ = tval;
   return ok;
+}
+
+bool Hart::translate_global(uint64_t va, uint64_t& pa) {
+  const uint64_t cause = trap_cause_, tval = trap_tval_;
+  uint64_t pte = 0;
+  const bool ok = (satp_ >> 60) != 0 &&
+                  translate(va, Access::kStore, Priv::kSupervisor, pa, /*update_ad=*/false, &pte);
+  trap_cause_ = cause;
+  trap_tval_ = tval;
+  return ok && (pte & kPteG) != 0;
 }
 
 bool Hart::fill_fetch(uint64_t va, FetchTlbEntry*& entry) {

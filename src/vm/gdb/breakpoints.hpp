@@ -46,6 +46,8 @@ class Breakpoints {
 
   bool empty() const { return software_.empty() && hardware_.empty() && watches_.empty(); }
   bool has_watches() const { return !watches_.empty(); }
+  bool has_breakpoints() const { return !software_.empty() || !hardware_.empty(); }
+  const std::vector<Watch>& watches() const { return watches_; }
   // nullopt: none at `pc`; otherwise whether it is a hardware one.
   std::optional<bool> breakpoint_at(uint64_t pc) const;
   // The first watchpoint that an access to [addr, addr + size) triggers:

@@ -177,6 +177,7 @@ Outcome Session::query(std::string_view p) {
     return reply(to_hex(target_.thread_info(*tid)));
   }
   if (starts_with(p, "qSymbol")) return reply("OK");
+  if (starts_with(p, "qSearch:memory:")) return search_memory(p.substr(15));
   return unsupported();
 }
 
@@ -277,6 +278,42 @@ Outcome Session::read_memory(std::string_view args) {
   const size_t got = target_.read_memory(g_thread_, addr, buf);
   if (got == 0) return error(kEFault);
   return reply(to_hex({buf.data(), got}));
+}
+
+// gdb's `find` sends its whole range in one packet when the stub takes it,
+// instead of reading it all over the wire 16 KB at a time (minutes for a
+// guest's RAM). "ADDR;LEN;PATTERN", the pattern binary (the framer undid
+// its escapes, as for `X`). Replies "1,ADDR" for the first match, "0" for
+// none; memory that cannot be read before a match ends the search with an
+// error, as gdb's own search does.
+Outcome Session::search_memory(std::string_view args) {
+  const size_t semi1 = args.find(';');
+  if (semi1 == std::string_view::npos) return error(kEInval);
+  const size_t semi2 = args.find(';', semi1 + 1);
+  if (semi2 == std::string_view::npos) return error(kEInval);
+  const auto addr = parse_hex_number(args.substr(0, semi1));
+  const auto len = parse_hex_number(args.substr(semi1 + 1, semi2 - semi1 - 1));
+  const std::string_view pattern = args.substr(semi2 + 1);
+  if (!addr || !len || pattern.empty()) return error(kEInval);
+  // The range ends at the top of the address space rather than wrapping.
+  const uint64_t end = *len > UINT64_MAX - *addr ? UINT64_MAX : *addr + *len;
+  if (end - *addr < pattern.size()) return reply("0");
+  // Reads of a packet's size at most (as `m` reads are), overlapping by
+  // the pattern's length less one, so a match across two of them is seen.
+  constexpr uint64_t kRead = kMaxPayload;
+  if (pattern.size() >= kRead) return error(kEInval);
+  const uint64_t step = kRead - (pattern.size() - 1);
+  std::vector<uint8_t> buf(kRead);
+  for (uint64_t at = *addr;; at += step) {
+    const uint64_t n = std::min(kRead, end - at);
+    const size_t got = target_.read_memory(g_thread_, at, {buf.data(), n});
+    const auto last = buf.begin() + static_cast<ptrdiff_t>(got);
+    const auto hit = std::search(buf.begin(), last, pattern.begin(), pattern.end(),
+                                 [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
+    if (hit != last) return reply(fmt::format("1,{:x}", at + (hit - buf.begin())));
+    if (got != n) return error(kEFault);
+    if (at + n == end) return reply("0");
+  }
 }
 
 Outcome Session::write_memory(std::string_view args, bool binary) {

@@ -92,6 +92,7 @@ class Session {
   Outcome write_register(std::string_view args);
   Outcome read_memory(std::string_view args);
   Outcome write_memory(std::string_view args, bool binary);
+  Outcome search_memory(std::string_view args);
   Outcome breakpoint(std::string_view packet, bool insert);
   Outcome resume(std::string_view args, bool step);
   Outcome vcont(std::string_view actions);

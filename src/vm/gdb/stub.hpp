@@ -53,6 +53,8 @@ class Stub final : public DebugHooks, private Target {
 
   // `vessel replay --gdb` (before run()): reverse execution over `history`'s
   // checkpoints (stub_replay.cpp).
+  // A test aid: with VESSEL_GDB_STEP_SEARCH set, reverse-continue steps
+  // every window, passing none over (the answer must be the same).
   void set_history(ReplayHistory* history);
 
  private:
@@ -100,6 +102,11 @@ class Stub final : public DebugHooks, private Target {
   void replay_boundary();
   void perform_rewind();
   void finish_window();
+  // The guest-physical pages the watchpoints' bytes lie in when a window
+  // of the history that wrote none of them cannot hold a hit: write
+  // watchpoints only, no breakpoint, each byte through a global mapping.
+  std::optional<std::vector<uint64_t>> skippable_pages();
+  void log_search() const;
   void reverse(bool step, unsigned tid);
   bool resume_replay(unsigned step_tid);
   // Serves the client while halted inside a slice; false if the slice must
@@ -121,11 +128,16 @@ class Stub final : public DebugHooks, private Target {
     std::optional<Point> hit;  // the last hit in the window so far
     StopEvent hit_event;
     std::optional<StopEvent> watch;  // the access about to run hits a watchpoint
+    // skippable_pages() when the search began: windows whose delta holds
+    // none of them are passed over without running them.
+    std::optional<std::vector<uint64_t>> pages;
+    uint64_t skipped = 0, stepped = 0;  // windows, for the log
   } search_;
   bool abandon_ = false;
-  bool going_back_ = false;        // running from a checkpoint to stop_at_
-  Point search_origin_;            // where gdb was when it asked for reverse-continue
-  bool search_failed_ = false;     // that search went another way than the recording
+  bool going_back_ = false;     // running from a checkpoint to stop_at_
+  Point search_origin_;         // where gdb was when it asked for reverse-continue
+  bool search_failed_ = false;  // that search went another way than the recording
+  bool step_search_ = false;
   std::optional<int> end_status_;  // the end of the log, held
   bool end_pending_ = false;       // reached; its stop reply not sent yet
 

@@ -17,12 +17,15 @@
 // and next instruction). reverse-continue searches the windows between
 // checkpoints, newest first, running each one instruction at a time with the
 // breakpoints and watchpoints checked, and stops at the last hit before
-// where gdb was; none before the start: `replaylog:begin`. At the end of the
+// where gdb was; none before the start: `replaylog:begin`. With only write
+// watchpoints on globally mapped bytes, a window whose checkpoint delta
+// does not hold their pages is passed over unrun (skippable_pages()). At the end of the
 // log the replay holds (`replaylog:end`) instead of exiting, so gdb can go
 // back from there; detaching lets it end (and be checked) as without gdb.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "engine/riscv/hart.hpp"
 #include "vm/gdb/stub.hpp"
@@ -38,6 +41,7 @@ constexpr int kWaitMs = 100;
 
 void Stub::set_history(ReplayHistory* history) {
   history_ = history;
+  step_search_ = std::getenv("VESSEL_GDB_STEP_SEARCH") != nullptr;
   session_->set_reverse(history != nullptr);
 }
 
@@ -145,6 +149,25 @@ void Stub::perform_rewind() {
       return;
     }
     case Rewind::kSearch: {
+      // A window whose delta (the pages written in it) holds none of the
+      // watched pages cannot hold a hit: passed over without running it.
+      while (search_.pages) {
+        const uint64_t start = history_->checkpoint_before(search_.end.pos);
+        // Before anything is stepped, the machine stands where gdb was.
+        const bool at_end = search_.stepped == 0 && search_.skipped == 0;
+        const auto writes = history_->window_writes(start, *search_.pages, at_end);
+        if (!writes || *writes) break;
+        ++search_.skipped;
+        if (start == 0) {  // not written since the start
+          log_search();
+          history_->restore_before(0);
+          search_.active = false;
+          halt(history_event(StopEvent::History::kBegin));
+          return;
+        }
+        search_.end = Point{start, 0};
+      }
+      ++search_.stepped;
       search_.window_start = history_->restore_before(search_.end.pos);
       search_.hit.reset();
       search_.watch.reset();
@@ -164,6 +187,7 @@ void Stub::perform_rewind() {
 void Stub::finish_window() {
   search_.active = false;
   abandon_ = true;
+  if (search_.hit || search_.window_start == 0) log_search();
   if (search_.hit) {
     rewind_ = Rewind::kGoto;
     rewind_target_ = *search_.hit;
@@ -174,6 +198,48 @@ void Stub::finish_window() {
     search_.end = Point{search_.window_start, 0};
     rewind_ = Rewind::kSearch;
   }
+}
+
+// A write watchpoint hit is a store that retires with the watched bytes'
+// address, and a store dirties the page it writes; so if each watched byte
+// lies in a page mapped the same in every address space (a global
+// mapping, as the kernel's own are: the privileged spec's G bit) at the
+// same guest-physical address throughout the history, a window whose
+// delta does not hold that page had no hit. A breakpoint, or a read or
+// access watchpoint, leaves no such trace: then every window is stepped.
+std::optional<std::vector<uint64_t>> Stub::skippable_pages() {
+  const Breakpoints& bps = session_->breakpoints();
+  if (bps.has_breakpoints() || !bps.has_watches()) return std::nullopt;
+  const GuestMemory& mem = machine_.memory();
+  std::vector<uint64_t> pages;
+  for (const Watch& w : bps.watches()) {
+    if (w.kind != WatchKind::kWrite) return std::nullopt;
+    for (uint64_t va = w.addr & ~uint64_t{0xfff}; va < w.addr + w.len; va += 0x1000) {
+      std::optional<uint64_t> page;
+      for (unsigned h = 0; h < machine_.num_harts(); ++h) {
+        rv::Hart& hart = machine_.hart(h);
+        uint64_t pa = 0;
+        if (!hart.paging()) continue;  // paging off: it stores nowhere near
+        if (!hart.translate_global(va, pa) || pa < mem.base() || pa - mem.base() >= mem.size()) {
+          return std::nullopt;
+        }
+        const uint64_t p = (pa - mem.base()) / GuestMemory::kPageSize;
+        if (page && *page != p) return std::nullopt;
+        page = p;
+      }
+      if (!page) return std::nullopt;
+      pages.push_back(*page);
+    }
+  }
+  return pages;
+}
+
+void Stub::log_search() const {
+  if (!search_.pages) return;
+  spdlog::info(
+      "gdb: reverse-continue stepped {} window(s) between checkpoints and passed over {} that "
+      "wrote no watched page",
+      search_.stepped, search_.skipped);
 }
 
 void Stub::reverse(bool step, unsigned tid) {
@@ -196,6 +262,7 @@ void Stub::reverse(bool step, unsigned tid) {
   } else {
     search_ = Search{};
     search_.end = now;
+    if (!step_search_) search_.pages = skippable_pages();
     search_origin_ = now;
     rewind_ = Rewind::kSearch;
   }
