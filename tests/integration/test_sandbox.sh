@@ -170,7 +170,39 @@ wait_exit "$dst"
 check_counter "$WORK/src.out" "$WORK/dst.out" "$WORK/mig.img"
 grep -q 'forbidden' "$WORK/src.out" "$WORK/dst.out" && fail "a forbidden call during migration"
 
-# 6. The other commands that read what others wrote are confined before they
+# 6. A destination in a --jail, as --user nobody: its disk and console log
+# are opened from its command line before it chroots and drops root (and
+# before the peer's first byte), so the VM it builds afterwards has them.
+mkdir "$WORK/djail"
+truncate -s 64M "$WORK/jmig.img"
+"$VESSEL" run --disk "$WORK/jmig.img" --api-socket "$sock" -- sh -c "$(counter_command 1000000)" \
+  </dev/null >"$WORK/src.out" 2>&1 &
+src=$!
+PIDS+=("$src")
+wait_for_text "$WORK/src.out" 'count=20' 120
+port=$(free_port)
+"$VESSEL" receive --jail "$WORK/djail" --user nobody --listen "127.0.0.1:$port" --insecure \
+  --accept-timeout 60 --api-socket "$dsock" --disk "$WORK/jmig.img" \
+  --console-log "$WORK/jdst.log" </dev/null >"$WORK/dst.out" 2>&1 &
+parent=$!
+PIDS+=("$parent")
+wait_for_text "$WORK/dst.out" 'waiting for a migration' 30
+"$VESSEL" ctl "$sock" migrate "127.0.0.1:$port" --insecure >"$WORK/ctl" 2>&1 || {
+  cat "$WORK/ctl" "$WORK/dst.out" >"$WORK/out"
+  fail "migration into a jail failed"
+}
+wait_exit "$src"
+last=$(grep -o '^count=[0-9]*' "$WORK/src.out" | tail -n 1 | cut -d= -f2)
+wait_for_text "$WORK/jdst.log" "^count=$((last + 10))[^0-9]*$" 120
+dst=$(child_of "$parent")
+grep -q "^Uid:[[:space:]]*$nobody[[:space:]]" /proc/"$dst"/status ||
+  fail "receive --user nobody: $(grep '^Uid:' /proc/"$dst"/status)"
+"$VESSEL" ctl "$dsock" quit >/dev/null
+wait_exit "$parent"
+[ "$STATUS" -eq 0 ] || { cp "$WORK/dst.out" "$WORK/out"; fail "the jailed destination exited $STATUS"; }
+check_counter "$WORK/src.out" "$WORK/jdst.log" "$WORK/jmig.img"
+
+# 7. The other commands that read what others wrote are confined before they
 # parse it: `vessel receive` before the peer's first byte (no peer here),
 # `vessel verify` once it has read the quote, `vessel guest`. The hook's
 # call right after confining ends each with one line naming it.
