@@ -442,16 +442,21 @@ struct MeasureOptions {
   }
 };
 
-// `vessel verify QUOTE --expect DIGEST --key PUB [--nonce N]`.
-// `vessel ctl`, `verify` and `guest`: a small allow-list once what they
-// need is open (off in sanitizer builds, as for the VM commands).
-void confine_client() {
+// `vessel ctl`, `verify` and `guest` keep a small allow-list once what they
+// need is open (base/sandbox.hpp; off in sanitizer builds, as for the VM
+// commands). They take no --sandbox option.
+void configure_client_sandbox() {
   vessel::sandbox::Settings settings;
   settings.seccomp = !vessel::sandbox::sanitizer_build();
   vessel::sandbox::configure(settings);
+}
+
+void confine_client() {
+  configure_client_sandbox();
   vessel::sandbox::confine_thread(vessel::sandbox::Role::kClient);
 }
 
+// `vessel verify QUOTE --expect DIGEST --key PUB [--nonce N]`.
 struct VerifyOptions {
   std::string quote;
   std::string expect;
@@ -683,9 +688,7 @@ int main(int argc, char** argv) {
     const std::string socket = args.front();
     args.erase(args.begin());
     // run_ctl confines itself as a client once connected.
-    vessel::sandbox::Settings settings;
-    settings.seccomp = !vessel::sandbox::sanitizer_build();
-    vessel::sandbox::configure(settings);
+    configure_client_sandbox();
     return vessel::api::run_ctl(socket, args, std::cout, std::cerr);
   }
 
