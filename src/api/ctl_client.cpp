@@ -14,6 +14,7 @@
 #include <set>
 #include <system_error>
 
+#include "base/sandbox.hpp"
 #include "base/size.hpp"
 #include "vm/migration_channel.hpp"
 
@@ -341,6 +342,10 @@ int run_ctl(const std::string& socket_path, const std::vector<std::string>& args
   const std::string command = request["cmd"].get<std::string>();
   try {
     ApiClient client(socket_path);
+    // Connected, every file a request names read: what is left is to parse
+    // what the socket sends back, which may be anything (base/sandbox.hpp;
+    // nothing happens unless the command line turned the sandbox on).
+    sandbox::confine_thread(sandbox::Role::kClient);
     const Json result = client.call(request, [&](const Json& progress) {
       err << describe_progress(command, progress) << '\n' << std::flush;
     });

@@ -116,15 +116,29 @@ void AtomicFile::write_all(std::span<const uint8_t> data) {
   }
 }
 
-void AtomicFile::commit() {
+void AtomicFile::sync_and_close() {
   if (::fdatasync(fd_.get()) != 0 || ::close(fd_.release()) != 0) {
     fail("cannot write {}: {}", temp_path_, errno_text(errno));
   }
+}
+
+void AtomicFile::rename_into_place() {
   if (::renameat(dir_.fd(), temp_name_.c_str(), dir_.fd(), name_.c_str()) != 0) {
     fail("cannot rename {} to {}: {}", temp_path_, name_, errno_text(errno));
   }
   committed_ = true;
-  dir_.sync();
+}
+
+void AtomicFile::commit() {
+  commit_together({this});
+}
+
+void AtomicFile::commit_together(std::initializer_list<AtomicFile*> files) {
+  // Every file's data is down before any name changes: a crash leaves each
+  // name with either its old file or a complete new one.
+  for (AtomicFile* f : files) f->sync_and_close();
+  for (AtomicFile* f : files) f->rename_into_place();
+  if (files.size() > 0) (*files.begin())->dir_.sync();
 }
 
 UniqueFd open_log_file(const Directory& dir, const std::string& name) {

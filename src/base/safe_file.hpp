@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -69,12 +70,19 @@ class AtomicFile {
   void write_all(std::span<const uint8_t> data);
   // fdatasync, close, rename over `name`, sync the directory. Throws Error.
   void commit();
+  // The same for several files of one directory, with one directory sync
+  // for all: each is synced and closed, then each renamed in the order
+  // given (a snapshot's state.bin and memory.bin). Throws Error.
+  static void commit_together(std::initializer_list<AtomicFile*> files);
 
  private:
   const Directory& dir_;
   std::string name_;
   std::string temp_name_;
   std::string temp_path_;
+  void sync_and_close();
+  void rename_into_place();
+
   UniqueFd fd_;
   bool committed_ = false;
 };

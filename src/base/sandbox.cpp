@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -83,7 +85,17 @@ namespace vessel::sandbox {
 // |           | clone (CLONE_THREAD only) set_robust_list rseq,     | a thread per connection       |
 // |           | rt_sigaction (glibc's two real-time signals only)   |                               |
 // |           | seccomp, prctl (PR_SET_NO_NEW_PRIVS only)           | the children narrow the list  |
+// | receive   | the VM role's, and                                  | `vessel receive` before its   |
+// |           | io_uring_setup                                      | VM exists: virtio-blk's ring, |
+// |           | ioctl (BLKGETSIZE64 TUNSETIFF) rt_sigaction         | a block device's size, a tap, |
+// |           |                                                     | the run loop's signals        |
+// |           |                                                     | (files opened beforehand:     |
+// |           |                                                     | base/preopen.hpp); then the   |
+// |           |                                                     | VM role's filter on top       |
 // | waiter    | wait4 kill                                          | the parent outside a --jail   |
+// | client    | read recvfrom recvmsg sendto sendmsg poll close     | ctl's socket, stdio (glibc    |
+// |           | fstat newfstatat lseek, ioctl (TCGETS)              | asks whether stdout is a tty) |
+// |           | getrandom                                           | OpenSSL (verify)              |
 // clang-format on
 //
 // openat fails with EACCES in the roles that open nothing (glibc's malloc
@@ -159,6 +171,9 @@ constexpr Names kControl = {
 };
 
 constexpr Names kWaiter = {"wait4", "kill"};
+
+constexpr Names kClient = {"read",  "recvfrom", "recvmsg",    "sendto", "sendmsg",  "poll",
+                           "close", "fstat",    "newfstatat", "lseek",  "getrandom"};
 
 Settings g_settings;
 int g_selftest_nr = -1;
@@ -345,6 +360,20 @@ void build(Filter& f, Role role) {
       allow_inet_sockets(f);
       allow_terminal_ioctls(f);
       break;
+    case Role::kReceive:
+      f.allow(kVm);
+      f.allow("io_uring_setup");
+      // Machine::run() installs its signal handlers before it confines the
+      // thread as the VM's (whose list has only glibc's own two).
+      f.allow("rt_sigaction");
+      for (unsigned long request : {BLKGETSIZE64, TUNSETIFF}) {
+        f.allow_if("ioctl", SCMP_A1(SCMP_CMP_EQ, request));
+      }
+      allow_memory(f, /*executable=*/true);
+      allow_thread_creation(f);
+      allow_inet_sockets(f);
+      allow_terminal_ioctls(f);
+      break;
     case Role::kHart:
       f.allow(kHart);
       refuse_opening(f);
@@ -362,6 +391,12 @@ void build(Filter& f, Role role) {
       allow_memory(f, /*executable=*/false);
       allow_thread_creation(f);
       allow_inet_sockets(f);
+      break;
+    case Role::kClient:
+      f.allow(kClient);
+      f.allow_if("ioctl", SCMP_A1(SCMP_CMP_EQ, TCGETS));
+      refuse_opening(f);
+      allow_memory(f, /*executable=*/false);
       break;
     case Role::kWaiter:
       f.allow(kWaiter);
@@ -389,6 +424,8 @@ std::string_view role_name(Role role) {
     case Role::kHart: return "hart";
     case Role::kBlockIo: return "block I/O";
     case Role::kControl: return "control socket";
+    case Role::kReceive: return "receive";
+    case Role::kClient: return "client";
     case Role::kWaiter: return "jail's parent";
   }
   return "unknown";
@@ -536,13 +573,14 @@ void confine_thread(Role role) {
       t_role_name = role_name(role).data();
       filter.load();
     } catch (const Error& e) {
-      if (role == Role::kVm) throw;
+      if (role == Role::kVm || role == Role::kReceive || role == Role::kClient) throw;
       std::fprintf(stderr, "vessel: %s\n", e.what());
       _exit(1);
     }
   }
   // The test hook, with the sandbox on or off: only the filter stops it.
-  if (role == Role::kVm && g_selftest_nr >= 0) {
+  if ((role == Role::kVm || role == Role::kReceive || role == Role::kClient) &&
+      g_selftest_nr >= 0) {
     ::syscall(g_selftest_nr, 0, 0, 0, 0, 0, 0);
   }
 }

@@ -41,7 +41,15 @@ enum class Role {
              // code runs
   kBlockIo,  // a virtio-blk worker (when io_uring is not available)
   kControl,  // the control socket's acceptor and its connections (migration sender)
+  kReceive,  // `vessel receive`'s main thread from before the peer's first byte:
+             // the VM role's calls and what building the VM from the stream
+             // needs besides (io_uring_setup, the disks' and tap's ioctls).
+             // It becomes the VM thread, whose confine_thread(kVm) stacks the
+             // VM role's filter on top: from then on it has no call `vessel
+             // run`'s VM thread lacks
   kWaiter,   // the parent left outside a --jail: waits for vessel and passes signals on
+  kClient,   // `vessel ctl`, `verify` and `guest` once they have opened what they
+             // need: they read, parse (replies, quotes) and print, nothing else
 };
 std::string_view role_name(Role role);
 
@@ -71,7 +79,8 @@ bool sanitizer_build();
 
 // Once, from the command line, before any thread starts. Reads the test hook
 // VESSEL_SANDBOX_SELFTEST=SYSCALL (the VM thread makes that call right after
-// confining itself) and VESSEL_SANDBOX_REPORT=1 (a trapped call is reported
+// confining itself, and so do `vessel receive`'s as kReceive and the
+// clients' as kClient) and VESSEL_SANDBOX_REPORT=1 (a trapped call is reported
 // and fails with ENOSYS instead of ending vessel: for finding what a new
 // code path needs).
 void configure(const Settings& settings);
@@ -89,7 +98,8 @@ void lock_down();
 
 // The calling thread keeps the system calls of `role` (nothing happens with
 // the sandbox off). If the filter cannot be loaded: throws Error on the VM
-// thread; on any other, says so in one line and ends vessel (status 1).
+// thread (and a receive or client one); on any other, says so in one line and
+// ends vessel (status 1).
 void confine_thread(Role role);
 
 // A thread made by a confined thread runs under its maker's filter; this

@@ -442,6 +442,20 @@ struct MeasureOptions {
   }
 };
 
+// `vessel ctl`, `verify` and `guest` keep a small allow-list once what they
+// need is open (base/sandbox.hpp; off in sanitizer builds, as for the VM
+// commands). They take no --sandbox option.
+void configure_client_sandbox() {
+  vessel::sandbox::Settings settings;
+  settings.seccomp = !vessel::sandbox::sanitizer_build();
+  vessel::sandbox::configure(settings);
+}
+
+void confine_client() {
+  configure_client_sandbox();
+  vessel::sandbox::confine_thread(vessel::sandbox::Role::kClient);
+}
+
 // `vessel verify QUOTE --expect DIGEST --key PUB [--nonce N]`.
 struct VerifyOptions {
   std::string quote;
@@ -462,6 +476,9 @@ struct VerifyOptions {
     const auto public_key =
         vessel::crypto::Ed25519Key::from_public_pem(read_text_file(key, "public key"), key);
     const std::string text = read_text_file(quote, "quote");
+    // The key parsed (OpenSSL has read its configuration), the quote read:
+    // what is left is to parse it, and it may come from anyone.
+    confine_client();
     std::string got_nonce;
     try {
       got_nonce = vessel::verify_quote(text, public_key, {*expected, nonce});
@@ -514,9 +531,27 @@ struct SandboxCli {
   }
 };
 
+// The control socket, bound before the VM it controls exists (`vessel
+// receive` binds it before it locks itself down and waits); its threads
+// start with the VM.
+struct ControlSocket {
+  vessel::VmControl* control = nullptr;  // set once the VM exists
+  std::unique_ptr<vessel::api::ApiServer> server;
+
+  explicit ControlSocket(const std::string& path) {
+    if (path.empty()) return;
+    server = std::make_unique<vessel::api::ApiServer>(
+        path,
+        [this](const vessel::api::Json& request, const vessel::api::Progress& progress) {
+          return control->handle(request, progress);
+        },
+        vessel::api::ApiServer::Start::kLater);
+  }
+};
+
 // Runs one VM on this thread, with a control socket and a gdb stub if asked
 // for.
-int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats,
+int run_machine(vessel::Machine& machine, ControlSocket& socket, bool stats,
                 const vessel::crypto::Ed25519Key* attest_key = nullptr,
                 const std::optional<vessel::gdb::Address>& gdb = std::nullopt,
                 vessel::ReplayHistory* history = nullptr) {
@@ -526,15 +561,8 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     machine.set_page_store(store.get());
   }
   vessel::VmControl control({&machine}, store.get(), attest_key);
-  std::unique_ptr<vessel::api::ApiServer> server;
-  if (!api_socket.empty()) {
-    server = std::make_unique<vessel::api::ApiServer>(
-        api_socket,
-        [&](const vessel::api::Json& request, const vessel::api::Progress& progress) {
-          return control.handle(request, progress);
-        },
-        vessel::api::ApiServer::Start::kLater);
-  }
+  socket.control = &control;
+  std::unique_ptr<vessel::api::ApiServer>& server = socket.server;
   // Everything named on the command line is read or open now; no thread has
   // started yet.
   machine.load();
@@ -580,6 +608,14 @@ int run_machine(vessel::Machine& machine, const std::string& api_socket, bool st
     std::fprintf(stderr, "\n");
   }
   return result.status;
+}
+
+int run_machine(vessel::Machine& machine, const std::string& api_socket, bool stats,
+                const vessel::crypto::Ed25519Key* attest_key = nullptr,
+                const std::optional<vessel::gdb::Address>& gdb = std::nullopt,
+                vessel::ReplayHistory* history = nullptr) {
+  ControlSocket socket(api_socket);
+  return run_machine(machine, socket, stats, attest_key, gdb, history);
 }
 
 int RecordCli::run(vessel::MachineConfig config, bool stats,
@@ -651,6 +687,8 @@ int main(int argc, char** argv) {
     }
     const std::string socket = args.front();
     args.erase(args.begin());
+    // run_ctl confines itself as a client once connected.
+    configure_client_sandbox();
     return vessel::api::run_ctl(socket, args, std::cout, std::cerr);
   }
 
@@ -748,6 +786,7 @@ int main(int argc, char** argv) {
   try {
     if (guest->parsed()) {
       const vessel::DefaultGuest g = vessel::find_default_guest();
+      confine_client();
       std::printf("kernel %s\ninitrd %s\n", g.kernel.c_str(), g.initrd.c_str());
       return 0;
     }
@@ -779,9 +818,10 @@ int main(int argc, char** argv) {
       const uint64_t cache = receive_cli.engine.parsed_cache();
       const vessel::ReceiveOptions& options = receive_cli.finish(*receive);
       receive_sandbox.finish(*receive);
+      ControlSocket socket(receive_cli.api_socket);
       std::unique_ptr<vessel::Machine> machine = vessel::receive_vm(options);
       machine->set_engine(engine, cache, receive_cli.engine.jit_warmup);
-      return run_machine(*machine, receive_cli.api_socket, false);
+      return run_machine(*machine, socket, false);
     }
     if (verify->parsed()) return verify_options.run();
     if (replay->parsed()) {

@@ -22,6 +22,7 @@ struct Field {
 // Kept open by keep_host_memory_files_open(), else -1.
 int g_status_fd = -1;
 int g_rollup_fd = -1;
+int g_meminfo_fd = -1;
 
 // The whole of a /proc file kept open, read again from its start (seq_file
 // makes it anew at offset 0).
@@ -77,11 +78,13 @@ HostMemoryUsage read_host_memory_usage() {
 void keep_host_memory_files_open() {
   if (g_status_fd < 0) g_status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (g_rollup_fd < 0) g_rollup_fd = ::open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
+  if (g_meminfo_fd < 0) g_meminfo_fd = ::open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 }
 
 uint64_t host_available_memory() {
   uint64_t available = UINT64_MAX;
-  read_kb_fields("/proc/meminfo", -1, {{"MemAvailable", &available}});
+  // `vessel receive` asks once confined, with the file kept open.
+  read_kb_fields("/proc/meminfo", g_meminfo_fd, {{"MemAvailable", &available}});
   return available;
 }
 

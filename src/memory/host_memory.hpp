@@ -17,9 +17,9 @@ struct HostMemoryUsage {
 // and sharing seems to save nothing; PSS charges each mapping 1/8 of it, so
 // the process's PSS counts it once. Fields the kernel does not report read 0.
 HostMemoryUsage read_host_memory_usage();
-// Opens /proc/self/status and /proc/self/smaps_rollup once, for
-// read_host_memory_usage() to read again later: inside a --jail, where /proc
-// is not to be found, and without letting the sandboxed process open files
+// Opens /proc/self/status, /proc/self/smaps_rollup and /proc/meminfo once,
+// for read_host_memory_usage() and host_available_memory() to read again later: inside a --jail,
+// where /proc is not to be found, and without letting the sandboxed process open files
 // (base/sandbox.hpp). Call before the sandbox locks the process down.
 void keep_host_memory_files_open();
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "base/preopen.hpp"
 #include "base/safe_file.hpp"
 
 namespace vessel {
@@ -34,7 +35,9 @@ Console::Console(const std::string& log_path) : output_hash_(XXH3_createState())
   // Truncated if it exists, as QEMU's `-serial file:` does, but never through
   // a symlink, never a device or FIFO, never a file with other hard links;
   // created 0600 (base/safe_file.hpp).
-  out_fd_ = open_log_file(log_path).release();
+  // `vessel receive` opened it before locking itself down (base/preopen.hpp).
+  UniqueFd kept = preopen::take(preopen::log_key(log_path));
+  out_fd_ = kept.valid() ? kept.release() : open_log_file(log_path).release();
   input_open_ = false;
 }
 

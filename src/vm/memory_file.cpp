@@ -80,7 +80,7 @@ bool is_zero_page(const uint8_t* page) {
 }
 
 MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
-                                 const GuestMemory& memory) {
+                                 const GuestMemory& memory, AtomicFile* commit_with) {
   // 0600 (AtomicFile): guest memory holds whatever secrets the guest has.
   AtomicFile file(dir, name);
   const std::string& tmp = file.temp_path();
@@ -122,7 +122,11 @@ MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
   // off this (the VM's) thread. Never through a symlink; O_NONBLOCK: a FIFO
   // must not stall the open.
   UniqueFd old(::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  file.commit();
+  if (commit_with != nullptr) {
+    AtomicFile::commit_together({commit_with, &file});
+  } else {
+    file.commit();
+  }
   if (old.valid()) {
     std::thread([fd = old.release()] {
       sandbox::inherit_role(sandbox::Role::kVm);  // made by the VM thread, under its filter

@@ -32,9 +32,11 @@ bool is_zero_page(const uint8_t* page);
 // durable either way before the rename. Renaming also keeps a GuestMemory
 // that maps the old file (a VM restored from it) seeing the old contents.
 // The caller pauses the VM.
-// Throws Error naming the path on any I/O failure.
+// Throws Error naming the path on any I/O failure. `commit_with`, written
+// but not committed, is committed with it (one directory sync: a snapshot's
+// state.bin, in `dir` too), and before it.
 MemoryFileStats save_memory_file(const Directory& dir, const std::string& name,
-                                 const GuestMemory& memory);
+                                 const GuestMemory& memory, AtomicFile* commit_with = nullptr);
 
 // Opens a memory file for restore: read-only, a regular file of exactly
 // `expected_size` bytes, or one Error line. Returns the fd; the caller passes

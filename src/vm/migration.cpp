@@ -1,5 +1,6 @@
 #include "vm/migration.hpp"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,7 +16,11 @@
 #include <numeric>
 
 #include "base/error.hpp"
+#include "base/preopen.hpp"
+#include "base/safe_file.hpp"
+#include "base/sandbox.hpp"
 #include "devices/net/net_options.hpp"
+#include "devices/virtio/blk.hpp"
 #include "memory/host_memory.hpp"
 #include "platform/guest_clock.hpp"
 #include "platform/virt_map.hpp"
@@ -278,6 +283,8 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
       last.insert(last.end(), todo.begin(), todo.end());
       std::sort(last.begin(), last.end());
       last.erase(std::unique(last.begin(), last.end()), last.end());
+      // Raw: the guest waits for these (set_compression).
+      sender.set_compression(false);
       sender.send_pages(vm.memory(), last);
       const uint64_t pages_done_ns = GuestClock::host_ns();
       std::vector<state::Section> sections = vm.save_state();
@@ -338,8 +345,35 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
   }
 }
 
+namespace {
+
+// Everything the destination's own command line names, opened now (with
+// the errors `vessel run` would give) so that the VM can be built from them
+// once locked down: the disks, the console log, /dev/net/tun for each tap.
+// The disks' locks are taken only when the VM is built: on one host, the
+// source holds them until it has sent its last page.
+void open_destination_files(const MachineConfig& machine) {
+  for (const DiskConfig& disk : machine.disks) {
+    preopen::keep(preopen::disk_key(disk.path, disk.read_only),
+                  virtio::VirtioBlk::open_image(disk.path, disk.read_only));
+  }
+  if (!machine.console_log.empty()) {
+    preopen::keep(preopen::log_key(machine.console_log), open_log_file(machine.console_log));
+  }
+  for (const std::string& spec : machine.nets) {
+    if (net::parse_net_options(spec).kind != net::NetOptions::Kind::kTap) continue;
+    UniqueFd tun(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!tun.valid()) fail("--net {}: cannot open /dev/net/tun: {}", spec, std::strerror(errno));
+    preopen::keep(preopen::kTunKey, std::move(tun));
+  }
+  keep_host_memory_files_open();
+}
+
+}  // namespace
+
 std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
   const std::vector<uint64_t> own_disk_sizes = check_destination(options.vm);
+  open_destination_files(options.vm.machine);
   const HostPort hp = parse_host_port(options.listen);
   addrinfo* list = resolve(hp, true);
   int listener = -1;
@@ -362,6 +396,10 @@ std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
   freeaddrinfo(list);
   if (listener < 0) fail("cannot listen on {}: {}", options.listen, std::strerror(err));
   Socket listen_sock(listener);
+  // From here on the stream is the peer's: --jail and --user now, and the
+  // seccomp filter before its first byte (base/sandbox.hpp).
+  sandbox::lock_down();
+  sandbox::confine_thread(sandbox::Role::kReceive);
   spdlog::info("waiting for a migration on {} ({})", options.listen,
                describe_security(options.security));
   if (options.accept_timeout_seconds > 0) {

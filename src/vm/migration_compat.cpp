@@ -79,7 +79,8 @@ SourceVm parse_source_vm(std::string_view description) {
 std::vector<uint64_t> measure_disks(const std::vector<DiskConfig>& disks) {
   std::vector<uint64_t> sizes;
   for (const DiskConfig& disk : disks) {
-    UniqueFd fd(::open(disk.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    // O_NONBLOCK: a FIFO is refused below, not waited on.
+    UniqueFd fd(::open(disk.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) fail("--disk {}: {}", disk.path, errno_text(errno));
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) fail("--disk {}: {}", disk.path, errno_text(errno));

@@ -221,8 +221,9 @@ void MigrationSender::append_page(const GuestMemory& memory, uint64_t index) {
     append(kEncodingZero);
     return;
   }
-  // A page that looks like noise goes raw without trying zstd.
-  if (!looks_incompressible(page)) {
+  // A page that looks like noise goes raw without trying zstd; so does every
+  // page while compression is off.
+  if (compress_ && !looks_incompressible(page)) {
     const size_t n = ZSTD_compressCCtx(cctx_.get(), compressed_.data(), compressed_.size(), page,
                                        kPage, zstd_level_);
     // Worth it only if the length field plus the frame is smaller than the page.

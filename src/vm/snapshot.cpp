@@ -117,9 +117,10 @@ nlohmann::json take_snapshot(Machine& vm, const std::string& dir) {
   const std::vector<uint8_t> blob = state::encode(sections);
   AtomicFile state_file(directory, "state.bin");
   state_file.write_all(blob);
-  state_file.commit();
+  // Committed with memory.bin: one directory sync for both, and the state's
+  // journal commit carries the memory file's allocation too.
   const uint64_t memory_bytes =
-      save_memory_file(directory, "memory.bin", vm.memory()).bytes_written;
+      save_memory_file(directory, "memory.bin", vm.memory(), &state_file).bytes_written;
   const double ms = static_cast<double>(GuestClock::host_ns() - start) / 1e6;
   return {
       {"dir", dir},

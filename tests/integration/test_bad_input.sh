@@ -70,6 +70,13 @@ check "--tls-key is missing" receive --listen 127.0.0.1:1 --tls-cert /etc/hostna
 check "not a key" receive --listen 127.0.0.1:1 --tls-psk /etc/hostname
 check "--disk /nonexistent/disk.img" receive --listen 127.0.0.1:1 --insecure --disk /nonexistent/disk.img
 check "state.bin" restore /nonexistent-snapshot
+# A disk is a regular file or a block device: a character device, a FIFO or
+# a directory is refused in one line (block devices: test_block_device.sh).
+mkfifo "$WORK/fifo"
+check_one "disk image /dev/null is not a regular file or block device" run --disk /dev/null
+check_one "disk image .*fifo is not a regular file or block device" run --disk "$WORK/fifo"
+check_one "/dev/zero is not a regular file or block device" \
+  receive --listen 127.0.0.1:1 --insecure --disk /dev/zero
 # Record and replay (issue 11).
 mkdir -p "$WORK/full" && echo x > "$WORK/full/file"
 check_one "record directory .*full is not empty" run --record "$WORK/full"

@@ -64,6 +64,14 @@ vm=$!
 PIDS+=("$vm")
 wait_for_text "$WORK/run.out" '^ready' 120
 check_confined "$vm"
+# ctl is confined once connected, before it reads a reply: the hook's call
+# (made right after) ends it with the line naming it.
+set +e
+VESSEL_SANDBOX_SELFTEST=execve "$VESSEL" ctl "$sock" stats >"$WORK/out" 2>&1
+STATUS=$?
+set -e
+expect_status 159
+expect_output '^vessel: sandbox: the client thread made a forbidden system call: execve$'
 "$VESSEL" ctl "$sock" stats >"$WORK/stats" || { cp "$WORK/stats" "$WORK/out"; fail "ctl stats failed"; }
 # The host figures come from /proc/self files opened before the lock-down.
 grep -q '"rss_bytes": [1-9]' "$WORK/stats" || { cp "$WORK/stats" "$WORK/out"; fail "ctl stats: no host RSS"; }
@@ -144,6 +152,9 @@ dsock=$WORK/dst.sock
 dst=$!
 PIDS+=("$dst")
 wait_for_text "$WORK/dst.out" 'waiting for a migration' 30
+# Confined already, before the source has sent a byte (its only thread).
+grep -q '^Seccomp:[[:space:]]*2$' /proc/"$dst"/status ||
+  fail "vessel receive waits unconfined: $(grep '^Seccomp:' /proc/"$dst"/status)"
 "$VESSEL" ctl "$sock" migrate "127.0.0.1:$port" --tls-psk "$WORK/key.psk" >"$WORK/ctl" 2>&1 || {
   cat "$WORK/ctl" "$WORK/src.out" >"$WORK/out"
   fail "migration failed"
@@ -158,4 +169,70 @@ wait_exit "$dst"
 [ "$STATUS" -eq 0 ] || { cp "$WORK/dst.out" "$WORK/out"; fail "the destination exited $STATUS"; }
 check_counter "$WORK/src.out" "$WORK/dst.out" "$WORK/mig.img"
 grep -q 'forbidden' "$WORK/src.out" "$WORK/dst.out" && fail "a forbidden call during migration"
+
+# 6. A destination in a --jail, as --user nobody: its disk and console log
+# are opened from its command line before it chroots and drops root (and
+# before the peer's first byte), so the VM it builds afterwards has them.
+mkdir "$WORK/djail"
+truncate -s 64M "$WORK/jmig.img"
+"$VESSEL" run --disk "$WORK/jmig.img" --api-socket "$sock" -- sh -c "$(counter_command 1000000)" \
+  </dev/null >"$WORK/src.out" 2>&1 &
+src=$!
+PIDS+=("$src")
+wait_for_text "$WORK/src.out" 'count=20' 120
+port=$(free_port)
+"$VESSEL" receive --jail "$WORK/djail" --user nobody --listen "127.0.0.1:$port" --insecure \
+  --accept-timeout 60 --api-socket "$dsock" --disk "$WORK/jmig.img" \
+  --console-log "$WORK/jdst.log" </dev/null >"$WORK/dst.out" 2>&1 &
+parent=$!
+PIDS+=("$parent")
+wait_for_text "$WORK/dst.out" 'waiting for a migration' 30
+"$VESSEL" ctl "$sock" migrate "127.0.0.1:$port" --insecure >"$WORK/ctl" 2>&1 || {
+  cat "$WORK/ctl" "$WORK/dst.out" >"$WORK/out"
+  fail "migration into a jail failed"
+}
+wait_exit "$src"
+last=$(grep -o '^count=[0-9]*' "$WORK/src.out" | tail -n 1 | cut -d= -f2)
+wait_for_text "$WORK/jdst.log" "^count=$((last + 10))[^0-9]*$" 120
+dst=$(child_of "$parent")
+grep -q "^Uid:[[:space:]]*$nobody[[:space:]]" /proc/"$dst"/status ||
+  fail "receive --user nobody: $(grep '^Uid:' /proc/"$dst"/status)"
+"$VESSEL" ctl "$dsock" quit >/dev/null
+wait_exit "$parent"
+[ "$STATUS" -eq 0 ] || { cp "$WORK/dst.out" "$WORK/out"; fail "the jailed destination exited $STATUS"; }
+check_counter "$WORK/src.out" "$WORK/jdst.log" "$WORK/jmig.img"
+
+# 7. The other commands that read what others wrote are confined before they
+# parse it: `vessel receive` before the peer's first byte (no peer here),
+# `vessel verify` once it has read the quote, `vessel guest`. The hook's
+# call right after confining ends each with one line naming it.
+expect_trapped() {  # ROLE COMMAND...
+  local role=$1
+  shift
+  set +e
+  VESSEL_SANDBOX_SELFTEST=execve timeout 60 "$VESSEL" "$@" </dev/null >"$WORK/out" 2>&1
+  STATUS=$?
+  set -e
+  expect_status 159
+  [ "$(wc -l <"$WORK/out")" -eq 1 ] || fail "$1: expected exactly one line from the trapped call"
+  expect_output "^vessel: sandbox: the $role thread made a forbidden system call: execve$"
+}
+expect_trapped receive receive --listen "127.0.0.1:$(free_port)" --insecure --disk "$WORK/mig.img"
+openssl genpkey -algorithm ed25519 -out "$WORK/host.key" 2>/dev/null
+openssl pkey -in "$WORK/host.key" -pubout -out "$WORK/host.pub" 2>/dev/null
+echo '{"hostile": true}' >"$WORK/quote.json"
+expect_trapped client verify "$WORK/quote.json" --key "$WORK/host.pub" \
+  --expect "sha256:$(printf '%064d' 0)"
+expect_trapped client guest
+# Without the hook, the same commands do their work under the filter.
+set +e
+"$VESSEL" verify "$WORK/quote.json" --key "$WORK/host.pub" --expect "sha256:$(printf '%064d' 0)" \
+  >"$WORK/out" 2>&1
+STATUS=$?
+set -e
+expect_status 1
+grep -q forbidden "$WORK/out" && fail "verify made a forbidden call"
+run_vessel guest
+expect_status 0
+expect_output '^initrd '
 echo "sandbox: ok"

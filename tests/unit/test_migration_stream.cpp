@@ -227,6 +227,37 @@ TEST_F(MigrationStreamTest, RoundTripEveryPageArrivesByteIdentical) {
   expect_same_stats(s, dst.stats);
 }
 
+// The pages sent while the guest is stopped go raw (set_compression(false)):
+// the same memory arrives, and no page is compressed.
+TEST_F(MigrationStreamTest, PagesGoRawWithCompressionOff) {
+  GuestMemory src(kBase, 64 * kPage);
+  std::mt19937_64 rng(3);
+  for (uint64_t page = 0; page < src.pages(); ++page) {
+    src.prepare_write(kBase + page * kPage, kPage);
+    if (page % 2 == 0) fill_text(src.host_base() + page * kPage, rng);
+  }
+  Destination dst;
+  std::thread rx([&] { dst.run(destination()); });
+  MigrationSender tx(source());
+  tx.send_hello(hello_for(src));
+  tx.set_compression(false);
+  tx.send_pages(src, all_pages(src));
+  tx.send_state(std::vector<uint8_t>{1});
+  tx.send_done();
+  MigrationReceiver back(source(), "destination");
+  EXPECT_EQ(back.next(nullptr), Kind::kReady);
+  rx.join();
+
+  ASSERT_EQ(dst.error, "");
+  ASSERT_TRUE(dst.memory);
+  EXPECT_EQ(std::memcmp(src.host_base(), dst.memory->host_base(), src.size()), 0);
+  const StreamStats& s = tx.stats();
+  EXPECT_EQ(s.compressed_pages, 0u);
+  EXPECT_EQ(s.raw_pages, 32u);   // the text pages, which zstd would have shrunk
+  EXPECT_EQ(s.zero_pages, 32u);  // zero pages stay 9 bytes
+  expect_same_stats(s, dst.stats);
+}
+
 TEST_F(MigrationStreamTest, ALaterRoundOverwritesAndZeroesPages) {
   GuestMemory src(kBase, 64 * kPage);
   std::mt19937_64 rng(2);

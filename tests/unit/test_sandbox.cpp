@@ -106,6 +106,73 @@ TEST_F(SandboxTest, ThreadsThatOpenNothingGetEaccesFromOpenat) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// `vessel receive` confines itself before the peer's first byte: building
+// the VM may still set up a ring, but nothing may start a program.
+TEST_F(SandboxTest, TheReceiverRunsNoProgram) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kReceive);
+        char* const argv[] = {nullptr};
+        ::execve("/bin/true", argv, argv);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159),
+      "^vessel: sandbox: the receive thread made a forbidden system call: execve\n$");
+}
+
+// Once its VM runs, the receiver's thread takes the VM role's filter on top:
+// what only building the VM needed (io_uring_setup) is gone, so the final
+// set is no wider than `vessel run`'s VM thread's.
+TEST_F(SandboxTest, TheReceiverNarrowsToTheVmRole) {
+  EXPECT_EXIT(
+      {
+        confine(Role::kReceive);
+        // Bad arguments: the kernel answers (EFAULT), the filter lets it by.
+        if (::syscall(SYS_io_uring_setup, 1, nullptr) != -1 || errno != EFAULT) _exit(1);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        confine(Role::kReceive);
+        confine_thread(Role::kVm);
+        ::syscall(SYS_io_uring_setup, 1, nullptr);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "the VM thread made a forbidden system call: io_uring_setup");
+}
+
+// `vessel ctl`, `verify` and `guest`, once connected or read: no new file,
+// no socket, no program; reading and printing still work.
+TEST_F(SandboxTest, AClientOnlyReadsAndPrints) {
+  EXPECT_EXIT(
+      {
+        int fds[2];
+        if (::pipe(fds) != 0) _exit(2);
+        confine(Role::kClient);
+        char byte = 'x';
+        if (::write(fds[1], &byte, 1) != 1 || ::read(fds[0], &byte, 1) != 1) _exit(3);
+        const int fd = ::open("/etc/hostname", O_RDONLY);
+        _exit(fd < 0 && errno == EACCES ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        confine(Role::kClient);
+        ::syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "the client thread made a forbidden system call: socket");
+  EXPECT_EXIT(
+      {
+        confine(Role::kClient);
+        char* const argv[] = {nullptr};
+        ::execve("/bin/true", argv, argv);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "the client thread made a forbidden system call: execve");
+}
+
 TEST_F(SandboxTest, OffConfinesNothing) {
   EXPECT_EXIT(
       {

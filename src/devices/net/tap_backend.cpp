@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include "base/error.hpp"
+#include "base/preopen.hpp"
 
 namespace vessel::net {
 
@@ -17,7 +18,9 @@ TapBackend::TapBackend(const std::string& name) : name_(name) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     fail("--net tap={}: an interface name is 1 to {} characters", name, IFNAMSIZ - 1);
   }
-  fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  // `vessel receive` opened it before locking itself down (base/preopen.hpp).
+  fd_ = preopen::take(preopen::kTunKey).release();
+  if (fd_ < 0) fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) fail("--net tap={}: cannot open /dev/net/tun: {}", name, std::strerror(errno));
   ifreq request{};
   request.ifr_flags = IFF_TAP | IFF_NO_PI;

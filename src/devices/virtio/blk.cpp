@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/preopen.hpp"
 
 namespace vessel::virtio {
 
@@ -54,28 +57,55 @@ void VirtioBlk::retake_host_locks() {
   }
 }
 
-VirtioBlk::VirtioBlk(std::string path, bool read_only, BlockBackend::Kind backend)
-    : path_(std::move(path)), read_only_(read_only) {
-  fd_ = open(path_.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-  if (fd_ < 0) {
+UniqueFd VirtioBlk::open_image(const std::string& path, bool read_only) {
+  // O_NONBLOCK so that a FIFO named as a disk is refused, not waited on;
+  // taken off again below (io_uring would honour it on a block device).
+  UniqueFd fd(
+      open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid()) {
     const int err = errno;
     const bool hint = !read_only && (err == EACCES || err == EROFS || err == EPERM);
-    fail("cannot open disk image {}{}: {}{}", path_, read_only ? "" : " read-write",
+    fail("cannot open disk image {}{}: {}{}", path, read_only ? "" : " read-write",
          std::strerror(err), hint ? " (attach it read-only?)" : "");
   }
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) fail("cannot stat disk image {}: {}", path, std::strerror(errno));
+  // A character device (a terminal, /dev/zero), a FIFO or a socket has no
+  // size and no stable contents: not a disk.
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    fail("disk image {} is not a regular file or block device", path);
+  }
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    fail("disk image {}: {}", path, std::strerror(errno));
+  }
+  return fd;
+}
+
+VirtioBlk::VirtioBlk(std::string path, bool read_only, BlockBackend::Kind backend)
+    : path_(std::move(path)), read_only_(read_only) {
+  UniqueFd kept = preopen::take(preopen::disk_key(path_, read_only));
+  fd_ = kept.valid() ? kept.release() : open_image(path_, read_only).release();
   try {
     struct stat st {};
     if (fstat(fd_, &st) != 0) fail("cannot stat disk image {}: {}", path_, std::strerror(errno));
-    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-      fail("disk image {} is not a regular file or block device", path_);
-    }
     // An OFD lock keeps two VMs (or two disks of one VM) from writing the
     // same image. File systems without lock support are let through.
     if (!set_image_lock(read_only ? F_RDLCK : F_WRLCK)) {
       fail("disk image {} is in use by another process", path_);
     }
-    const off_t size = lseek(fd_, 0, SEEK_END);
-    if (size < 0) fail("cannot size disk image {}: {}", path_, std::strerror(errno));
+    off_t size = 0;
+    if (S_ISBLK(st.st_mode)) {
+      // A block device's size is the kernel's word, not its inode's.
+      uint64_t bytes = 0;
+      if (ioctl(fd_, BLKGETSIZE64, &bytes) != 0) {
+        fail("cannot size block device {}: {}", path_, std::strerror(errno));
+      }
+      size = static_cast<off_t>(bytes);
+    } else {
+      size = lseek(fd_, 0, SEEK_END);
+      if (size < 0) fail("cannot size disk image {}: {}", path_, std::strerror(errno));
+    }
     capacity_ = static_cast<uint64_t>(size) / kBlkSectorSize;
     if (size % kBlkSectorSize != 0) {
       spdlog::warn("disk image {}: size {} is not a multiple of 512; the last {} bytes are ignored",
@@ -83,8 +113,9 @@ VirtioBlk::VirtioBlk(std::string path, bool read_only, BlockBackend::Kind backen
     }
     // Discard and write-zeroes need hole punching (ZERO_RANGE falls back to
     // it). Probe past the end of the file, where a punch changes nothing, to
-    // see whether the file system has it.
-    if (!read_only) {
+    // see whether the file system has it. Not on a block device: its
+    // punches are alignment-bound and the probe would say nothing.
+    if (!read_only && S_ISREG(st.st_mode)) {
       discard_ = fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, size, 4096) == 0;
     }
     serial_ = default_serial(st);

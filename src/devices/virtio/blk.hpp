@@ -22,6 +22,7 @@
 
 #include "base/event_loop.hpp"
 #include "base/log.hpp"
+#include "base/unique_fd.hpp"
 #include "devices/virtio/blk_backend.hpp"
 #include "devices/virtio/virtio_device.hpp"
 #include "devices/virtio/virtqueue.hpp"
@@ -106,6 +107,8 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   // not a multiple of 512 is rounded down, with a warning; the tail is never
   // touched. Throws Error with one line when the image is missing, not
   // readable/writable, not a file or block device, or locked by another user.
+  // A descriptor kept for `path` (base/preopen.hpp: `vessel receive`) is
+  // used instead of opening it.
   VirtioBlk(std::string path, bool read_only,
             BlockBackend::Kind backend = BlockBackend::Kind::kAuto);
   // A disk without a file (a replay: vm/journal.hpp): the guest sees
@@ -114,6 +117,10 @@ class VirtioBlk final : public VirtioDevice, public PollSource {
   VirtioBlk(std::string path, uint64_t capacity_sectors, bool read_only, bool discard,
             std::unique_ptr<BlockBackend> backend);
   ~VirtioBlk() override;
+
+  // Opens a disk image as the constructor does, with the same one-line
+  // errors: a regular file or a block device, nothing else.
+  static UniqueFd open_image(const std::string& path, bool read_only);
   VirtioBlk(const VirtioBlk&) = delete;
   VirtioBlk& operator=(const VirtioBlk&) = delete;
 
