@@ -1609,12 +1609,12 @@ void forward_branches_in_a_block(bool fs_off) {
     }
     fs_off ? ++traps : a3 += a2;
   }
-  for (uint64_t slice : {1, 2, 3, 5, 7, 11, 100, 16384}) {
-    const LockstepResult r = lockstep(p, slice, 5000, slice);
+  for (uint64_t slice : {1, 2, 3, 5, 7, 11, 100, 1000}) {
+    const LockstepResult r = lockstep(p, slice, 20000, slice);
     ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
   }
   auto jit = make_machine(p, Engine::kJit);
-  jit->run(5000);
+  jit->run(20000);
   ASSERT_EQ(jit->hart.pc, p.end_pc);
   EXPECT_EQ(jit->hart.x[as::a0], a0);
   EXPECT_EQ(jit->hart.x[as::a1], a1);
