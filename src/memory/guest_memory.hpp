@@ -119,6 +119,14 @@ class GuestMemory {
         .load(std::memory_order_acquire);
   }
 
+  // Moves the code generation of the page holding `gpa` (inside RAM) on,
+  // without calling the code-write hook: every cache drops the page's code
+  // when it next enters it. Async-signal-safe (`vessel exec`'s host fault
+  // handler, user/address_space.hpp).
+  void bump_code_generation(uint64_t gpa) {
+    std::atomic_ref<uint32_t>(code_gen_[page_index(gpa)]).fetch_add(1, std::memory_order_acq_rel);
+  }
+
   // Must precede every write to [gpa, gpa + len) that does not go through
   // write() (the engine's store paths, DMA through host pointers): unshares
   // shared pages, marks the pages dirty while dirty logging is on, and drops

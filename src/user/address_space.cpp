@@ -1,12 +1,15 @@
 #include "user/address_space.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "base/error.hpp"
 
@@ -83,8 +86,9 @@ void AddressSpace::set_ptes(uint64_t va, uint64_t len, uint32_t prot) {
       std::atomic_ref<uint64_t>(*pte_slot(l1_table(a), (a >> 21) & 511))
           .store(table_pte(l0_table(a)));
     }
+    const bool eof = !past_eof_.empty() && past_eof(a);
     std::atomic_ref<uint64_t>(*pte_slot(l0_table(a), (a >> 12) & 511))
-        .store(leaf_pte(a, prot), std::memory_order_release);
+        .store(eof ? 0 : leaf_pte(a, prot), std::memory_order_release);
   }
 }
 
@@ -104,8 +108,15 @@ void AddressSpace::host_protect(uint64_t va, uint64_t end, int prot) {
   }
 }
 
+AddressSpace::ProtLock::ProtLock(std::atomic<bool>& lock) : lock_(lock) {
+  // Held for a few mprotect calls at most: yield rather than spin (the
+  // holder may be a thread this core preempted).
+  while (lock_.exchange(true, std::memory_order_acquire)) sched_yield();
+}
+
 void AddressSpace::mirror(uint64_t va, uint64_t len) {
   if (!mirror_ || len == 0) return;
+  const ProtLock lock(prot_lock_);
   const uint64_t end = va + len;
   const auto is_code = [this](uint64_t page) {
     return (memory_->page_flags(page) & GuestMemory::kPageCode) != 0;
@@ -190,8 +201,21 @@ void AddressSpace::code_written(uint64_t page) {
   if (page >= kLimit) return;
   const std::lock_guard guard(mutex_);
   memory_->clear_page_flags(page, GuestMemory::kPageCode);
-  unmark_host_read_only(page, page + kPageSize);
+  // Writable again, and then without kPageHostReadOnly (mirror).
   mirror(page, kPageSize);
+}
+
+bool AddressSpace::host_write_fault(uint64_t va) {
+  if (!mirror_ || va >= kLimit) return false;
+  const uint64_t page = page_down(va);
+  const ProtLock lock(prot_lock_);
+  if ((memory_->page_flags(page) & GuestMemory::kPageHostReadOnly) == 0) return false;
+  // kPageHostReadOnly stays (the host_read_only_pages_ count is the
+  // mutex's): a later mirror() of the page, now without kPageCode, clears
+  // it; until then it only sends writes to the slow path, which is right.
+  memory_->clear_page_flags(page, GuestMemory::kPageCode);
+  memory_->bump_code_generation(page);
+  return mprotect(memory_->host_base() + page, kPageSize, PROT_READ | PROT_WRITE) == 0;
 }
 
 void AddressSpace::forget_code(uint64_t va, uint64_t len) {
@@ -247,6 +271,7 @@ void AddressSpace::map_anonymous(uint64_t va, uint64_t len, uint32_t prot) {
     ++generation_;
   }
   // Never-mapped pages of the reservation are zero already.
+  drop_past_eof(va, va + len);
   insert(va, va + len, prot, false);
   set_ptes(va, len, prot);
   mirror(va, len);
@@ -272,6 +297,15 @@ int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared
   void* p = mmap(memory_->host_base() + va, len, host_prot,
                  MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE), fd, static_cast<off_t>(offset));
   if (p == MAP_FAILED) return undo_failed_map(va, len, errno);
+  drop_past_eof(va, va + len);
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    // Pages from the one after the file's last byte on (a file that grows
+    // later does not make them readable: a known difference from Linux).
+    const uint64_t file_pages_end = page_up(static_cast<uint64_t>(st.st_size));
+    const uint64_t in_file = file_pages_end > offset ? file_pages_end - offset : 0;
+    if (in_file < len) past_eof_[va + in_file] = va + len;
+  }
   record_map(va, len, prot, read_only);
   return 0;
 }
@@ -285,6 +319,7 @@ int AddressSpace::undo_failed_map(uint64_t va, uint64_t len, int err) {
 }
 
 void AddressSpace::record_map(uint64_t va, uint64_t len, uint32_t prot, bool host_read_only) {
+  // (map_file has put its own past-EOF pages in past_eof_ already.)
   forget_code(va, len);
   ++generation_;
   insert(va, va + len, prot, host_read_only);
@@ -298,6 +333,7 @@ int AddressSpace::map_shared_anonymous(uint64_t va, uint64_t len, uint32_t prot)
            MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
     return undo_failed_map(va, len, errno);
   }
+  drop_past_eof(va, va + len);
   record_map(va, len, prot, false);
   return 0;
 }
@@ -317,6 +353,7 @@ int AddressSpace::move(uint64_t from, uint64_t len, uint64_t to) {
   host_map_zero(memory_->host_base() + from, len);
   forget_code(from, len);
   forget_code(to, len);
+  move_past_eof(from, len, to);
   carve(from, from + len);
   set_ptes(from, len, 0);
   insert(to, to + len, r.prot, r.host_read_only);
@@ -332,6 +369,7 @@ void AddressSpace::unmap(uint64_t va, uint64_t len) {
   if (is_free(va, len)) return;
   forget_code(va, len);
   carve(va, va + len);
+  drop_past_eof(va, va + len);
   set_ptes(va, len, 0);
   host_map_zero(memory_->host_base() + va, len);  // gives the memory back
   mirror(va, len);
@@ -407,11 +445,53 @@ int AddressSpace::prot_at(uint64_t va) const {
   return it->second.end > va ? static_cast<int>(it->second.prot) : -1;
 }
 
+bool AddressSpace::past_eof(uint64_t va) const {
+  const std::lock_guard guard(mutex_);
+  return overlaps_past_eof(page_down(va), page_down(va) + kPageSize);
+}
+
+bool AddressSpace::overlaps_past_eof(uint64_t va, uint64_t end) const {
+  if (past_eof_.empty()) return false;
+  auto it = past_eof_.lower_bound(va);
+  if (it != past_eof_.end() && it->first < end) return true;
+  return it != past_eof_.begin() && std::prev(it)->second > va;
+}
+
+void AddressSpace::drop_past_eof(uint64_t va, uint64_t end) {
+  if (past_eof_.empty()) return;
+  auto it = past_eof_.lower_bound(va);
+  if (it != past_eof_.begin() && std::prev(it)->second > va) --it;
+  while (it != past_eof_.end() && it->first < end) {
+    const uint64_t start = it->first, stop = it->second;
+    it = past_eof_.erase(it);
+    if (start < va) past_eof_[start] = va;
+    if (stop > end) {
+      past_eof_[end] = stop;
+      break;
+    }
+  }
+}
+
+void AddressSpace::move_past_eof(uint64_t from, uint64_t len, uint64_t to) {
+  drop_past_eof(to, to + len);
+  if (!overlaps_past_eof(from, from + len)) return;
+  std::vector<std::pair<uint64_t, uint64_t>> moved;
+  for (const auto& [start, stop] : past_eof_) {
+    const uint64_t lo = std::max(start, from), hi = std::min(stop, from + len);
+    if (lo < hi) moved.emplace_back(lo - from + to, hi - from + to);
+  }
+  drop_past_eof(from, from + len);
+  for (const auto& [start, stop] : moved) past_eof_[start] = stop;
+}
+
 uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
   const std::lock_guard guard(mutex_);
   if (va >= kLimit || len > kLimit - va) return nullptr;
   if (len == 0) return memory_->host_base() + va;
   const uint64_t end = va + len;
+  // Linux's copy to or from a page past EOF fails (EFAULT); the host's
+  // access would be a SIGBUS in vessel.
+  if (overlaps_past_eof(va, end)) return nullptr;
   auto it = regions_.upper_bound(va);
   if (it == regions_.begin()) return nullptr;
   --it;

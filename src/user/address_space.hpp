@@ -57,6 +57,16 @@ class AddressSpace {
   // its kPageCode flag here). Each sets the host protection again.
   void code_marked(uint64_t page);
   void code_written(uint64_t page);
+  // The host fault handler's (host_faults.hpp): a host write faulted at
+  // `va` outside translated code (the interpreter, a system call copying
+  // into guest memory, a write pointer cached before another thread
+  // decoded code from the page). If vessel write-protected the page for
+  // its code (kPageHostReadOnly), the page's code is dropped (its
+  // generation moves on, so every cache drops it when it next enters the
+  // page) and the page made writable, and the write may run again: true.
+  // False for any other fault. Async-signal-safe: no mutex, no allocation;
+  // only atomics, mprotect, and the protection lock below.
+  bool host_write_fault(uint64_t va);
   // The satp value that selects these page tables (Sv39, ASID 0).
   uint64_t satp() const;
 
@@ -94,6 +104,9 @@ class AddressSpace {
   void set_mmap_top(uint64_t top) { mmap_top_ = top; }
   // Protection of the page holding `va`, or -1 if it is unmapped.
   int prot_at(uint64_t va) const;
+  // True if the page holding `va` belongs to a file mapping but lies past
+  // the end of the file (see above).
+  bool past_eof(uint64_t va) const;
 
   // The host bytes behind [va, va + len) if every page is mapped with all of
   // `need` (kProtRead, kProtWrite); nullptr otherwise (the caller's EFAULT).
@@ -136,6 +149,11 @@ class AddressSpace {
   void carve(uint64_t va, uint64_t end);
   void insert(uint64_t va, uint64_t end, uint32_t prot, bool host_read_only);
   void set_ptes(uint64_t va, uint64_t len, uint32_t prot);
+  // past_eof_: forgets [va, end), or moves what lies in [from, from + len)
+  // to `to`.
+  void drop_past_eof(uint64_t va, uint64_t end);
+  void move_past_eof(uint64_t from, uint64_t len, uint64_t to);
+  bool overlaps_past_eof(uint64_t va, uint64_t end) const;
   // Drops decoded instructions of pages whose contents change under them.
   void forget_code(uint64_t va, uint64_t len);
   // After a host mmap at [va, va + len): a failed one leaves zero pages and
@@ -147,13 +165,34 @@ class AddressSpace {
   // and the pages' code flags.
   void mirror(uint64_t va, uint64_t len);
   void host_protect(uint64_t va, uint64_t end, int prot);
+  // prot_lock_, a spin lock: held by mirror() while it decides and sets
+  // host protections, and by host_write_fault(), so the handler never
+  // sees a page write-protected for code without its kPageHostReadOnly
+  // flag (set after the mprotect) or undoes a protection half-made. It
+  // cannot deadlock in the handler: a thread holding it never writes
+  // guest memory (only page flags and mprotect), so it never faults into
+  // the handler while holding it.
+  class ProtLock {
+   public:
+    explicit ProtLock(std::atomic<bool>& lock);
+    ~ProtLock() { lock_.store(false, std::memory_order_release); }
+    ProtLock(const ProtLock&) = delete;
+    ProtLock& operator=(const ProtLock&) = delete;
+
+   private:
+    std::atomic<bool>& lock_;
+  };
   void mark_host_read_only(uint64_t va, uint64_t end);
   void unmark_host_read_only(uint64_t va, uint64_t end);
 
   std::unique_ptr<GuestMemory> memory_;
   std::map<uint64_t, Region> regions_;  // by start; disjoint, page-aligned
+  // Page ranges past the end of their file: start -> end (disjoint,
+  // inside regions_).
+  std::map<uint64_t, uint64_t> past_eof_;
   uint64_t mmap_top_ = kLimit;
   bool mirror_ = false;
+  std::atomic<bool> prot_lock_{false};
   uint64_t host_read_only_pages_ = 0;  // with kPageHostReadOnly (under mutex_)
   std::atomic<uint64_t> generation_{0};
   mutable std::recursive_mutex mutex_;

@@ -7,6 +7,7 @@
 
 #include "engine/riscv/code_cache.hpp"
 #include "engine/riscv/jit/block_cache.hpp"
+#include "user/address_space.hpp"
 
 namespace vessel::user {
 
@@ -18,6 +19,19 @@ namespace {
 thread_local const rv::CodeCache* t_fault_code = nullptr;
 
 std::atomic<bool> g_installed{false};
+std::atomic<AddressSpace*> g_space{nullptr};
+
+// A host write (x86-64 page-fault error code bit 1) to a page of the
+// reservation that the address space write-protected for its code.
+bool code_page_write(int sig, const siginfo_t* info, const ucontext_t* uc) {
+  if (sig != SIGSEGV || info->si_code != SEGV_ACCERR) return false;
+  if ((uc->uc_mcontext.gregs[REG_ERR] & 2) == 0) return false;
+  AddressSpace* space = g_space.load(std::memory_order_acquire);
+  if (space == nullptr) return false;
+  const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  const auto base = reinterpret_cast<uintptr_t>(space->memory().host_base());
+  return addr >= base && space->host_write_fault(addr - base);
+}
 struct sigaction g_old_segv, g_old_bus;  // restored by uninstall
 
 void on_host_fault(int sig, siginfo_t* info, void* context) {
@@ -35,6 +49,7 @@ void on_host_fault(int sig, siginfo_t* info, void* context) {
       }
     }
   }
+  if (code_page_write(sig, info, uc)) return;  // the write runs again
   // Vessel's own fault: the default action when the instruction runs again.
   struct sigaction sa {};
   sa.sa_handler = SIG_DFL;
@@ -61,6 +76,10 @@ void uninstall_host_fault_handler() {
 
 bool host_fault_handler_installed() {
   return g_installed.load(std::memory_order_relaxed);
+}
+
+void set_fault_address_space(AddressSpace* space) {
+  g_space.store(space, std::memory_order_release);
 }
 
 void set_fault_code_cache(const rv::CodeCache* code) {

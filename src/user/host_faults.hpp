@@ -7,6 +7,12 @@
 // resumes at that access's slow path, which raises the precise guest fault
 // (or writes a page holding code through GuestMemory::prepare_write).
 //
+// A write fault elsewhere (the interpreter, a system call copying into
+// guest memory, a write pointer cached before another thread decoded code
+// from the page) at a page vessel write-protected for its code is undone
+// there: AddressSpace::host_write_fault drops the page's code, makes it
+// writable and the write runs again.
+//
 // Any other host fault is vessel's own: the handler restores the default
 // action and the instruction faults again, ending the process as without
 // the handler. SIGSEGV/SIGBUS sent by another process (kill, tgkill) are the
@@ -21,6 +27,8 @@ class CodeCache;
 
 namespace vessel::user {
 
+class AddressSpace;
+
 // Installs the handler for the process (idempotent).
 void install_host_fault_handler();
 // Puts back the handlers it replaced (tests).
@@ -29,6 +37,9 @@ bool host_fault_handler_installed();
 // The code cache whose translated code runs on this host thread (nullptr:
 // none).
 void set_fault_code_cache(const rv::CodeCache* code);
+// The address space whose code pages the handler may make writable again
+// (nullptr: none); set before guest code runs.
+void set_fault_address_space(AddressSpace* space);
 
 // signals.cpp: a SIGSEGV/SIGBUS sent to the process, as the guest's
 // disposition says (async-signal-safe).

@@ -32,7 +32,8 @@ constexpr uint64_t kSlice = uint64_t{1} << 22;
 thread_local rv::CodeCache* t_code = nullptr;
 
 // Linux's si_code values for faults (include/uapi/asm-generic/siginfo.h).
-constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kIllIllopc = 1, kBusAdraln = 1, kTrapBrkpt = 1;
+constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kIllIllopc = 1, kBusAdraln = 1, kBusAdrerr = 2,
+              kTrapBrkpt = 1;
 
 // Calls Linux never restarts after a handler, whatever SA_RESTART says
 // (signal(7), "Interruption of system calls"): waits with timeouts, and
@@ -116,6 +117,11 @@ void Thread::handle_trap(const rv::Hart::UserTrap& trap) {
     case cause::kInsnPageFault:
     case cause::kLoadPageFault:
     case cause::kStorePageFault:
+      if (past_eof_access(trap)) {
+        deliver_fault(*this, SIGBUS, kBusAdrerr, trap.tval);
+        return;
+      }
+      [[fallthrough]];
     case cause::kInsnAccess:
     case cause::kLoadAccess:
     case cause::kStoreAccess:
@@ -123,6 +129,19 @@ void Thread::handle_trap(const rv::Hart::UserTrap& trap) {
                     trap.tval);
       return;
     default: deliver_fault(*this, SIGBUS, kBusAdraln, trap.tval); return;
+  }
+}
+
+bool Thread::past_eof_access(const rv::Hart::UserTrap& trap) {
+  // A page past the end of its file faults whatever the access (it has no
+  // page-table entry); Linux checks the mapping's protection first, so an
+  // access the protection forbids is still SIGSEGV.
+  const int prot = space().prot_at(trap.tval);
+  if (prot < 0 || !space().past_eof(trap.tval)) return false;
+  switch (trap.cause) {
+    case rv::cause::kInsnPageFault: return (prot & kProtExec) != 0;
+    case rv::cause::kLoadPageFault: return (prot & (kProtRead | kProtWrite)) != 0;
+    default: return (prot & kProtWrite) != 0;
   }
 }
 
@@ -190,6 +209,7 @@ Process::Process(const ExecOptions& options)
   });
   if (space_->mirrors_protections()) {
     space_->memory().set_code_mark_hook([space](uint64_t page) { space->code_marked(page); });
+    set_fault_address_space(space);
   }
   main_->hart().enter_user(loaded.entry, space_->satp());
   main_->reg(2) = loaded.sp;  // sp; a0 (the rtld_fini pointer) is 0
@@ -198,6 +218,10 @@ Process::Process(const ExecOptions& options)
   for (int sig = 1; sig <= kNumSignals; ++sig) {
     if (sig <= 64 && sigismember(&mask, sig) == 1) main_->blocked |= uint64_t{1} << (sig - 1);
   }
+}
+
+Process::~Process() {
+  set_fault_address_space(nullptr);
 }
 
 std::string Process::host_path(const std::string& guest_path) const {

@@ -73,6 +73,9 @@ class Thread {
 
  private:
   void handle_trap(const rv::Hart::UserTrap& trap);
+  // A page fault at a page past the end of its file that the mapping's
+  // protection allows: SIGBUS for the guest (address_space.hpp).
+  bool past_eof_access(const rv::Hart::UserTrap& trap);
   void syscall();
 
   Process& process_;
@@ -89,6 +92,7 @@ class Process {
  public:
   // Loads the program; throws Error (one line) if it cannot.
   explicit Process(const ExecOptions& options);
+  ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 

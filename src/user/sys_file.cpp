@@ -37,9 +37,7 @@ int64_t sys_close(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_read(Thread& t, const SyscallArgs& a) {
-  uint8_t* buf = guest_buf(t, a.a[1], a.a[2], kProtWrite);
-  if (buf == nullptr) return -EFAULT;
-  return host_result(::read(a.fd(0), buf, a.a[2]));
+  return into_guest(t, a.a[1], a.a[2], [&](uint8_t* buf) { return ::read(a.fd(0), buf, a.a[2]); });
 }
 
 int64_t sys_write(Thread& t, const SyscallArgs& a) {
@@ -49,9 +47,9 @@ int64_t sys_write(Thread& t, const SyscallArgs& a) {
 }
 
 int64_t sys_pread64(Thread& t, const SyscallArgs& a) {
-  uint8_t* buf = guest_buf(t, a.a[1], a.a[2], kProtWrite);
-  if (buf == nullptr) return -EFAULT;
-  return host_result(::pread(a.fd(0), buf, a.a[2], static_cast<off_t>(a.a[3])));
+  return into_guest(t, a.a[1], a.a[2], [&](uint8_t* buf) {
+    return ::pread(a.fd(0), buf, a.a[2], static_cast<off_t>(a.a[3]));
+  });
 }
 
 int64_t sys_pwrite64(Thread& t, const SyscallArgs& a) {

@@ -1573,6 +1573,66 @@ TEST(JitLockstep, FloatingPointWithFsOff) {
   EXPECT_EQ(jit->hart.fp.f[6], 0x4000000000000000u);
 }
 
+// Forward branches inside a block (the translator jumps to the target in
+// the block instead of leaving it): an if without else over a counted
+// loop, as in a sieve's count, with a second branch to the same target
+// from inside the skipped part, a register written only on the skipped
+// path and read after the target, and (with FS off) an F instruction on
+// the skipped path and one after the target, which must both trap.
+void forward_branches_in_a_block(bool fs_off) {
+  using namespace as;
+  Program p = directed({
+      addi(s1, zero, 60),                          // kCode
+      addi(t2, s0, 0),                             // + 4
+      lw(t0, t2, 0),                               // + 8: the loop
+      addi(t2, t2, 4),                             // +12
+      beq(t0, zero, 20),                           // +16: to +36
+      fs_off ? fadd_d(2, 1, 1) : addi(a0, a0, 1),  // +20
+      add(a1, a1, s1),                             // +24
+      bne(t0, s1, 8),                              // +28: to +36
+      addi(a2, a1, 7),                             // +32: a2 written only here
+      fs_off ? fadd_d(4, 1, 1) : add(a3, a3, a2),  // +36: the target
+      addi(s1, s1, -1),                            // +40
+      bne(s1, zero, -36),                          // +44: to +8
+  });
+  p.stub.mstatus = fs_off ? 0 : kFsBits;
+  p.x[as::a2] = 1000;
+  uint64_t a0 = 0, a1 = 0, a2 = 1000, a3 = 0, traps = 0;
+  for (uint64_t i = 0; i < 60; ++i) {
+    const uint32_t v = i % 3 == 0 ? 0 : (i % 7 == 0 ? 60 - i : static_cast<uint32_t>(i));
+    p.put32(kDataPtr + 4 * i, v);
+    const uint64_t s1 = 60 - i;
+    if (v != 0) {
+      fs_off ? ++traps : ++a0;
+      a1 += s1;
+      if (v == s1) a2 = a1 + 7;
+    }
+    fs_off ? ++traps : a3 += a2;
+  }
+  for (uint64_t slice : {1, 2, 3, 5, 7, 11, 100, 1000}) {
+    const LockstepResult r = lockstep(p, slice, 20000, slice);
+    ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
+  }
+  auto jit = make_machine(p, Engine::kJit);
+  jit->run(20000);
+  ASSERT_EQ(jit->hart.pc, p.end_pc);
+  EXPECT_EQ(jit->hart.x[as::a0], a0);
+  EXPECT_EQ(jit->hart.x[as::a1], a1);
+  EXPECT_EQ(jit->hart.x[as::a2], a2);
+  EXPECT_EQ(jit->hart.x[as::a3], a3);
+  if (fs_off) {
+    EXPECT_EQ(jit->read64(kSave + kSaveCount), traps);
+  }
+}
+
+TEST(JitLockstep, ForwardBranchesInsideABlock) {
+  forward_branches_in_a_block(false);
+}
+
+TEST(JitLockstep, ForwardBranchesInsideABlockWithFsOff) {
+  forward_branches_in_a_block(true);
+}
+
 // ---- A program that keeps making new code ----
 
 // Writes a page of fresh code (1023 x `addi a0, a0, k`, then `ret`) into each

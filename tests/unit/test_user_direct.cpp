@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "devices/bus.hpp"
@@ -35,6 +36,7 @@ class UserDirect : public ::testing::TestWithParam<Engine> {
       space_.mirror_protections();
       cache_.set_direct_memory(space_.memory().host_base(), AddressSpace::kLimit);
       space_.memory().set_code_mark_hook([this](uint64_t page) { space_.code_marked(page); });
+      set_fault_address_space(&space_);
     }
     space_.memory().set_code_write_hook([this](uint64_t page) {
       cache_.invalidate(page);
@@ -46,6 +48,7 @@ class UserDirect : public ::testing::TestWithParam<Engine> {
   }
   ~UserDirect() override {
     set_fault_code_cache(nullptr);
+    set_fault_address_space(nullptr);
     uninstall_host_fault_handler();
   }
 
@@ -269,6 +272,45 @@ TEST_P(UserDirect, AtomicsFaultPreciselyAndWork) {
   uint32_t v = 0;
   ASSERT_TRUE(space_.read_value(kData, v));
   EXPECT_EQ(v, 113u);
+}
+
+TEST_P(UserDirect, HostWritesToACodePageOutsideTranslatedCodeGoOn) {
+  // vessel's own writes through a host pointer made before the page became
+  // code (a system call's copy into guest memory, a write pointer another
+  // thread cached) meet the host write protection of a page whose code was
+  // decoded: the fault handler drops the page's code and lets them go on,
+  // on whichever thread.
+  if (!direct_) GTEST_SKIP() << "only direct memory write-protects code pages on the host";
+  load_code({as::addi(as::a0, as::zero, 5), 0x00000073}, kProtRead | kProtWrite | kProtExec);
+  EXPECT_EQ(run_to_trap().cause, cause::kEcallU);
+  EXPECT_EQ(hart_.x[as::a0], 5u);
+  GuestMemory& memory = space_.memory();
+  ASSERT_NE(memory.page_flags(kCode) & GuestMemory::kPageHostReadOnly, 0);
+  const uint32_t generation = memory.code_generation(kCode);
+  auto* data = reinterpret_cast<volatile uint32_t*>(memory.host_base() + kCode + 0x800);
+  *data = 0x1234;  // no prepare_write: faults on the host
+  EXPECT_EQ(*data, 0x1234u);
+  EXPECT_NE(memory.code_generation(kCode), generation);
+  EXPECT_EQ(memory.page_flags(kCode) & GuestMemory::kPageCode, 0);
+
+  // Run again: decoded and write-protected again; a write from another
+  // thread goes on too.
+  hart_.pc = kCode;
+  EXPECT_EQ(run_to_trap().cause, cause::kEcallU);
+  ASSERT_NE(memory.page_flags(kCode) & GuestMemory::kPageCode, 0);
+  std::thread([data] { *data = 0x5678; }).join();
+  EXPECT_EQ(*data, 0x5678u);
+  // The page's code went with that write: new code there runs.
+  *reinterpret_cast<volatile uint32_t*>(memory.host_base() + kCode) = as::addi(as::a0, as::zero, 9);
+  hart_.pc = kCode;
+  EXPECT_EQ(run_to_trap().cause, cause::kEcallU);
+  EXPECT_EQ(hart_.x[as::a0], 9u);
+
+  // A host write to a page the guest may not write is still vessel's own
+  // fault, which ends it.
+  space_.map_anonymous(kData, 0x1000, kProtRead);
+  auto* read_only = reinterpret_cast<volatile uint32_t*>(memory.host_base() + kData);
+  EXPECT_DEATH(*read_only = 1, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, UserDirect, ::testing::Values(Engine::kInterp, Engine::kJit),

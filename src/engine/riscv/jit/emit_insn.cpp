@@ -63,6 +63,7 @@ bool Emitter::copies_operand(const DecodedInsn& d) {
 bool Emitter::shift_add(const Insn& i) {
   const DecodedInsn& d = i.d;
   if (k_ + 1 >= insns_.size() || d.imm < 1 || d.imm > 3 || d.rd >= 32 || d.rs1 == 0) return false;
+  if (is_inner_target(k_ + 1)) return false;  // a branch arrives between the two
   const DecodedInsn& add = insns_[k_ + 1].d;
   if (add.op != Op::ADD || add.rd != d.rd) return false;
   const unsigned other = add.rs1 == d.rd ? add.rs2 : add.rs2 == d.rd ? add.rs1 : d.rd;

@@ -11,6 +11,8 @@ void Emitter::emit() {
     if (writes_x(i.d) && cached(i.d.rd)) written_ |= 1u << i.d.rd;
     if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_) loops_ = true;
   }
+  find_inner_targets();
+  load_all_ = loops_ || load_all_;
   // Load the cached registers the block may read before it writes them
   // (all of them if it loops: the loop's next round reads them too).
   uint32_t written_first = 0, read_first = 0;
@@ -20,7 +22,7 @@ void Emitter::emit() {
   }
   for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
     const unsigned r = guest_of_[i];
-    if (r != 0 && (loops_ || ((read_first >> r) & 1) != 0))
+    if (r != 0 && (load_all_ || ((read_first >> r) & 1) != 0))
       g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
   }
   load_base_reg();
@@ -34,6 +36,7 @@ void Emitter::emit() {
   if (loops_) dirty_ = written_;
   bool ended = false;
   for (k_ = 0; k_ < insns_.size(); ++k_) {
+    if (is_inner_target(k_)) merge_inner_state();
     const size_t first = k_;
     if (insns_[k_].crosses_page) check_second_half(insns_[k_]);
     ended = emit_insn(insns_[k_]);  // may take the next instruction too
@@ -67,6 +70,53 @@ void Emitter::emit() {
     g_.L(limit_);
     g_.dq(cache_.direct_limit());
   }
+}
+
+void Emitter::find_inner_targets() {
+  inner_.resize(insns_.size());
+  for (size_t j = 0; j < insns_.size(); ++j) inner_[j].index = j;
+  for (size_t k = 0; k < insns_.size(); ++k) {
+    const Insn& i = insns_[k];
+    if (!is_conditional_branch(i.d.op)) continue;
+    const uint64_t target = i.va + static_cast<int64_t>(i.d.imm);
+    if (target == va_) continue;  // the start: loops_
+    for (size_t j = 1; j < insns_.size(); ++j) {
+      if (insns_[j].va == target && j != k + 1) {
+        inner_[j].target = true;
+        inner_[j].backward = inner_[j].backward || j <= k;
+        load_all_ = true;
+        break;
+      }
+    }
+  }
+}
+
+const size_t* Emitter::inner_target_at(uint64_t va) const {
+  for (const InnerTarget& t : inner_) {
+    if (t.target && insns_[t.index].va == va) return &t.index;
+  }
+  return nullptr;
+}
+
+void Emitter::merge_inner_state() {
+  InnerTarget& t = inner_[k_];
+  if (t.backward) {
+    // Whatever the block wrote may be newer than HartState here, and
+    // nothing is known of sign extensions or FS (as at the start).
+    dirty_ |= written_;
+    sext32_ = 1;
+    fs_checked_ = false;
+    fs_dirty_ = false;
+  } else if (t.reached) {
+    // The dirty registers of either path: with every cached register
+    // loaded on entry (load_all_), writing back one the other path left
+    // alone writes the value it holds.
+    dirty_ |= t.dirty;
+    sext32_ &= t.sext32;
+    fs_checked_ = fs_checked_ && t.fs_checked;
+    fs_dirty_ = fs_dirty_ && t.fs_dirty;
+  }
+  g_.L(t.label);
 }
 
 void Emitter::load_base_reg() {
@@ -138,10 +188,24 @@ void Emitter::allocate_registers() {
       loop_end = k + 1;
   }
   loop_end_ = loop_end;
+  // Inner loops (a branch back to a later instruction of the block) weigh
+  // as much.
+  std::vector<bool> in_loop(insns_.size(), false);
+  for (size_t k = 0; k < insns_.size(); ++k) {
+    const Insn& i = insns_[k];
+    if (!is_conditional_branch(i.d.op)) continue;
+    const uint64_t target = i.va + static_cast<int64_t>(i.d.imm);
+    for (size_t j = 0; j <= k; ++j) {
+      if (insns_[j].va == target) {
+        for (size_t m = j; m <= k; ++m) in_loop[m] = true;
+        break;
+      }
+    }
+  }
   std::array<unsigned, 32> uses{};
   for (size_t k = 0; k < insns_.size(); ++k) {
     const DecodedInsn& d = insns_[k].d;
-    const unsigned w = k < loop_end ? kLoopWeight : 1;
+    const unsigned w = k < loop_end || in_loop[k] ? kLoopWeight : 1;
     const uint32_t reads = x_reads(d);
     for (unsigned r = 1; r < 32; ++r) {
       if ((reads >> r) & 1) uses[r] += w;
@@ -278,6 +342,49 @@ bool Emitter::branch(const Insn& i, Jcc jcc, Jcc not_jcc) {
     writeback();
     exit_to(i.va + d.len);
     return true;
+  }
+  if (const size_t* inner = inner_target_at(target)) {
+    const size_t j = *inner;
+    InnerTarget& t = inner_[j];
+    if (j <= k_) {
+      // Back: instructions j..k run again, charged again; too little
+      // budget leaves with pc at the target, the rest of the charge given
+      // back (as no_budget_ does for the start).
+      Label& stay = label();
+      Label& short_budget = label();
+      (g_.*not_jcc)(stay, G::T_NEAR);
+      g_.sub(budget_reg(), static_cast<uint32_t>(k_ - j + 1));
+      g_.jge(t.label, G::T_NEAR);
+      g_.jmp(short_budget, G::T_NEAR);
+      g_.L(stay);
+      const uint32_t mask = dirty_;
+      const auto give_back = static_cast<uint32_t>(insns_.size() - j);
+      cold([this, &short_budget, mask, give_back, target] {
+        g_.L(short_budget);
+        writeback(mask);
+        g_.add(budget_reg(), give_back);
+        set_pc(target);
+        g_.mov(eax, kExitLookup);
+        g_.jmp(cache_.exit_code(), G::T_NEAR);
+      });
+      if (!last) return false;
+      writeback();
+      exit_to(i.va + d.len);
+      return true;
+    }
+    t.reached = true;
+    t.dirty |= dirty_;
+    t.sext32 &= sext32_;
+    t.fs_checked = t.fs_checked && fs_checked_;
+    t.fs_dirty = t.fs_dirty && fs_dirty_;
+    // Taken: the skipped instructions' charge back (lea: the flags stay),
+    // then on at the target.
+    Label& fall = label();
+    (g_.*not_jcc)(fall, G::T_NEAR);
+    g_.lea(budget_reg(), g_.ptr[budget_reg() + static_cast<int32_t>(j - k_ - 1)]);
+    g_.jmp(t.label, G::T_NEAR);
+    g_.L(fall);
+    return false;
   }
   if (!last) {
     Label& taken = label();

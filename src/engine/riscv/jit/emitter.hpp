@@ -267,9 +267,13 @@ class Emitter {
   // DIV[U][W] / REM[U][W] with RISC-V's results for x / 0 and overflow.
   void divide(const DecodedInsn& d, bool is_signed, bool rem, bool word);
 
-  // A conditional branch. Returns true if it ended the block: a branch in
-  // the middle of one leaves through a cold side exit when taken, one back
-  // to the block's start loops without leaving.
+  // A conditional branch. Returns true if it ended the block. A branch to
+  // an instruction of the block jumps there without leaving it: back to
+  // the start or to a later one (an inner loop: the instructions that run
+  // again are charged again, and when the budget is short it leaves with
+  // pc at the target), or forward (an if without else: the skipped
+  // instructions' charge is given back). Any other taken branch leaves
+  // through a cold side exit, or at the block's end.
   using Jcc = void (Xbyak::CodeGenerator::*)(const Label&, Xbyak::CodeGenerator::LabelType);
   // `jcc` jumps if the branch is taken, `not_jcc` if it is not.
   bool branch(const Insn& i, Jcc jcc, Jcc not_jcc);
@@ -286,6 +290,31 @@ class Emitter {
   // true if it ended the block.
   bool emit_insn(const Insn& i);
 
+  // ---- branches to instructions of the block other than the first ----
+  // Finds them (emit's first step); they make the block load every cached
+  // register on entry, so that a register written only on a path a branch
+  // skips holds its value at the target either way, and writing it back
+  // is always right.
+  void find_inner_targets();
+  // Instruction k is the target of such a branch.
+  bool is_inner_target(size_t k) const { return k < inner_.size() && inner_[k].target; }
+  // The instruction of the block at `va`, if it is such a target.
+  const size_t* inner_target_at(uint64_t va) const;
+  // At instruction k_: joins the state the forward branches to it left;
+  // for a backward branch's target, assumes what holds at any point of the
+  // block (the later code that jumps back is not emitted yet).
+  void merge_inner_state();
+  struct InnerTarget {
+    bool target = false;
+    bool backward = false;  // some branch after it jumps to it
+    bool reached = false;   // some forward branch to it has been emitted
+    size_t index = 0;
+    Label label;
+    uint32_t dirty = 0;  // union over the forward branches to it
+    uint32_t sext32 = ~0u;
+    bool fs_checked = true, fs_dirty = true;
+  };
+
   Xbyak::CodeGenerator& g_;
   BlockCache& cache_;
   uint64_t va_, gpa_;
@@ -298,14 +327,16 @@ class Emitter {
   uint32_t dirty_ = 0;   // guest registers whose host copy is newer
   uint32_t sext32_ = 1;  // see known_sext32 (x0 holds 0)
   bool fs_checked_ = false, fs_dirty_ = false;
-  Label head_;                 // after the register loads: where the budget is taken
-  Label body_;                 // after that
-  Label no_budget_;            // leaves with pc at the start, the budget untouched
-  bool loops_ = false;         // some branch goes back to the start
-  size_t loop_end_ = 0;        // instructions [0, loop_end_) are a loop's body
-  std::vector<bool> chained_;  // find_chained_loads
-  unsigned addend_slots_ = 0;  // slots given to loads so far
-  uint32_t written_ = 0;       // cached guest registers the block writes
+  Label head_;                     // after the register loads: where the budget is taken
+  Label body_;                     // after that
+  Label no_budget_;                // leaves with pc at the start, the budget untouched
+  bool loops_ = false;             // some branch goes back to the start
+  bool load_all_ = false;          // loops_, or a branch to another instruction of the block
+  std::deque<InnerTarget> inner_;  // one per instruction (find_inner_targets)
+  size_t loop_end_ = 0;            // instructions [0, loop_end_) are a loop's body
+  std::vector<bool> chained_;      // find_chained_loads
+  unsigned addend_slots_ = 0;      // slots given to loads so far
+  uint32_t written_ = 0;           // cached guest registers the block writes
   std::deque<Label> labels_;
   std::deque<std::function<void()>> cold_;
   std::vector<std::pair<const uint8_t*, Label*>> fault_sites_;
