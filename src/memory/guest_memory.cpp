@@ -21,8 +21,6 @@ void check_range(uint64_t base, uint64_t size) {
   }
 }
 
-constexpr uint64_t kHugeShift = 21;  // the host's transparent huge pages: 2 MiB
-
 }  // namespace
 
 void GuestMemory::Unmap::operator()(void* p) const {
@@ -41,23 +39,12 @@ std::unique_ptr<T[], GuestMemory::Unmap> GuestMemory::zeroed_array(uint64_t coun
 
 GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size) {
   check_range(base, size);
-  // RAM starts on a 2 MiB boundary of the host's address space, so that each
-  // whole 2 MiB of it can be one of the host's huge pages (Linux 6.1 does not
-  // align large anonymous mappings by itself). The slack around is unmapped.
-  constexpr uint64_t kAlign = uint64_t{1} << kHugeShift;
-  void* p = size <= UINT64_MAX - kAlign ? mmap(nullptr, size + kAlign, PROT_READ | PROT_WRITE,
-                                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-                                        : MAP_FAILED;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
   if (p == MAP_FAILED) {
     fail("cannot reserve {} MiB of guest memory: {}", size >> 20, std::strerror(errno));
   }
-  const auto start = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t aligned = (start + kAlign - 1) & ~(kAlign - 1);
-  if (aligned != start) munmap(p, aligned - start);
-  if (const uintptr_t tail = start + kAlign - aligned; tail != 0) {
-    munmap(reinterpret_cast<void*>(aligned + size), tail);
-  }
-  host_ = reinterpret_cast<uint8_t*>(aligned);
+  host_ = static_cast<uint8_t*>(p);
   flags_ = zeroed_array<uint8_t>(size >> kPageShift);
   code_gen_ = zeroed_array<uint32_t>(size >> kPageShift);
   dirty_.assign((pages() + 63) / 64, 0);
@@ -76,34 +63,8 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size, int fd) : base_(base), si
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
-void GuestMemory::use_huge_pages(bool gives_back) {
-  if (file_backed_) return;
-  madvise(host_, size_, MADV_HUGEPAGE);  // advice: failure changes nothing
-  huge_gives_back_ = gives_back;
-  // A second call (the Machine's, after a restore or migration made the
-  // memory) keeps what the first one's regions left.
-  if (gives_back && small_only_.empty()) small_only_.assign(((size_ - 1) >> kHugeShift) + 1, false);
-}
-
-void GuestMemory::leave_huge_pages(uint64_t offset, uint64_t len) {
-  if (!huge_gives_back_ || len == 0) return;
-  // The balloon (a device) and the page scanner (the VM thread) both give
-  // pages back.
-  std::lock_guard lock(small_only_mutex_);
-  // One madvise per run of regions not yet left: it only changes the
-  // mapping's flags (no TLB shootdown), and each region is left once.
-  const uint64_t last = (offset + len - 1) >> kHugeShift;
-  for (uint64_t region = offset >> kHugeShift; region <= last;) {
-    if (small_only_[region]) {
-      ++region;
-      continue;
-    }
-    const uint64_t first = region;
-    while (region <= last && !small_only_[region]) small_only_[region++] = true;
-    const uint64_t start = first << kHugeShift;
-    const uint64_t end = std::min(region << kHugeShift, size_);
-    madvise(host_ + start, end - start, MADV_NOHUGEPAGE);  // advice, as above
-  }
+void GuestMemory::use_huge_pages() {
+  if (!file_backed_) madvise(host_, size_, MADV_HUGEPAGE);  // advice: failure changes nothing
 }
 
 GuestMemory::~GuestMemory() {
@@ -192,7 +153,6 @@ bool GuestMemory::discard(uint64_t gpa, uint64_t len) {
   }
   notify_code_write(gpa, len);
   const uint64_t offset = gpa - base_;
-  leave_huge_pages(offset, len);
   if (file_backed_) {
     // MADV_DONTNEED on a private file mapping would bring back the file's
     // contents; a fresh anonymous mapping reads as zero.
@@ -251,7 +211,6 @@ bool GuestMemory::is_zero_page(uint64_t gpa) const {
 void GuestMemory::release_zero_pages(uint64_t gpa, uint64_t count) {
   const uint64_t offset = gpa - base_;
   const uint64_t len = count << kPageShift;
-  leave_huge_pages(offset, len);
   if (file_backed_) {
     map_zero(offset, len);
   } else if (madvise(host_ + offset, len, MADV_DONTNEED) != 0) {

@@ -200,14 +200,10 @@ class GuestMemory {
 
   // Backs RAM with transparent huge pages where the host allows (as QEMU
   // does): a boot then takes a fault per 2 MiB instead of per 4 KiB (the
-  // default guest's boot: 11.4k faults -> 7.0k, 15% less time), and the
-  // host's TLB covers far more guest memory. `gives_back`: the VM gives
-  // memory back (the balloon, page sharing). Then each 2 MiB region it
-  // gives pages back from leaves huge pages first (MADV_NOHUGEPAGE), since
-  // the host's khugepaged would otherwise fill the holes to collapse a huge
-  // page again; the rest of RAM keeps them. (Giving up huge pages for all of
-  // RAM cost linux-cpu 10-15% with page sharing on.)
-  void use_huge_pages(bool gives_back);
+  // default guest's boot: 11.4k faults -> 7.0k, 15% less time). Not for VMs
+  // that give memory back (the balloon, page sharing): the host's khugepaged
+  // would fill the holes they leave to collapse huge pages again.
+  void use_huge_pages();
 
   uint8_t* host_base() const { return host_; }
   bool file_backed() const { return file_backed_; }
@@ -225,16 +221,11 @@ class GuestMemory {
   }
   // Maps fresh anonymous zero pages over [offset, offset + len) of RAM.
   void map_zero(uint64_t offset, uint64_t len);
-  // Before [offset, offset + len) of RAM is given back: see use_huge_pages.
-  void leave_huge_pages(uint64_t offset, uint64_t len);
 
   uint64_t base_;
   uint64_t size_;
   uint8_t* host_ = nullptr;
   bool file_backed_ = false;
-  bool huge_gives_back_ = false;  // use_huge_pages(true)
-  std::vector<bool> small_only_;  // per 2 MiB region: left huge pages
-  std::mutex small_only_mutex_;
   // Per-page arrays in zero pages the host fills in on first touch: a large,
   // sparsely used guest (`vessel exec` reserves a whole address space) does
   // not pay for them up front.

@@ -653,51 +653,6 @@ TEST(PageSharingScanner, OneStepFlushesWritePointersOnceForAllThePagesItShares) 
   EXPECT_LE(a_flushes, 2u) << "one per step that shared pages, not one per page";
 }
 
-// The VmFlags line of the mapping holding `p`, from /proc/self/smaps ("hg":
-// huge pages advised, "nh": huge pages refused).
-std::string vm_flags_at(const void* p) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto addr = reinterpret_cast<uintptr_t>(p);
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    uintptr_t start = 0, end = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2) {
-      inside = addr >= start && addr < end;
-    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-      return line.substr(8) + " ";
-    }
-  }
-  return "(no mapping)";
-}
-
-TEST(PageSharingHugePages, GivingPagesBackLeavesHugePagesInThoseRegionsOnly) {
-  // khugepaged would fill a hole in a huge-page region to collapse it again,
-  // undoing what the balloon or the scanner gave back; every other region
-  // keeps its huge pages (the guest's speed).
-  constexpr uint64_t kRegion = 2 << 20;
-  GuestMemory memory(kBase, 4 * kRegion);
-  memory.use_huge_pages(/*gives_back=*/true);
-  const uint8_t* host = memory.host_base();
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(host) % kRegion, 0u) << "RAM starts on a huge page";
-  for (uint64_t r = 0; r < 4; ++r) {
-    EXPECT_NE(vm_flags_at(host + r * kRegion).find(" hg "), std::string::npos) << "region " << r;
-  }
-  memory.release_zero_pages(kBase + kRegion + kPage, 2);    // the scanner's zero pages
-  ASSERT_TRUE(memory.discard(kBase + 3 * kRegion, kPage));  // the balloon's
-  for (uint64_t r = 0; r < 4; ++r) {
-    const std::string flags = vm_flags_at(host + r * kRegion + kPage);
-    const bool gave_back = r == 1 || r == 3;
-    EXPECT_EQ(flags.find(" nh ") != std::string::npos, gave_back) << "region " << r << ":" << flags;
-    EXPECT_EQ(flags.find(" hg ") != std::string::npos, !gave_back)
-        << "region " << r << ":" << flags;
-  }
-  // A VM that gives nothing back keeps huge pages wherever it discards.
-  GuestMemory plain(kBase, 2 * kRegion);
-  plain.use_huge_pages(/*gives_back=*/false);
-  ASSERT_TRUE(plain.discard(kBase + kPage, kPage));
-  EXPECT_NE(vm_flags_at(plain.host_base() + kPage).find(" hg "), std::string::npos);
-}
-
 TEST(PageSharingScanner, MeasureScanOf64MiB) {
   constexpr uint64_t kBig = 64 << 20;
   PageStore store;
