@@ -429,7 +429,17 @@ bool LogReader::read_block() {
     return cut_here();
   }
   const std::span<const uint8_t> z(&file_[file_pos_ + kBlockHeader], zstd_len);
-  if (block_checksum(raw_len, zstd_len, z) != sum) error("block checksum mismatch (corrupted)");
+  if (block_checksum(raw_len, zstd_len, z) != sum) {
+    // A host crash can leave the last write's space allocated but zero: a
+    // block ending in zeros with only zeros after it is that torn end.
+    const size_t end = file_pos_ + kBlockHeader + zstd_len;
+    const auto zero = [](uint8_t b) { return b == 0; };
+    if (zstd_len >= 8 &&
+        std::all_of(file_.begin() + static_cast<ptrdiff_t>(end - 8), file_.end(), zero)) {
+      return cut_here();
+    }
+    error("block checksum mismatch (corrupted)");
+  }
   // Keep what is not consumed yet, then the new block's bytes behind it.
   stream_skip_ += stream_pos_;
   while (!stream_blocks_.empty() && stream_skip_ >= stream_blocks_.front().second) {

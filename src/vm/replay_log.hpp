@@ -24,8 +24,10 @@
 // its end record, maybe with a last block only partly written: each block
 // is written with one write() and its length and checksum, so the reader
 // takes the log as cut after its last whole block (a block that runs past
-// the end of the file, or a tail of zero bytes) and the replay goes up to
-// there. A whole block whose checksum fails is corruption, not a cut.
+// the end of the file; a tail of zero bytes, or a block whose checksum
+// fails that ends in zeros with only zeros after it: space a host crash
+// left allocated but unwritten) and the replay goes up to there. Any other
+// block whose checksum fails is corruption, not a cut.
 //
 // The reader treats the file as hostile: every length is checked against
 // what the file still holds and against fixed limits before anything is
