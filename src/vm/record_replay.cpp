@@ -35,10 +35,10 @@ nlohmann::json start_recording_live(Machine& vm, const std::string& dir) {
   }
   if (journal->recording()) fail("this VM is being recorded already; `record stop` first");
   if (vm.paused()) fail("the VM is paused; resume it first");
-  check_record_dir(dir);
   vm.begin_deterministic();  // throws, changing nothing, for a VM with a thread per hart
   const uint64_t start = vm.instructions();
   try {
+    check_record_dir(dir);
     const Directory d = Directory::open(dir, /*create=*/false);
     take_snapshot(vm, d.path_of("start"));
     UniqueFd fd = open_log_file(d, "log.bin");

@@ -5,8 +5,9 @@
 # `vessel replay DIR` then prints exactly the bytes the guest printed while
 # recorded (the two lines, not the first nor the last) and reports a match,
 # on both engines. While recording, a second `record start` and a migration
-# are refused with one line; so are `record stop` when not recording and
-# `record start` into a directory that is not empty.
+# are refused with one line; so are `record stop` when not recording,
+# `record start` into a directory that is not empty, and `record start` on a
+# VM whose harts run on host threads.
 #
 # Then a killed recording: `kill -9` mid-run; the replay goes up to where
 # the log was cut, printing a prefix of what the guest printed, says where
@@ -94,6 +95,19 @@ for engine in jit interp; do
     done
   done
 done
+
+# Several harts on host threads cannot switch to the round-robin scheduler
+# while they run: refused, and nothing is written.
+sock=$WORK/smp.sock
+name=smp
+timeout -k 10 120 "$VESSEL" run --cpus 2 --api-socket "$sock" -- sh -c 'echo READY; sleep 60' \
+  </dev/null >"$WORK/smp.out" 2>&1 &
+vm=$!
+wait_for_text "$WORK/smp.out" READY 120
+refused "runs a host thread per hart, which cannot be recorded" record start "$WORK/smp-rec"
+[ ! -e "$WORK/smp-rec" ] || fail "the refused recording left $WORK/smp-rec behind"
+ctl quit
+wait_exit $vm
 
 # A killed recording replays up to the cut.
 COUNT='i=0; while true; do j=0; while [ $j -lt 3000 ]; do j=$((j + 1)); done; echo count-$i; i=$((i + 1)); done'
