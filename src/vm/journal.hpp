@@ -25,8 +25,9 @@
 // (harts, CLINT, PLIC, UART, SBI, devices), each hart's pc and a hash of the
 // guest's console and network output so far; the replay computes the same
 // and stops at the first difference, naming the instruction count and what
-// differs. At the end both print a hash of the whole state, guest memory
-// included.
+// differs; each checkpoint also hashes the guest memory written since the
+// previous one (watch_memory()). At the end both print a hash of the whole
+// state, guest memory included.
 #pragma once
 
 #include <xxhash.h>
