@@ -29,7 +29,8 @@ constexpr std::string_view kUsage =
     "usage: vessel ctl SOCKET [--vm N] stats | list | balloon SIZE | "
     "sharing on|off [--rate PAGES_PER_SEC] | snapshot DIR [--stop] | "
     "migrate HOST:PORT (--tls-psk FILE | --tls-cert FILE --tls-key FILE --tls-ca FILE | "
-    "--insecure) [--max-downtime MS] | attest [NONCE] | pause | resume | quit";
+    "--insecure) [--max-downtime MS] | record start DIR | record stop | attest [NONCE] | pause | "
+    "resume | quit";
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -117,11 +118,11 @@ std::string checked_host_port(const std::string& text) {
   return text;
 }
 
-std::string absolute_dir(const std::string& dir) {
-  if (dir.empty()) fail("snapshot: DIR is empty");
+std::string absolute_dir(const std::string& dir, const char* command = "snapshot") {
+  if (dir.empty()) fail("{}: DIR is empty", command);
   std::error_code ec;
   const std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
-  if (ec) fail("snapshot: {}: {}", dir, ec.message());
+  if (ec) fail("{}: {}: {}", command, dir, ec.message());
   return absolute.lexically_normal().string();
 }
 
@@ -315,6 +316,20 @@ Json request_from_args(const std::vector<std::string>& args) {
                                      ? option_number(command, w, "--max-downtime", 1, 3'600'000)
                                      : 50;
     migrate_security(w, request);
+  } else if (command == "record") {
+    // record start DIR | record stop (vm/record_replay.hpp)
+    const CommandWords w = split_words(command, words, {}, {});
+    if (w.positional.empty()) fail("record: expected start DIR or stop");
+    const std::string& what = w.positional[0];
+    if (what == "start") {
+      if (w.positional.size() != 2) fail("record start: expected one DIR");
+      request["dir"] = absolute_dir(w.positional[1], "record start");
+    } else if (what == "stop") {
+      if (w.positional.size() != 1) fail("record stop: unexpected argument '{}'", w.positional[1]);
+    } else {
+      fail("record: expected start DIR or stop, got '{}'", what);
+    }
+    request["action"] = what;
   } else if (command == "attest") {
     const CommandWords w = split_words(command, words, {}, {});
     if (w.positional.size() > 1) fail("attest: unexpected argument '{}'", w.positional[1]);

@@ -369,6 +369,10 @@ struct ReplayCli {
                     "A test aid: change the Nth input of a kind (console:N, net:N, disk:N, "
                     "rng:N) to see the difference caught");
     engine.add_to(cmd);
+    cmd->footer(
+        "Exit status: the recording's own when the replay matches it; 3 when it diverges; 4 "
+        "when the log was cut (its recording was killed): the replay matched up to the cut and "
+        "stopped there; 1 for a log or start state that cannot be read.");
   }
   int run(const CLI::App& cmd) const;
 };
@@ -640,6 +644,8 @@ int ReplayCli::run(const CLI::App& cmd) const {
     fail("--gdb-checkpoint and --gdb-checkpoint-mib go with --gdb");
   }
   std::unique_ptr<vessel::Journal> journal = vessel::open_replay(dir, p);
+  // Reverse debugging's checkpoints own the dirty log (vm/replay_history.hpp).
+  if (address) journal->ignore_memory_hashes();
   std::unique_ptr<vessel::Machine> machine = vessel::restore_for_replay(dir, *journal);
   machine->set_engine(e, cache, engine.jit_warmup);
   std::unique_ptr<vessel::ReplayHistory> history;
@@ -761,7 +767,7 @@ int main(int argc, char** argv) {
       "Talk to a running vessel: ctl SOCKET [--vm N] stats | list | balloon SIZE | sharing on|off "
       "[--rate N] | snapshot DIR [--stop] | migrate HOST:PORT (--tls-psk FILE | --tls-cert FILE "
       "--tls-key FILE --tls-ca FILE | --insecure) [--max-downtime MS] | "
-      "attest [NONCE] | pause | resume | quit");
+      "record start DIR | record stop | attest [NONCE] | pause | resume | quit");
 
   app.add_subcommand("exec",
                      "Run a riscv64 Linux program as a host process: exec [--sysroot DIR] "
@@ -842,6 +848,15 @@ int main(int argc, char** argv) {
     run_sandbox.finish(*run);
     if (record.on(*run)) {
       return record.run(config, run_options.stats, attest_key ? &*attest_key : nullptr);
+    }
+    if (!run_options.api_socket.empty() && !gdb) {
+      // `vessel ctl record start` may record this VM from any point: its
+      // inputs go through a journal that stands by until then.
+      vessel::Journal journal(vessel::Journal::kDefaultCheckpointInterval);
+      vessel::Machine machine(config, &journal);
+      const int status = run_machine(machine, run_options.api_socket, run_options.stats,
+                                     attest_key ? &*attest_key : nullptr);
+      return journal.finish(machine, status);
     }
     vessel::Machine machine(config);
     return run_machine(machine, run_options.api_socket, run_options.stats,

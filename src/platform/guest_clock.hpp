@@ -41,6 +41,16 @@ class GuestClock {
     return delta > UINT64_MAX / 100 ? UINT64_MAX : delta * (1'000'000'000 / kTimebaseHz);
   }
 
+  // Switches between host and instruction-count time without a jump: the
+  // guest time goes on from where it is (a recording started on a running
+  // VM, `vessel ctl record start`, and ended).
+  void set_mode(Mode mode) {
+    const uint64_t ticks = now();
+    mode_ = mode;
+    if (mode_ == Mode::kHost) start_ns_ = host_ns();
+    set_now(ticks);
+  }
+
   // Restores a saved guest time (snapshot/restore): continues from `ticks`.
   void set_now(uint64_t ticks) {
     offset_ = 0;

@@ -52,6 +52,13 @@ uint64_t Console::output_digest() const {
   return XXH3_64bits_digest(output_hash_);
 }
 
+void Console::restart_output_digest() {
+  flush();
+  XXH3_64bits_reset(output_hash_);
+  output_bytes_ = 0;
+  shown_bytes_ = 0;
+}
+
 void Console::flush() {
   XXH3_64bits_update(output_hash_, out_.data(), out_.size());
   // Bytes the guest writes again after a rewind were shown already.

@@ -36,6 +36,9 @@ class Console final : public PollSource {
   // they were split into flushes) and their number. Record/replay compares it.
   uint64_t output_digest() const;
   uint64_t output_bytes() const { return output_bytes_; }
+  // Counts and hashes from zero again (flushed first): a recording started
+  // on a running VM compares only what the guest writes from then on.
+  void restart_output_digest();
 
   // Hands queued input to `sink` byte by byte; `sink` returns false when it
   // has no room (the rest stays queued here). Input arrives through the

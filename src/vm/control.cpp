@@ -1,12 +1,17 @@
 #include "vm/control.hpp"
 
+#include <chrono>
+#include <future>
+
 #include "base/error.hpp"
 #include "devices/virtio/balloon.hpp"
 #include "memory/host_memory.hpp"
 #include "memory/page_scanner.hpp"
 #include "memory/page_store.hpp"
 #include "vm/attestation.hpp"
+#include "vm/journal.hpp"
 #include "vm/migration.hpp"
+#include "vm/record_replay.hpp"
 #include "vm/snapshot.hpp"
 
 namespace vessel {
@@ -124,8 +129,39 @@ api::Json VmControl::handle(const api::Json& request, const api::Progress& progr
     });
     return result;
   }
+  if (cmd == "record") {
+    const unsigned i = one_target(request, "record");
+    const auto action = field<std::string>(request, "action");
+    if (action == "start") {
+      const auto dir = field<std::string>(request, "dir");
+      vms_[i]->mailbox().call([&] { result = start_recording_live(*vms_[i], dir); });
+      return result;
+    }
+    if (action != "stop") fail("record: expected start or stop, got '{}'", action);
+    // The log ends at the VM's next stop; the reply waits for it. Shared:
+    // the VM thread may answer after this request gave up.
+    auto stopped = std::make_shared<std::promise<uint64_t>>();
+    std::future<uint64_t> done = stopped->get_future();
+    Machine* vm = vms_[i];
+    vm->mailbox().call([&] {
+      stop_recording_live(*vm, [stopped, vm] { stopped->set_value(vm->instructions()); });
+    });
+    if (done.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      fail("the recording did not reach a stop within 30 s");
+    }
+    const uint64_t at = done.get();
+    result["stopped_at"] = at;
+    result["message"] = fmt::format("recording stopped at instruction {}", at);
+    return result;
+  }
   if (cmd == "migrate") {
     const unsigned i = one_target(request, "migrate");
+    // The replay could not follow the VM to another host.
+    vms_[i]->mailbox().call([&] {
+      if (vms_[i]->journal() != nullptr && vms_[i]->journal()->recording()) {
+        fail("VM {} is being recorded; `record stop` before migrating it", i);
+      }
+    });
     MigrateOptions options;
     options.to = field<std::string>(request, "to");
     options.max_downtime_ms = request.value("max_downtime_ms", uint64_t{50});

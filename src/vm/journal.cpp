@@ -67,7 +67,7 @@ class Journal::DiskAdapter final : public BlockBackend {
       pending_.push_back(std::move(op));
       return;
     }
-    if (op.kind == BlockOp::Kind::kRead) {
+    if (op.kind == BlockOp::Kind::kRead && journal_.recording()) {
       // The host fills a buffer of ours; guest memory gets the bytes at the
       // completion, on the VM thread, as in the replay.
       Bounce b;
@@ -195,7 +195,12 @@ class Journal::NetAdapter final : public net::NetBackend {
       : journal_(journal), index_(index), inner_(std::move(inner)) {
     if (inner_) {
       inner_->set_sink([this](std::span<const uint8_t> frame) {
-        if (held_.size() < kMaxHeldFrames) held_.emplace_back(frame.begin(), frame.end());
+        // Not recording (yet, or any more): straight to the device.
+        if (!journal_.recording()) {
+          deliver(frame);
+        } else if (held_.size() < kMaxHeldFrames) {
+          held_.emplace_back(frame.begin(), frame.end());
+        }
       });
     }
   }
@@ -218,7 +223,8 @@ class Journal::NetAdapter final : public net::NetBackend {
     if (inner_) inner_->retake_host_ports();
   }
 
-  // Recording, at a stop: the frames the network delivered since the last.
+  // Recording, at a stop: the frames the network delivered since the last
+  // (when the recording has just stopped: unlogged).
   void hand_over() {
     while (!held_.empty()) {
       std::vector<uint8_t> frame = std::move(held_.front());
@@ -230,6 +236,7 @@ class Journal::NetAdapter final : public net::NetBackend {
       deliver(frame);
     }
   }
+  bool holding() const { return !held_.empty(); }
   // Replaying.
   void replay(std::span<const uint8_t> frame) { deliver(frame); }
 
@@ -249,17 +256,40 @@ Journal::Journal(uint64_t checkpoint_interval)
 
 Journal::Journal(std::unique_ptr<replay::LogReader> reader, std::optional<Perturb> perturb)
     : replaying_(true), reader_(std::move(reader)), perturb_(perturb) {
+  // A recording started on a running VM (`vessel ctl record start`) counts
+  // from where its snapshot was taken.
+  const nlohmann::json& h = reader_->header();
+  if (h.contains("start_instructions") && h["start_instructions"].is_number_unsigned()) {
+    stamp_ = {h["start_instructions"].get<uint64_t>(), 0};
+  }
   advance();
 }
 
 Journal::~Journal() = default;
 
-void Journal::start_recording(std::unique_ptr<replay::LogWriter> writer) {
+void Journal::start_recording(std::unique_ptr<replay::LogWriter> writer, uint64_t start) {
   writer_ = std::move(writer);
   last_flush_ns_ = GuestClock::host_ns();
+  // As the replay begins: at the snapshot's count, no stop there yet, no
+  // output compared yet.
+  stamp_ = {start, 0};
+  next_checkpoint_ = (start / checkpoint_interval_ + 1) * checkpoint_interval_;
+  net_frames_ = 0;
+  net_hash_ = 0;
+  host_stop_.reset();
 }
 
-nlohmann::json Journal::header(uint64_t max_instructions) const {
+void Journal::watch_memory(GuestMemory& memory) {
+  if (ignore_memory_) return;
+  memory_ = &memory;
+  memory.start_dirty_log();
+}
+
+void Journal::stop_recording(std::function<void()> on_stopped) {
+  stop_recording_ = std::move(on_stopped);
+}
+
+nlohmann::json Journal::header(uint64_t max_instructions, uint64_t start) const {
   nlohmann::json disks = nlohmann::json::array();
   for (const virtio::VirtioBlk* d : disk_devices_) {
     disks.push_back({{"capacity_sectors", d->capacity_sectors()},
@@ -271,6 +301,7 @@ nlohmann::json Journal::header(uint64_t max_instructions) const {
           {"vessel", VESSEL_VERSION},
           {"checkpoint_interval", checkpoint_interval_},
           {"max_instructions", max_instructions},
+          {"start_instructions", start},
           {"disks", disks}};
 }
 
@@ -388,6 +419,23 @@ replay::Checkpoint Journal::checkpoint(Machine& m) {
   for (const state::Section& s : m.state_for_digest()) {
     cp.parts.push_back({s.name, XXH3_64bits(s.payload.data(), s.payload.size())});
   }
+  if (memory_ != nullptr) {
+    // The pages written since the last checkpoint, each with its number.
+    const std::vector<uint64_t> dirty = memory_->take_dirty();
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    for (size_t w = 0; w < dirty.size(); ++w) {
+      for (uint64_t bits = dirty[w]; bits != 0; bits &= bits - 1) {
+        const uint64_t page = w * 64 + static_cast<uint64_t>(__builtin_ctzll(bits));
+        const uint64_t offset = page << GuestMemory::kPageShift;
+        if (offset >= memory_->size()) break;
+        XXH3_64bits_update(st, &page, sizeof page);
+        XXH3_64bits_update(st, memory_->host_base() + offset, GuestMemory::kPageSize);
+      }
+    }
+    cp.parts.push_back({"memory", XXH3_64bits_digest(st)});
+    XXH3_freeState(st);
+  }
   for (unsigned i = 0; i < m.num_harts(); ++i) cp.pcs.push_back(m.hart(i).pc);
   cp.console_hash = m.console_output_digest(cp.console_bytes);
   cp.net_frames = net_frames_;
@@ -422,18 +470,37 @@ std::optional<int> Journal::boundary(Machine& m, uint64_t retired) {
   }
   if (closed_) return std::nullopt;
   if (!replaying_) {
-    if (!writer_) return std::nullopt;
+    if (!recording()) {
+      // Frames held when a recording stopped go to the guest unlogged.
+      for (NetAdapter* n : nets_) {
+        if (n != nullptr && n->holding()) n->hand_over();
+      }
+      return std::nullopt;
+    }
     for (NetAdapter* n : nets_) {
       if (n != nullptr) n->hand_over();
     }
+    bool checked = false;
     if (retired >= next_checkpoint_) {
       log(Kind::kCheckpoint, replay::encode_checkpoint(checkpoint(m)));
       next_checkpoint_ = (retired / checkpoint_interval_ + 1) * checkpoint_interval_;
+      checked = true;
+    }
+    if (stop_recording_) {
+      end_log(m, 0, 2);
+      auto done = std::move(stop_recording_);
+      stop_recording_ = nullptr;
+      done();
+      return std::nullopt;
     }
     const uint64_t now = GuestClock::host_ns();
     if (now - last_flush_ns_ >= kFlushEveryNs) {
       last_flush_ns_ = now;
+      // A checkpoint at each flush: a killed recording replays to its last
+      // block and is checked up to there.
+      if (!checked) log(Kind::kCheckpoint, replay::encode_checkpoint(checkpoint(m)));
       writer_->flush();
+      writer_->sync();
     }
     return host_stop_;
   }
@@ -442,7 +509,17 @@ std::optional<int> Journal::boundary(Machine& m, uint64_t retired) {
   if (pending_ && pending_->kind == Kind::kEnd && pending_->instructions == stamp_.instructions &&
       pending_->sub == stamp_.sub) {
     const replay::End end = replay::decode_end(pending_->payload);  // checked by validate()
-    if (end.by_host) return end.status;
+    if (end.stopped) stopped_hash_ = state_hash(m);                 // as the recording hashed it
+    if (end.by_host || end.stopped) return end.status;
+  }
+  if (!pending_ && reader_->cut()) {
+    // Everything the log holds was delivered and checked: stop here.
+    cut_reported_ = true;
+    spdlog::error(
+        "replay stopped at instruction {}: the recording was cut there (its log ends "
+        "without an end record); it matched up to there",
+        stamp_.instructions);
+    return kExitReplayCut;
   }
   return std::nullopt;
 }
@@ -545,7 +622,10 @@ void Journal::pump(Machine& m) {
         break;
       }
       case Kind::kCheckpoint: {
-        const replay::Checkpoint recorded = replay::decode_checkpoint(r.payload);
+        replay::Checkpoint recorded = replay::decode_checkpoint(r.payload);
+        if (ignore_memory_) {
+          std::erase_if(recorded.parts, [](const auto& p) { return p.name == "memory"; });
+        }
         const std::string diff = replay::describe_difference(recorded, checkpoint(m));
         if (!diff.empty()) {
           diverge(
@@ -566,6 +646,8 @@ void Journal::pump(Machine& m) {
 
 std::optional<replay::Record> Journal::take_sync(Kind kind) {
   if (closed_ || diverged_) return std::nullopt;
+  // Past the end of a cut log: the replay stops at the next stop.
+  if (!pending_ && reader_->cut()) return std::nullopt;
   if (!pending_ || pending_->kind != kind || pending_->instructions != stamp_.instructions ||
       pending_->sub != stamp_.sub) {
     diverge(fmt::format("the guest asked for {} (after instruction {}); the recording has {}",
@@ -622,26 +704,55 @@ void Journal::rewind(const Mark& m) {
   }
 }
 
-int Journal::finish(Machine& m, int status) {
-  if (closed_) return status;
+void Journal::end_log(Machine& m, int status, uint8_t how) {
   const std::string hash = state_hash(m);
   const uint64_t instructions = m.instructions();
+  replay::End end{status, how == 1, instructions, hash, how == 2};
+  log(Kind::kEnd, replay::encode_end(end));
+  writer_->flush();
+  writer_->sync();
+  spdlog::info("recorded {} instructions, log {} bytes ({:.3f} bytes per 1000 instructions)",
+               instructions, writer_->bytes_written(),
+               instructions == 0 ? 0.0
+                                 : 1000.0 * static_cast<double>(writer_->bytes_written()) /
+                                       static_cast<double>(instructions));
+  spdlog::info("state hash: {}", hash);
+  if (how == 2) {
+    writer_.reset();  // the VM goes on, unrecorded
+    if (memory_ != nullptr) memory_->stop_dirty_log();
+    memory_ = nullptr;
+  }
+}
+
+int Journal::finish(Machine& m, int status) {
+  if (closed_) return status;
   if (!replaying_) {
-    replay::End end{status, host_stop_.has_value(), instructions, hash};
-    log(Kind::kEnd, replay::encode_end(end));
+    if (!recording()) return status;  // standing by, or the recording was stopped
+    if (stop_recording_) {
+      // `record stop` came as the VM ended: the end is the guest's own.
+      auto done = std::move(stop_recording_);
+      stop_recording_ = nullptr;
+      end_log(m, status, host_stop_.has_value() ? 1 : 0);
+      closed_ = true;
+      done();
+      return status;
+    }
+    end_log(m, status, host_stop_.has_value() ? 1 : 0);
     closed_ = true;
-    writer_->flush();
-    spdlog::info("recorded {} instructions, log {} bytes ({:.3f} bytes per 1000 instructions)",
-                 instructions, writer_->bytes_written(),
-                 instructions == 0 ? 0.0
-                                   : 1000.0 * static_cast<double>(writer_->bytes_written()) /
-                                         static_cast<double>(instructions));
-    spdlog::info("state hash: {}", hash);
     return status;
   }
+  const std::string hash = stopped_hash_ ? *stopped_hash_ : state_hash(m);
+  const uint64_t instructions = m.instructions();
   closed_ = true;
   spdlog::info("state hash: {}", hash);
   if (diverged_) return kExitReplayDiverged;
+  if (cut_reported_) return kExitReplayCut;
+  if (!pending_ && reader_->cut()) {
+    spdlog::error(
+        "replay ended (status {}) at instruction {}; the recording was cut at instruction {}",
+        status, instructions, reader_->cut_instructions());
+    return kExitReplayCut;
+  }
   if (g_signal.load() != 0) {
     spdlog::error("replay stopped at instruction {} before the end of the recording", instructions);
     return status;

@@ -25,8 +25,9 @@
 // (harts, CLINT, PLIC, UART, SBI, devices), each hart's pc and a hash of the
 // guest's console and network output so far; the replay computes the same
 // and stops at the first difference, naming the instruction count and what
-// differs. At the end both print a hash of the whole state, guest memory
-// included.
+// differs; each checkpoint also hashes the guest memory written since the
+// previous one (watch_memory()). At the end both print a hash of the whole
+// state, guest memory included.
 #pragma once
 
 #include <xxhash.h>
@@ -42,6 +43,7 @@
 
 #include "devices/net/net_backend.hpp"
 #include "devices/virtio/blk_backend.hpp"
+#include "memory/guest_memory.hpp"
 #include "vm/replay_log.hpp"
 
 namespace vessel {
@@ -54,6 +56,9 @@ class VirtioBlk;
 // `vessel replay` exits with this when the replay differs from the recording
 // (as --lockstep does when the engines differ).
 inline constexpr int kExitReplayDiverged = 3;
+// ... and this when the log was cut (the recording was killed before it
+// ended): the replay matched up to where the log ends, then stopped.
+inline constexpr int kExitReplayCut = 4;
 
 // What a replayed disk looks like to the guest (its file is not opened).
 struct ReplayDiskInfo {
@@ -80,6 +85,9 @@ class Journal {
   static constexpr uint64_t kMaxDiskRead = uint64_t{32} << 20;
 
   // Recording: the log is opened by start_recording() once the VM is loaded.
+  // Until then (and after stop_recording()) the journal stands by: inputs
+  // pass straight through and nothing is logged, so that `vessel ctl record
+  // start` can begin a recording on a VM that is already running.
   explicit Journal(uint64_t checkpoint_interval);
   // Replaying `reader` (already validated).
   Journal(std::unique_ptr<replay::LogReader> reader, std::optional<Perturb> perturb);
@@ -87,13 +95,29 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  bool recording() const { return !replaying_; }
+  // True while a log is being written.
+  bool recording() const { return !replaying_ && writer_ != nullptr && !closed_; }
   bool replaying() const { return replaying_; }
 
   // Recording: the log's header (what the replay needs to rebuild the
-  // devices) and the writer. The starting state is written by the caller.
-  void start_recording(std::unique_ptr<replay::LogWriter> writer);
-  nlohmann::json header(uint64_t max_instructions) const;
+  // devices) and the writer. The starting state, taken at instruction
+  // `start` (the VM's retired count), is written by the caller. Between
+  // rounds, with no disk request in flight (a snapshot was just taken).
+  void start_recording(std::unique_ptr<replay::LogWriter> writer, uint64_t start = 0);
+  nlohmann::json header(uint64_t max_instructions, uint64_t start = 0) const;
+  // From now on (the recording's or the replay's start) the guest memory
+  // written between two checkpoints is hashed into the second one, through
+  // the dirty log (memory/guest_memory.hpp), so a difference in memory is
+  // caught near where it happens and not only in the final state hash.
+  void watch_memory(GuestMemory& memory);
+  // Replaying under reverse debugging, whose checkpoints own the dirty log:
+  // the recorded memory hashes are not checked.
+  void ignore_memory_hashes() { ignore_memory_ = true; }
+  // `vessel ctl record stop`: the log ends at the scheduler's next stop
+  // (where the replay stops too, and compares the whole state); the VM runs
+  // on, not recorded. `on_stopped` runs then, on the VM thread.
+  void stop_recording(std::function<void()> on_stopped);
+  bool stop_pending() const { return stop_recording_ != nullptr; }
   // Replaying: the disks as the header describes them.
   ReplayDiskInfo replay_disk_info(unsigned index) const;
   uint64_t replay_max_instructions() const;
@@ -136,6 +160,9 @@ class Journal {
 
   // For the bench and --stats.
   uint64_t log_bytes() const { return writer_ ? writer_->bytes_written() : 0; }
+  // Replaying a log that was cut (its recording was killed): the replay
+  // stopped where it ends, and returns kExitReplayCut.
+  bool cut() const { return cut_reported_; }
 
   // ---- reverse debugging (vm/replay_history.hpp) ----
   // Replaying, between rounds, with no disk request in flight: where the
@@ -173,6 +200,8 @@ class Journal {
   void log_disk(unsigned index, std::span<const replay::DiskCompletion> done);
   replay::Checkpoint checkpoint(Machine& m);
   std::string state_hash(Machine& m);
+  // Recording: writes the end record at this stop and closes the log.
+  void end_log(Machine& m, int status, uint8_t how);
   // Replaying.
   void advance();
   void pump(Machine& m);
@@ -199,6 +228,7 @@ class Journal {
   // Recording.
   std::unique_ptr<replay::LogWriter> writer_;
   uint64_t last_flush_ns_ = 0;
+  std::function<void()> stop_recording_;  // `record stop` asked, for the next stop
 
   // Replaying.
   std::unique_ptr<replay::LogReader> reader_;
@@ -210,6 +240,10 @@ class Journal {
   uint64_t last_good_checkpoint_ = 0;
   bool perturbed_ = false;
   uint64_t perturbed_at_ = 0;
+  GuestMemory* memory_ = nullptr;  // watch_memory()
+  bool ignore_memory_ = false;
+  std::optional<std::string> stopped_hash_;  // a `record stop` end: hashed at its stop
+  bool cut_reported_ = false;
 };
 
 }  // namespace vessel

@@ -134,8 +134,18 @@ class Machine {
   // A hash of everything the guest wrote to its console (flushed first),
   // and how many bytes that was.
   uint64_t console_output_digest(uint64_t& bytes);
+  void restart_console_digest() { console_->restart_output_digest(); }
   // Instructions retired by every hart (the round-robin scheduler's count).
   uint64_t instructions() const { return retired_; }
+  // `vessel ctl record start` on a running VM: from here on guest time comes
+  // from the instruction count (without a jump) and slices end exactly, as
+  // with --deterministic; the configuration says so, so the snapshot the
+  // recording starts from restores that way. Throws Error (nothing changed)
+  // if the VM runs a host thread per hart: it cannot switch to round-robin
+  // while it runs.
+  void begin_deterministic();
+  // `record stop`: back to host time (still without a jump), as it was.
+  void end_deterministic();
   // A paused VM runs no guest instruction and its guest time stands still.
   void pause();
   void resume();
@@ -276,6 +286,7 @@ class Machine {
   bool restored_ = false;
   bool loaded_ = false;
   bool paused_ = false;
+  bool switched_deterministic_ = false;  // by begin_deterministic()
   uint64_t paused_at_ticks_ = 0;
   uint64_t started_ns_ = 0;
   PageStore* page_store_ = nullptr;

@@ -70,6 +70,27 @@ void Machine::journal_boundary() {
   }
 }
 
+void Machine::begin_deterministic() {
+  if (threads_running_) {
+    fail(
+        "this VM runs a host thread per hart, which cannot be recorded; start it with "
+        "--deterministic or --cpus 1");
+  }
+  if (config_.deterministic) return;
+  config_.deterministic = true;
+  clock_.set_mode(GuestClock::Mode::kDeterministic);
+  for (auto& h : harts_) h->set_exact_budget(true);
+  switched_deterministic_ = true;
+}
+
+void Machine::end_deterministic() {
+  if (!switched_deterministic_) return;  // it was deterministic from the start
+  switched_deterministic_ = false;
+  config_.deterministic = false;
+  clock_.set_mode(GuestClock::Mode::kHost);
+  for (auto& h : harts_) h->set_exact_budget(false);
+}
+
 size_t Machine::deliver_console_input(std::span<const uint8_t> bytes) {
   if (virtio_console_ != nullptr) {
     // Whole blocks, so a paste fills the guest's receive buffers instead of

@@ -21,10 +21,53 @@ void start_recording(Machine& vm, Journal& journal, const std::string& dir) {
     fail("record directory {} is not empty; use a new or empty directory", dir);
   }
   take_snapshot(vm, d.path_of("start"));
+  journal.watch_memory(vm.memory());
   UniqueFd fd = open_log_file(d, "log.bin");
   journal.start_recording(std::make_unique<replay::LogWriter>(
       fd.release(), d.path_of("log.bin"), journal.header(vm.config().max_instructions)));
   spdlog::info("recording into {}", dir);
+}
+
+nlohmann::json start_recording_live(Machine& vm, const std::string& dir) {
+  Journal* journal = vm.journal();
+  if (journal == nullptr || journal->replaying()) {
+    fail("this VM cannot be recorded: only `vessel run --api-socket` can start a recording");
+  }
+  if (journal->recording()) fail("this VM is being recorded already; `record stop` first");
+  if (vm.paused()) fail("the VM is paused; resume it first");
+  vm.begin_deterministic();  // throws, changing nothing, for a VM with a thread per hart
+  const uint64_t start = vm.instructions();
+  try {
+    check_record_dir(dir);
+    const Directory d = Directory::open(dir, /*create=*/false);
+    take_snapshot(vm, d.path_of("start"));
+    UniqueFd fd = open_log_file(d, "log.bin");
+    journal->start_recording(
+        std::make_unique<replay::LogWriter>(fd.release(), d.path_of("log.bin"),
+                                            journal->header(vm.config().max_instructions, start)),
+        start);
+    journal->watch_memory(vm.memory());
+  } catch (...) {
+    vm.end_deterministic();
+    throw;
+  }
+  // What the replay compares starts here, as its console does.
+  vm.restart_console_digest();
+  spdlog::info("recording into {} from instruction {}", dir, start);
+  return {{"dir", dir},
+          {"start_instructions", start},
+          {"message", fmt::format("recording into {} from instruction {}", dir, start)}};
+}
+
+void stop_recording_live(Machine& vm, std::function<void()> on_stopped) {
+  Journal* journal = vm.journal();
+  if (journal == nullptr || !journal->recording()) fail("this VM is not being recorded");
+  if (journal->stop_pending()) fail("the recording is stopping already");
+  if (vm.paused()) fail("the VM is paused; resume it first (the log ends at its next stop)");
+  journal->stop_recording([&vm, done = std::move(on_stopped)] {
+    vm.end_deterministic();
+    done();
+  });
 }
 
 std::unique_ptr<Journal> open_replay(const std::string& dir, std::optional<Perturb> perturb) {
@@ -49,7 +92,9 @@ std::unique_ptr<Machine> restore_for_replay(const std::string& dir, Journal& jou
   options.copy_memory = true;   // as fast as the recording's (see load_memory_file)
   options.journal = &journal;
   options.max_instructions = journal.replay_max_instructions();
-  return restore_snapshot(options);
+  std::unique_ptr<Machine> vm = restore_snapshot(options);
+  journal.watch_memory(vm->memory());
+  return vm;
 }
 
 }  // namespace vessel

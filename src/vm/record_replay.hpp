@@ -26,6 +26,18 @@ void check_record_dir(const std::string& dir);
 // DIR/log.bin.
 void start_recording(Machine& vm, Journal& journal, const std::string& dir);
 
+// `vessel ctl record start DIR` on a running VM (on its VM thread, between
+// rounds): DIR is created (0700) or must be empty; the VM switches to
+// instruction-count time (Machine::begin_deterministic), DIR/start gets a
+// snapshot of it as it is now and DIR/log.bin the inputs from here on, as
+// --record writes them. Throws Error (one line) if the VM cannot be
+// recorded or already is.
+nlohmann::json start_recording_live(Machine& vm, const std::string& dir);
+// `vessel ctl record stop`: the log ends at the VM's next stop;
+// `on_stopped` runs then (on the VM thread). Throws Error if the VM is not
+// being recorded through the control socket.
+void stop_recording_live(Machine& vm, std::function<void()> on_stopped);
+
 // Reads and checks DIR/log.bin from end to end; throws Error with one line
 // (the file, the byte offset, the instruction count reached) if it is
 // corrupted, truncated or of another version.

@@ -235,7 +235,7 @@ std::string describe_difference(const Checkpoint& rec, const Checkpoint& now) {
 std::vector<uint8_t> encode_end(const End& e) {
   PayloadWriter w;
   w.svarint(e.status);
-  w.u8(e.by_host ? 1 : 0);
+  w.u8(e.stopped ? 2 : e.by_host ? 1 : 0);
   w.varint(e.instructions);
   w.varint(e.state_hash.size());
   w.bytes({reinterpret_cast<const uint8_t*>(e.state_hash.data()), e.state_hash.size()});
@@ -249,8 +249,9 @@ End decode_end(std::span<const uint8_t> payload) {
   if (status < 0 || status > 255) throw LogError("end record: bad exit status");
   e.status = static_cast<int>(status);
   const uint8_t by_host = c.u8();
-  if (by_host > 1) throw LogError("end record: bad flag");
+  if (by_host > 2) throw LogError("end record: bad flag");
   e.by_host = by_host == 1;
+  e.stopped = by_host == 2;
   e.instructions = c.varint();
   const uint64_t len = c.varint();
   if (len > 64) throw LogError("end record: state hash too long");
@@ -317,9 +318,17 @@ void LogWriter::flush() {
   put_u32(head, static_cast<uint32_t>(n));
   put_u64(head, block_checksum(static_cast<uint32_t>(raw_.size()), static_cast<uint32_t>(n),
                                {zbuf_.data(), n}));
+  // One write(): a killed recording leaves whole blocks and at most one
+  // short one at the end, which the reader takes as the cut.
+  head.insert(head.end(), zbuf_.begin(), zbuf_.begin() + static_cast<ptrdiff_t>(n));
   write_all(head);
-  write_all({zbuf_.data(), n});
   raw_.clear();
+}
+
+void LogWriter::sync() {
+  if (fdatasync(fd_) != 0 && errno != EINVAL) {
+    fail("replay log {}: cannot sync: {}", path_, std::strerror(errno));
+  }
 }
 
 void LogWriter::write_all(std::span<const uint8_t> bytes) {
@@ -390,7 +399,17 @@ void LogReader::error(const std::string& what) const {
 bool LogReader::read_block() {
   if (file_pos_ == file_.size()) return false;
   block_offset_ = file_pos_;
-  if (file_.size() - file_pos_ < kBlockHeader) error("truncated block header");
+  // The end of a killed recording: a block only partly written, or space
+  // the file system allocated and never filled.
+  const auto cut_here = [&] {
+    file_pos_ = file_.size();
+    return false;
+  };
+  if (std::all_of(file_.begin() + static_cast<ptrdiff_t>(file_pos_), file_.end(),
+                  [](uint8_t b) { return b == 0; })) {
+    return cut_here();
+  }
+  if (file_.size() - file_pos_ < kBlockHeader) return cut_here();
   const uint8_t* h = &file_[file_pos_];
   if (get_u32(h) != kBlockMagic) error("bad block header (corrupted)");
   const uint32_t raw_len = get_u32(h + 4);
@@ -399,9 +418,28 @@ bool LogReader::read_block() {
   if (raw_len == 0 || raw_len > kMaxBlockBytes || zstd_len > ZSTD_compressBound(kMaxBlockBytes)) {
     error("bad block length (corrupted)");
   }
-  if (file_.size() - file_pos_ - kBlockHeader < zstd_len) error("truncated block");
+  if (file_.size() - file_pos_ - kBlockHeader < zstd_len) {
+    // A torn last write, unless another block follows (then this length is
+    // what is wrong, in the middle of the log).
+    const uint8_t magic[4] = {'R', 'B', 'L', 'K'};
+    const auto rest = file_.begin() + static_cast<ptrdiff_t>(file_pos_ + kBlockHeader);
+    if (std::search(rest, file_.end(), magic, magic + 4) != file_.end()) {
+      error("bad block length (corrupted)");
+    }
+    return cut_here();
+  }
   const std::span<const uint8_t> z(&file_[file_pos_ + kBlockHeader], zstd_len);
-  if (block_checksum(raw_len, zstd_len, z) != sum) error("block checksum mismatch (corrupted)");
+  if (block_checksum(raw_len, zstd_len, z) != sum) {
+    // A host crash can leave the last write's space allocated but zero: a
+    // block ending in zeros with only zeros after it is that torn end.
+    const size_t end = file_pos_ + kBlockHeader + zstd_len;
+    const auto zero = [](uint8_t b) { return b == 0; };
+    if (zstd_len >= 8 &&
+        std::all_of(file_.begin() + static_cast<ptrdiff_t>(end - 8), file_.end(), zero)) {
+      return cut_here();
+    }
+    error("block checksum mismatch (corrupted)");
+  }
   // Keep what is not consumed yet, then the new block's bytes behind it.
   stream_skip_ += stream_pos_;
   while (!stream_blocks_.empty() && stream_skip_ >= stream_blocks_.front().second) {
@@ -448,6 +486,7 @@ void LogReader::seek(const Position& p) {
   block_offset_ = file_pos_;
   instructions_ = p.instructions;
   ended_ = p.ended;
+  cut_ = false;
   if (p.offset_in_block == 0) return;
   if (!read_block() || p.offset_in_block > stream_.size()) error("seek outside the log");
   stream_pos_ = p.offset_in_block;
@@ -460,24 +499,15 @@ bool LogReader::fill(size_t need) {
   return true;
 }
 
-uint64_t LogReader::stream_varint() {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (!fill(1)) error("truncated: the log ends inside a record");
-    const uint8_t b = stream_[stream_pos_++];
-    if (shift == 63 && b > 1) error("bad record header (corrupted)");
-    v |= uint64_t{b & 0x7fu} << shift;
-    if ((b & 0x80) == 0) return v;
-  }
-  error("bad record header (corrupted)");
-}
-
 std::optional<Record> LogReader::next() {
+  if (cut_) return std::nullopt;
   if (ended_) {
     if (fill(1)) error("records after the end record (corrupted)");
     return std::nullopt;
   }
-  if (!fill(1)) error("truncated: the log ends without its end record");
+  // The file ends without the end record: the recording was cut, and the
+  // last record is the last one whole.
+  if (!fill(1)) return cut_at_end();
   Record r;
   r.offset = block_offset_;
   const uint8_t kind = stream_[stream_pos_++];
@@ -485,19 +515,41 @@ std::optional<Record> LogReader::next() {
     error(fmt::format("unknown record kind {} (corrupted)", kind));
   }
   r.kind = static_cast<Kind>(kind);
-  const uint64_t delta = stream_varint();
-  if (delta > UINT64_MAX - instructions_) error("instruction count overflows (corrupted)");
-  r.instructions = instructions_ + delta;
-  r.sub = stream_varint();
-  const uint64_t len = stream_varint();
-  if (len > kMaxRecordBytes) error("record too long (corrupted)");
-  if (!fill(len)) error("truncated: the log ends inside a record");
+  // A record the cut went through is dropped whole.
+  const auto varint_or_cut = [&]() -> std::optional<uint64_t> {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (!fill(1)) return std::nullopt;
+      const uint8_t b = stream_[stream_pos_++];
+      if (shift == 63 && b > 1) error("bad record header (corrupted)");
+      v |= uint64_t{b & 0x7fu} << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    error("bad record header (corrupted)");
+  };
+  const auto delta = varint_or_cut();
+  if (!delta) return cut_at_end();
+  if (*delta > UINT64_MAX - instructions_) error("instruction count overflows (corrupted)");
+  r.instructions = instructions_ + *delta;
+  const auto sub = varint_or_cut();
+  if (!sub) return cut_at_end();
+  r.sub = *sub;
+  const auto len = varint_or_cut();
+  if (!len) return cut_at_end();
+  if (*len > kMaxRecordBytes) error("record too long (corrupted)");
+  if (!fill(*len)) return cut_at_end();
   r.payload.assign(stream_.begin() + static_cast<ptrdiff_t>(stream_pos_),
-                   stream_.begin() + static_cast<ptrdiff_t>(stream_pos_ + len));
-  stream_pos_ += len;
+                   stream_.begin() + static_cast<ptrdiff_t>(stream_pos_ + *len));
+  stream_pos_ += *len;
   instructions_ = r.instructions;
   if (r.kind == Kind::kEnd) ended_ = true;
   return r;
+}
+
+std::optional<Record> LogReader::cut_at_end() {
+  // fill() only gives up at the end of the file: nothing whole follows.
+  cut_ = true;
+  return std::nullopt;
 }
 
 uint64_t LogReader::validate() {

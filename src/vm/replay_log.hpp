@@ -20,6 +20,15 @@
 // previous record's, and which of the scheduler's stops at that same count
 // it belongs to (several when every hart waits). The last record is kEnd.
 //
+// A recording that was killed (SIGKILL, a host crash) leaves a log without
+// its end record, maybe with a last block only partly written: each block
+// is written with one write() and its length and checksum, so the reader
+// takes the log as cut after its last whole block (a block that runs past
+// the end of the file; a tail of zero bytes, or a block whose checksum
+// fails that ends in zeros with only zeros after it: space a host crash
+// left allocated but unwritten) and the replay goes up to there. Any other
+// block whose checksum fails is corruption, not a cut.
+//
 // The reader treats the file as hostile: every length is checked against
 // what the file still holds and against fixed limits before anything is
 // allocated, every block's checksum is checked before it is decompressed,
@@ -142,6 +151,9 @@ struct End {
   bool by_host = false;  // a signal, --timeout or Ctrl-a x: replay stops at the same point
   uint64_t instructions = 0;
   std::string state_hash;  // hex
+  // `vessel ctl record stop`: the VM went on unrecorded; the replay stops at
+  // the same point and compares the state there (hashed at that stop).
+  bool stopped = false;
 };
 std::vector<uint8_t> encode_end(const End& e);
 End decode_end(std::span<const uint8_t> payload);
@@ -158,6 +170,9 @@ class LogWriter {
   // Compresses and writes what is buffered (called when a block is full, at
   // the end, and now and then so that a killed recording keeps most of it).
   void flush();
+  // Asks the file system to keep what was written (fdatasync): a host crash
+  // then loses at most what came since.
+  void sync();
   uint64_t bytes_written() const { return written_; }
 
  private:
@@ -187,6 +202,10 @@ class LogReader {
   std::optional<Record> next();
   // Reads the whole log (checks it) and returns the number of records.
   uint64_t validate();
+  // After next() returned nullopt: true if the log was cut (it ends without
+  // its end record), and the position of its last whole record.
+  bool cut() const { return cut_; }
+  uint64_t cut_instructions() const { return instructions_; }
 
   // Where the next record starts, to come back to (reverse debugging
   // re-executes from in-memory checkpoints, vm/replay_history.hpp): the
@@ -206,7 +225,9 @@ class LogReader {
   [[noreturn]] void error(const std::string& what) const;
   bool fill(size_t need);  // at least `need` unread stream bytes, false at the end of the file
   bool read_block();
-  uint64_t stream_varint();
+  // The log ends here without its end record (it was cut); a record the
+  // cut went through is dropped whole.
+  std::optional<Record> cut_at_end();
 
   std::vector<uint8_t> file_;
   std::string name_;
@@ -217,6 +238,7 @@ class LogReader {
   uint64_t block_offset_ = 0;  // where the block being read started
   uint64_t instructions_ = 0;
   bool ended_ = false;
+  bool cut_ = false;
   // The blocks stream_ holds bytes of (file offset, raw length), oldest
   // first, and how many bytes of the oldest were consumed before stream_[0].
   std::vector<std::pair<uint64_t, uint64_t>> stream_blocks_;

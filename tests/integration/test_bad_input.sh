@@ -85,6 +85,13 @@ check_one "--balloon does not go with --record" run --record "$WORK/rec2" --ball
 check_one "--lockstep does not go with --record" run --record "$WORK/rec3" --lockstep
 check_one "--gdb does not go with --record" run --record "$WORK/rec4" --gdb 1234
 check_one "--record needs a directory" run --record ""
+# ctl record (issue 11): the words are checked before the socket is.
+check "record: expected start DIR or stop" ctl /nonexistent.sock record
+check "record start: expected one DIR" ctl /nonexistent.sock record start
+check "record start: expected one DIR" ctl /nonexistent.sock record start a b
+check "record stop: unexpected argument 'now'" ctl /nonexistent.sock record stop now
+check "record: expected start DIR or stop, got 'pause'" ctl /nonexistent.sock record pause
+check "cannot connect" ctl /nonexistent.sock record stop
 check_one "replay log.*log.bin" replay /nonexistent-recording
 cp "$WORK/garbage" "$WORK/full/log.bin"
 check_one "not a vessel replay log" replay "$WORK/full"

@@ -161,25 +161,80 @@ TEST(ReplayLog, PayloadsRoundTrip) {
             std::string::npos)
       << diff;
   EXPECT_NE(diff.find("state of uart"), std::string::npos) << diff;
+  const End stopped = decode_end(encode_end({0, false, 5, "ab", /*stopped=*/true}));
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_FALSE(stopped.by_host);
   const End end = decode_end(records[6].payload);
+  EXPECT_FALSE(end.stopped);
   EXPECT_EQ(end.status, 7);
   EXPECT_EQ(end.instructions, 300000123u);
   EXPECT_EQ(end.state_hash, "00ff");
 }
 
-TEST(ReplayLog, EveryTruncationIsReported) {
-  test::TempDir dir;
-  const auto file = write_log(dir, sample_records());
-  for (size_t cut = 0; cut < file.size(); cut += 97) {
-    const std::string e = error_of({file.begin(), file.begin() + static_cast<ptrdiff_t>(cut)});
-    ASSERT_NE(e, "") << "cut at " << cut;
-    EXPECT_NE(e.find("replay log log.bin: "), std::string::npos) << e;
-    EXPECT_NE(e.find(" (at byte "), std::string::npos) << e;
-    EXPECT_EQ(e.find('\n'), std::string::npos) << e;  // one line
+// What a reader makes of a whole file: the records it read, whether it
+// found the log cut, or its error.
+struct ReadOut {
+  std::vector<Record> records;
+  bool cut = false;
+  std::string error;
+};
+ReadOut read_all(std::vector<uint8_t> file) {
+  ReadOut out;
+  try {
+    LogReader reader(std::move(file), "log.bin");
+    while (auto r = reader.next()) out.records.push_back(std::move(*r));
+    out.cut = reader.cut();
+  } catch (const LogError& e) {
+    out.error = e.what();
   }
-  // Cut after the header: no end record.
-  const std::string e = error_of(write_log(dir, {}));
-  EXPECT_NE(e.find("ends without its end record"), std::string::npos) << e;
+  return out;
+}
+
+// A killed recording: cut anywhere after the file header, the log reads as
+// the records before the cut (those whole), then says it was cut; the more
+// is kept, the more is read. Cut inside the file header: one clear error.
+TEST(ReplayLog, EveryTruncationReadsUpToTheCut) {
+  test::TempDir dir;
+  const auto records = sample_records();
+  const auto file = write_log(dir, records);
+  const size_t header_end =
+      16 +
+      nlohmann::json({{"format", "vessel-replay"}, {"checkpoint_interval", 16}}).dump().size() + 8;
+  size_t last = 0;
+  for (size_t cut = 0; cut < file.size(); cut += 97) {
+    const ReadOut got = read_all({file.begin(), file.begin() + static_cast<ptrdiff_t>(cut)});
+    if (cut < header_end) {
+      EXPECT_NE(got.error.find("replay log log.bin: "), std::string::npos) << got.error;
+      EXPECT_EQ(got.error.find('\n'), std::string::npos) << got.error;  // one line
+      continue;
+    }
+    ASSERT_EQ(got.error, "") << "cut at " << cut;
+    EXPECT_TRUE(got.cut) << "cut at " << cut;
+    ASSERT_LT(got.records.size(), records.size());
+    EXPECT_GE(got.records.size(), last) << "cut at " << cut;
+    last = got.records.size();
+    for (size_t i = 0; i < got.records.size(); ++i) {
+      EXPECT_EQ(got.records[i].instructions, records[i].instructions);
+      EXPECT_EQ(got.records[i].payload, records[i].payload);
+    }
+  }
+  EXPECT_GT(last, 0u);  // the records before the last block were read
+  // Whole: not cut.
+  const ReadOut whole = read_all(file);
+  EXPECT_EQ(whole.error, "");
+  EXPECT_FALSE(whole.cut);
+  EXPECT_EQ(whole.records.size(), records.size());
+  // Nothing after the header: cut at instruction 0.
+  const ReadOut empty = read_all(write_log(dir, {}));
+  EXPECT_TRUE(empty.cut);
+  EXPECT_TRUE(empty.records.empty());
+  // A tail the file system allocated and never wrote (zeros): a cut too.
+  auto zeros = file;
+  zeros.resize(file.size() - 100);
+  zeros.resize(file.size() + 4096, 0);
+  const ReadOut z = read_all(zeros);
+  EXPECT_EQ(z.error, "");
+  EXPECT_TRUE(z.cut);
 }
 
 TEST(ReplayLog, CorruptionIsReportedWithItsPosition) {
@@ -216,10 +271,13 @@ TEST(ReplayLog, MalformedRecordsInAValidFile) {
   EXPECT_NE(error_of(build_log_file(header, std::vector<uint8_t>{99, 0, 0, 0}))
                 .find("unknown record kind 99"),
             std::string::npos);
-  // A record longer than the file.
-  EXPECT_NE(error_of(build_log_file(header, std::vector<uint8_t>{1, 5, 0, 0x80, 0x80, 1}))
-                .find("truncated"),
-            std::string::npos);
+  // A record longer than the file: the log was cut inside it, and the
+  // record is dropped.
+  const ReadOut longer =
+      read_all(build_log_file(header, std::vector<uint8_t>{1, 5, 0, 0x80, 0x80, 1}));
+  EXPECT_EQ(longer.error, "");
+  EXPECT_TRUE(longer.cut);
+  EXPECT_TRUE(longer.records.empty());
   // A varint of more than 64 bits.
   std::vector<uint8_t> big = {1};
   for (int i = 0; i < 11; ++i) big.push_back(0xff);
