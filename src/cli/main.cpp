@@ -270,6 +270,7 @@ void refuse_ignored_options(const RunOptions& o, const CLI::App& cmd) {
 struct LockstepCli {
   bool on = false;
   uint64_t seed = 1;
+  uint64_t max_slice = vessel::LockstepOptions{}.max_slice;
   void add_to(CLI::App* cmd) {
     CLI::Option* flag = cmd->add_flag(
         "--lockstep", on,
@@ -277,6 +278,15 @@ struct LockstepCli {
         "first difference (a check of the translator; implies --deterministic)");
     cmd->add_option("--lockstep-seed", seed, "Seed of the lockstep comparison points")
         ->needs(flag)
+        ->capture_default_str();
+    // Each comparison is a meeting of two threads: on a busy host that
+    // costs more than the instructions between, so long runs compare less
+    // often (the points stay random, inside blocks too).
+    cmd->add_option("--lockstep-slice", max_slice,
+                    "Longest run of instructions between two comparisons (each is 1 to this "
+                    "many, at random)")
+        ->needs(flag)
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
         ->capture_default_str();
   }
   // Options that would be ignored with --lockstep are refused.
@@ -287,6 +297,7 @@ struct LockstepCli {
     }
     vessel::LockstepOptions options;
     options.seed = seed;
+    options.max_slice = max_slice;
     return vessel::run_lockstep(config, options);
   }
 };

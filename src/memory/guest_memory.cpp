@@ -39,12 +39,24 @@ std::unique_ptr<T[], GuestMemory::Unmap> GuestMemory::zeroed_array(uint64_t coun
 
 GuestMemory::GuestMemory(uint64_t base, uint64_t size) : base_(base), size_(size) {
   check_range(base, size);
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  // RAM starts on a 2 MiB boundary of the host's address space, so that each
+  // whole 2 MiB of it can be one of the host's huge pages (use_huge_pages;
+  // Linux 6.1 does not align large anonymous mappings by itself). The slack
+  // around is unmapped.
+  constexpr uint64_t kAlign = uint64_t{2} << 20;
+  void* p = size <= UINT64_MAX - kAlign ? mmap(nullptr, size + kAlign, PROT_READ | PROT_WRITE,
+                                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                                        : MAP_FAILED;
   if (p == MAP_FAILED) {
     fail("cannot reserve {} MiB of guest memory: {}", size >> 20, std::strerror(errno));
   }
-  host_ = static_cast<uint8_t*>(p);
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (start + kAlign - 1) & ~(kAlign - 1);
+  if (aligned != start) munmap(p, aligned - start);
+  if (const uintptr_t tail = start + kAlign - aligned; tail != 0) {
+    munmap(reinterpret_cast<void*>(aligned + size), tail);
+  }
+  host_ = reinterpret_cast<uint8_t*>(aligned);
   flags_ = zeroed_array<uint8_t>(size >> kPageShift);
   code_gen_ = zeroed_array<uint32_t>(size >> kPageShift);
   dirty_.assign((pages() + 63) / 64, 0);

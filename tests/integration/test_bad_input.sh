@@ -61,6 +61,8 @@ check_one "--jail /nonexistent: No such file or directory" restore /nonexistent 
 check_one "--jail /etc/passwd: not a directory" host --vms 1 --jail /etc/passwd
 check_one "--user and --jail do not go with --lockstep" run --lockstep --user nobody
 check "--sandbox" run --sandbox maybe
+check "--lockstep-slice" run --lockstep --lockstep-slice 0
+check "--lockstep-slice" run --lockstep-slice 100
 check "not HOST:PORT" receive --listen nohostport --insecure
 check "needs --tls-psk FILE" receive --listen 127.0.0.1:1
 check "needs --tls-psk FILE" ctl /nonexistent.sock migrate 127.0.0.1:1

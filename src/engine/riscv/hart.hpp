@@ -46,6 +46,11 @@ struct FetchTlbEntry {
   uint64_t gpa = 0;               // guest-physical address of the page
 };
 
+// Per kind, direct-mapped. 256 entries missed in most accesses of a random
+// walk over 4 MiB (linux-cpu's mem phase: 2.5 s against 1.5 s with 1024, one
+// run each under load); QEMU grows its TLB to thousands of entries for the
+// same reason. A flush stays cheap (Tlb::fill_log), and a hart's four
+// contexts take 320 KiB.
 inline constexpr unsigned kTlbEntries = 1024;
 
 // One translation context's TLB (see Hart::tlbs_).
