@@ -61,6 +61,11 @@ void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
           finish(128 + sig);
         }
       }
+      // A VM that ended in the mailbox (it migrated away, or quit) must not
+      // run on: the harts stay parked until they are told to leave, below.
+      // (Resumed here, a hart could run a slice before it saw the end, and
+      // the destination would repeat what it did.)
+      if (exiting()) break;
       resume_world();
     }
     const uint64_t now_ns = GuestClock::host_ns();
@@ -84,12 +89,12 @@ void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
       finish(1);
     }
   }
-  resume_world();
   {
     std::lock_guard lock(park_mutex_);
     threads_exit_ = true;
   }
-  park_cv_.notify_all();
+  // Parked harts see threads_exit_ before they could run again.
+  resume_world();
   for (auto& p : pins_) p->doorbell.ring();
   for (auto& t : hart_threads_) t.join();
   hart_threads_.clear();
