@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <pwd.h>
@@ -74,6 +75,8 @@ namespace vessel::sandbox {
 // |           | socket (inet only) connect sendto sendmsg recvfrom  | packets the guest sends       |
 // |           | recvmsg shutdown setsockopt getsockopt getsockname  | (libslirp, tap)               |
 // |           | getpeername                                         |                               |
+// |           | fallocate (punching holes only)                     | a guest store unsharing the   |
+// |           |                                                     | last user of a page-store slot|
 // |           | mmap/mprotect with PROT_EXEC                        | the translator's code cache   |
 // | block I/O | pread64 preadv pwrite64 pwritev fdatasync fallocate | the disk operations           |
 // | control   | read recvfrom recvmsg sendto sendmsg poll ppoll     | JSON lines on connections     |
@@ -376,6 +379,9 @@ void build(Filter& f, Role role) {
       break;
     case Role::kHart:
       f.allow(kHart);
+      // PageStore::release punches out a slot nobody maps any more; a guest
+      // store that unshares a page's last user does so on its hart.
+      f.allow_if("fallocate", SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE));
       refuse_opening(f);
       allow_memory(f, /*executable=*/true);
       allow_inet_sockets(f);

@@ -40,7 +40,8 @@ wait_exit $src
 rsock=$WORK/restored.sock
 timeout 200 "$VESSEL" restore "$WORK/snap" --api-socket "$rsock" </dev/null >"$WORK/restored.out" 2>&1 &
 restored=$!
-wait_for_text "$WORK/restored.out" '^count=[0-9]*$' 120
+# [^0-9]*: the guest's console ends lines with \r\n.
+wait_for_text "$WORK/restored.out" '^count=[0-9][0-9]*[^0-9]*$' 120
 first=$(grep -o '^count=[0-9]*' "$WORK/restored.out" | head -n 1 | cut -d= -f2)
 wait_for_text "$WORK/restored.out" "^count=$((first + 3))[^0-9]*$" 60
 

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,6 +63,28 @@ TEST_F(SandboxTest, OnlyThreadsThatRunGuestCodeMapMemoryExecutable) {
         _exit(0);
       },
       ::testing::ExitedWithCode(159), "control socket thread made a forbidden system call: mmap");
+}
+
+TEST_F(SandboxTest, AHartPunchesHolesInThePageStoreButAllocatesNothing) {
+  // A guest store that unshares the last user of a page-store slot frees it
+  // (PageStore::release) on that hart's thread.
+  const int fd = memfd_create("store", 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 8192), 0);
+  EXPECT_EXIT(
+      {
+        confine(Role::kHart);
+        _exit(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096) == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        confine(Role::kHart);
+        (void)fallocate(fd, 0, 0, 1 << 20);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(159), "hart thread made a forbidden system call: fallocate");
+  close(fd);
 }
 
 TEST_F(SandboxTest, TheVmThreadMakesThreadsButNoProcesses) {
