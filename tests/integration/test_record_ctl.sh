@@ -18,7 +18,8 @@ set -e
 source "$(dirname "$0")/lib.sh"
 
 WORKLOAD='echo READY; while read line; do echo "typed: $line"
-head -c 16 /dev/hwrng | sha256sum | cut -c1-12; [ "$line" = quit ] && break; done; echo WORKLOAD-DONE'
+head -c 16 /dev/hwrng | sha256sum | cut -c1-12; echo "done: $line"
+[ "$line" = quit ] && break; done; echo WORKLOAD-DONE'
 
 ctl() {  # ctl ARGS...: vessel ctl on the VM's socket, must succeed
   "$VESSEL" ctl "$sock" "$@" >"$WORK/ctl.out" 2>&1 || {
@@ -38,9 +39,11 @@ refused() {  # refused PATTERN ARGS...: vessel ctl must fail with one line match
   [ "$(wc -l <"$WORK/ctl.out")" -eq 1 ] || fail "ctl $*: expected one line"
   grep -q -- "$pattern" "$WORK/ctl.out" || fail "ctl $*: expected '$pattern'"
 }
-type_line() {  # type_line TEXT: types TEXT and waits for the guest's answer
+type_line() {  # type_line TEXT: types TEXT and waits for the guest's whole answer
   echo "$1" >&3
-  wait_for_text "$WORK/$name.out" "typed: $1" 60
+  # Not just "typed:": a `record stop` before the hash line would leave it
+  # out of the replay, which ends where the recording stopped.
+  wait_for_text "$WORK/$name.out" "done: $1" 60
 }
 
 for engine in jit interp; do
