@@ -64,6 +64,18 @@ wait_for_text() {
   fail "timed out after $3 s waiting for '$2' in $(basename "$1")"
 }
 
+# start_gdb_target ARGS...: `vessel ARGS...` (with a --gdb that picks its
+# port) in the background, output in $WORK/vessel.out and its pid in $VPID,
+# once the stub waits for gdb; the port it took lands in $PORT.
+start_gdb_target() {
+  rm -f "$WORK/vessel.out"  # not to read the last run's port
+  timeout -k 10 280 "$VESSEL" "$@" </dev/null >"$WORK/vessel.out" 2>&1 &
+  VPID=$!
+  wait_for_text "$WORK/vessel.out" "gdb: waiting for a client on" 60
+  PORT=$(sed -n 's/.*waiting for a client on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/vessel.out")
+  [ -n "$PORT" ] || fail "no port in: $(cat "$WORK/vessel.out")"
+}
+
 # wait_http PORT: waits until a host HTTP server on 127.0.0.1:PORT answers
 # (a guest boots in under a second, often before python's server listens).
 wait_http() {

@@ -13,16 +13,6 @@ command -v "$GDB" >/dev/null || { echo "$GDB is missing: run scripts/setup" >&2;
 HERE=$(cd "$(dirname "$0")" && pwd)
 ISA_COMMON=$HERE/../isa/common
 
-# start_vessel ARGS...: vessel in the background (output in $WORK/vessel.out),
-# waiting for gdb on a free port, which lands in $PORT.
-start_vessel() {
-  rm -f "$WORK/vessel.out"  # not to read the last run's port
-  timeout -k 10 240 "$VESSEL" "$@" </dev/null >"$WORK/vessel.out" 2>&1 &
-  VPID=$!
-  wait_for_text "$WORK/vessel.out" "gdb: waiting for a client on" 60
-  PORT=$(sed -n 's/.*waiting for a client on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/vessel.out")
-  [ -n "$PORT" ] || fail "no port in: $(cat "$WORK/vessel.out")"
-}
 # run_gdb ARGS...: gdb-multiarch in batch mode, output in $WORK/gdb.out.
 run_gdb() {
   set +e
@@ -53,7 +43,7 @@ POKE_STORE=$(sym poke_store)
 POKE_AFTER=$(sym poke_after)
 
 for engine in interp jit; do
-  start_vessel run --bios "$ELF" --engine "$engine" --gdb 127.0.0.1:0
+  start_gdb_target run --bios "$ELF" --engine "$engine" --gdb 127.0.0.1:0
   run_gdb -ex "file $ELF" -ex "target remote 127.0.0.1:$PORT" \
     -ex 'p/x $pc' -ex 'p $priv' -ex 'info threads' \
     -ex 'break bump' -ex 'continue' -ex 'p $a0' -ex 'continue' -ex 'p $a0' -ex 'p counter' \
@@ -80,7 +70,7 @@ for engine in interp jit; do
 done
 
 # `kill` from gdb ends vessel as a killed process (128 + 9).
-start_vessel run --bios "$ELF" --gdb 0
+start_gdb_target run --bios "$ELF" --gdb 0
 run_gdb -ex "target remote 127.0.0.1:$PORT" -ex 'stepi' -ex 'kill'
 finish_vessel 137
 expect_output 'killed from gdb'
@@ -88,7 +78,7 @@ echo "kill: vessel ended with 137: ok"
 
 # ---- a hostile client, then Ctrl-C and detach ----
 # The Linux guest, so that Ctrl-C finds it still running a second later.
-start_vessel run --gdb 0 -- sh -c 'sleep 3; echo client-guest-done'
+start_gdb_target run --gdb 0 -- sh -c 'sleep 3; echo client-guest-done'
 set +e
 timeout -k 5 60 python3 "$HERE/gdb_client.py" "$PORT" >"$WORK/client.out" 2>&1
 CLIENT_STATUS=$?
@@ -103,7 +93,7 @@ echo "hostile client: $(grep interrupted "$WORK/client.out")"
 VMLINUX=$CACHE/guest-build/linux-build/vmlinux
 SYSTEM_MAP=$CACHE/guest-build/linux-build/System.map
 # The command sleeps so that Ctrl-C finds the guest running (idle, in WFI).
-start_vessel run --gdb 127.0.0.1:0 -- sh -c 'sleep 8; echo gdb-guest-done'
+start_gdb_target run --gdb 127.0.0.1:0 -- sh -c 'sleep 8; echo gdb-guest-done'
 if [ -f "$VMLINUX" ]; then
   file_args=(-ex "file $VMLINUX")
   where=start_kernel
@@ -152,7 +142,7 @@ if [ -f "$VMLINUX" ]; then
 else
   idle="*0x$(awk '$3 == "do_idle" { print $1 }' "$SYSTEM_MAP")"
 fi
-start_vessel run --cpus 2 --gdb 0 -- sh -c 'sleep 1; echo smp-guest-done'
+start_gdb_target run --cpus 2 --gdb 0 -- sh -c 'sleep 1; echo smp-guest-done'
 run_gdb "${file_args[@]}" -ex "target remote 127.0.0.1:$PORT" -ex 'info threads' \
   -ex "break $idle" -ex 'continue' -ex 'continue' -ex 'info threads' \
   -ex 'thread 2' -ex 'p/x $mhartid' -ex 'p/x $pc' -ex 'stepi' -ex 'p/x $pc' \
@@ -178,7 +168,7 @@ wait_for_text "$WORK/first" restore-started 120
 }
 wait_exit "$vm"
 grep -q restore-guest-done "$WORK/first" && fail "the guest finished before the snapshot"
-start_vessel restore "$WORK/snap" --gdb 0
+start_gdb_target restore "$WORK/snap" --gdb 0
 run_gdb "${file_args[@]}" -ex "target remote 127.0.0.1:$PORT" -ex 'p/x $pc' \
   -ex "x/s $banner" -ex 'stepi' -ex 'detach'
 expect_gdb '= 0xffffffff'                   # the kernel, where the snapshot stopped it

@@ -40,12 +40,7 @@ COMM_OFF=$(sed -n 's/.*addi\?[[:space:]]*a1,[a-z0-9]*,\([0-9][0-9]*\)$/\1/p' "$W
 [ -n "$COMM_OFF" ] || { cp "$WORK/comm.out" "$WORK/out"; fail "no comm offset in __get_task_comm"; }
 
 start_replay() {
-  rm -f "$WORK/vessel.out"
-  timeout -k 10 280 "$VESSEL" replay "$WORK/rec" --gdb 127.0.0.1:0 </dev/null >"$WORK/vessel.out" 2>&1 &
-  VPID=$!
-  wait_for_text "$WORK/vessel.out" "gdb: waiting for a client on" 60
-  PORT=$(sed -n 's/.*waiting for a client on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/vessel.out")
-  [ -n "$PORT" ] || fail "no port in: $(cat "$WORK/vessel.out")"
+  start_gdb_target replay "$WORK/rec" --gdb 127.0.0.1:0
 }
 run_gdb() {
   set +e

@@ -22,12 +22,7 @@ ISA_COMMON=$HERE/../isa/common
 # start_replay DIR ARGS...: vessel replay in the background (output in
 # $WORK/vessel.out), waiting for gdb on a free port, which lands in $PORT.
 start_replay() {
-  rm -f "$WORK/vessel.out"
-  timeout -k 10 280 "$VESSEL" replay "$@" --gdb 127.0.0.1:0 </dev/null >"$WORK/vessel.out" 2>&1 &
-  VPID=$!
-  wait_for_text "$WORK/vessel.out" "gdb: waiting for a client on" 60
-  PORT=$(sed -n 's/.*waiting for a client on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/vessel.out")
-  [ -n "$PORT" ] || fail "no port in: $(cat "$WORK/vessel.out")"
+  start_gdb_target replay "$@" --gdb 127.0.0.1:0
 }
 run_gdb() {
   set +e
