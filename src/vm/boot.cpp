@@ -20,7 +20,7 @@ uint64_t align_down(uint64_t v, uint64_t a) {
 }
 
 template <typename T>
-T read_le(const std::vector<uint8_t>& data, size_t offset) {
+T read_le(std::span<const uint8_t> data, size_t offset) {
   T v;
   std::memcpy(&v, data.data() + offset, sizeof(T));
   return v;
@@ -28,7 +28,7 @@ T read_le(const std::vector<uint8_t>& data, size_t offset) {
 
 }  // namespace
 
-LinuxImage parse_linux_image(const std::vector<uint8_t>& file, const std::string& path) {
+LinuxImage parse_linux_image(std::span<const uint8_t> file, const std::string& path) {
   // Header layout: code0 u32, code1 u32, text_offset u64, image_size u64,
   // flags u64, version u32, res1 u32, res2 u64, magic u64 "RISCV\0\0\0"
   // (deprecated), magic2 u32 "RSC\x05", res3 u32.
@@ -85,7 +85,7 @@ LinuxLayout plan_linux_layout(const LinuxImage& image, uint64_t initrd_size,
   return layout;
 }
 
-void load_raw(const std::vector<uint8_t>& image, const std::string& path, GuestMemory& memory,
+void load_raw(std::span<const uint8_t> image, const std::string& path, GuestMemory& memory,
               uint64_t addr) {
   if (image.empty()) fail("'{}' is empty", path);
   if (!memory.write(addr, image)) {

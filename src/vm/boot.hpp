@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ struct LinuxImage {
 };
 
 // Validates the RISC-V Image header. Throws Error if the file is not one.
-LinuxImage parse_linux_image(const std::vector<uint8_t>& file, const std::string& path);
+LinuxImage parse_linux_image(std::span<const uint8_t> file, const std::string& path);
 
 struct LinuxLayout {
   uint64_t kernel = 0;    // load address (= entry)
@@ -33,7 +34,7 @@ LinuxLayout plan_linux_layout(const LinuxImage& image, uint64_t initrd_size,
                               const GuestMemory& memory);
 
 // Copies a raw binary to `addr`. Throws Error if it does not fit in RAM.
-void load_raw(const std::vector<uint8_t>& image, const std::string& path, GuestMemory& memory,
+void load_raw(std::span<const uint8_t> image, const std::string& path, GuestMemory& memory,
               uint64_t addr);
 
 // Places a device tree near the top of RAM (2 MiB aligned) and returns its address.

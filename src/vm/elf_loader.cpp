@@ -17,18 +17,18 @@ namespace vessel {
 
 namespace {
 
-bool in_file(const std::vector<uint8_t>& image, uint64_t offset, uint64_t size) {
+bool in_file(std::span<const uint8_t> image, uint64_t offset, uint64_t size) {
   return offset <= image.size() && size <= image.size() - offset;
 }
 
 template <typename T>
-T read_struct(const std::vector<uint8_t>& image, uint64_t offset) {
+T read_struct(std::span<const uint8_t> image, uint64_t offset) {
   T value;
   std::memcpy(&value, image.data() + offset, sizeof(T));
   return value;
 }
 
-void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& eh, ElfProgram& prog) {
+void find_htif_symbols(std::span<const uint8_t> image, const Elf64_Ehdr& eh, ElfProgram& prog) {
   if (eh.e_shoff == 0 || eh.e_shentsize != sizeof(Elf64_Shdr)) return;
   if (!in_file(image, eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr))) return;
   for (unsigned i = 0; i < eh.e_shnum; ++i) {
@@ -67,12 +67,11 @@ std::vector<uint8_t> read_file(const std::string& path, const char* what) {
   return data;
 }
 
-bool looks_like_elf(const std::vector<uint8_t>& image) {
+bool looks_like_elf(std::span<const uint8_t> image) {
   return image.size() >= 4 && std::memcmp(image.data(), ELFMAG, SELFMAG) == 0;
 }
 
-ElfProgram load_elf(const std::vector<uint8_t>& image, const std::string& path,
-                    GuestMemory& memory) {
+ElfProgram load_elf(std::span<const uint8_t> image, const std::string& path, GuestMemory& memory) {
   if (!looks_like_elf(image) || image.size() < sizeof(Elf64_Ehdr)) {
     fail("'{}' is not an ELF file", path);
   }

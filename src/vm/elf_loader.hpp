@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,10 @@ struct ElfProgram {
 // Reads and validates the file as an ELF64 little-endian RISC-V executable.
 // Throws Error with a one-line reason for anything else.
 std::vector<uint8_t> read_file(const std::string& path, const char* what);
-bool looks_like_elf(const std::vector<uint8_t>& image);
+bool looks_like_elf(std::span<const uint8_t> image);
 
 // Loads every PT_LOAD segment at its physical address. Throws Error if the
 // file is malformed or a segment lies outside guest RAM.
-ElfProgram load_elf(const std::vector<uint8_t>& image, const std::string& path,
-                    GuestMemory& memory);
+ElfProgram load_elf(std::span<const uint8_t> image, const std::string& path, GuestMemory& memory);
 
 }  // namespace vessel

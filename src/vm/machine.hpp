@@ -216,7 +216,7 @@ class Machine {
   // save_state(); with `busy_ok`, a device with requests in flight is
   // saved as "busy" instead of refused.
   std::vector<state::Section> save_parts(bool busy_ok) const;
-  void boot_bare_metal(const std::vector<uint8_t>& image);
+  void boot_bare_metal(std::span<const uint8_t> image);
   void boot_linux();
   // Measured launch: computes the digest over what was loaded and writes it
   // into `dtb` (before `dtb` goes to guest memory).

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/mapped_file.hpp"
 #include "platform/fdt.hpp"
 #include "platform/virt_map.hpp"
 #include "vm/boot.hpp"
@@ -48,12 +49,12 @@ void Machine::load() {
     return;
   }
   if (config_.bios.empty()) fail("nothing to run: give --bios PROGRAM or --kernel IMAGE");
-  boot_bare_metal(read_file(config_.bios, "bios"));
+  boot_bare_metal(MappedFile::open(config_.bios, "bios").bytes());
 }
 
 // A bare-metal program or firmware alone: every hart starts at its entry in
 // M-mode with a0 = hart id and a1 = the device tree, as on QEMU's virt board.
-void Machine::boot_bare_metal(const std::vector<uint8_t>& image) {
+void Machine::boot_bare_metal(std::span<const uint8_t> image) {
   uint64_t entry = memory_->base();
   if (looks_like_elf(image)) {
     const ElfProgram prog = load_elf(image, config_.bios, *memory_);
@@ -79,11 +80,14 @@ void Machine::boot_bare_metal(const std::vector<uint8_t>& image) {
 }
 
 void Machine::boot_linux() {
-  const std::vector<uint8_t> kernel = read_file(config_.kernel, "kernel");
-  std::vector<uint8_t> initrd;
-  if (!config_.initrd.empty()) initrd = read_file(config_.initrd, "initrd");
-  std::vector<uint8_t> bios;  // read once: what is measured is what is loaded
-  if (!config_.bios.empty()) bios = read_file(config_.bios, "bios");
+  // Each file is mapped once: what is measured is what is loaded.
+  const MappedFile kernel_file = MappedFile::open(config_.kernel, "kernel");
+  MappedFile initrd_file, bios_file;
+  if (!config_.initrd.empty()) initrd_file = MappedFile::open(config_.initrd, "initrd");
+  if (!config_.bios.empty()) bios_file = MappedFile::open(config_.bios, "bios");
+  const std::span<const uint8_t> kernel = kernel_file.bytes();
+  const std::span<const uint8_t> initrd = initrd_file.bytes();
+  const std::span<const uint8_t> bios = bios_file.bytes();
   const LinuxImage image = parse_linux_image(kernel, config_.kernel);
 
   LinuxLayout layout = plan_linux_layout(image, initrd.size(), *memory_);
