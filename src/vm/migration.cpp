@@ -1,10 +1,13 @@
 #include "vm/migration.hpp"
 
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -360,11 +363,31 @@ nlohmann::json migrate_vm(Machine& vm, const MigrateOptions& options,
 
 namespace {
 
+// /dev/net/tun attached to the tap NAME, with TapBackend's errors.
+UniqueFd attach_tap(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    fail("--net tap={}: an interface name is 1 to {} characters", name, IFNAMSIZ - 1);
+  }
+  UniqueFd tun(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (!tun.valid()) fail("--net tap={}: cannot open /dev/net/tun: {}", name, std::strerror(errno));
+  ifreq request{};
+  request.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::memcpy(request.ifr_name, name.data(), name.size());
+  if (::ioctl(tun.get(), TUNSETIFF, &request) < 0) {
+    const int err = errno;
+    fail("--net tap={}: cannot attach to the tap interface: {}{}", name, std::strerror(err),
+         err == EPERM ? " (needs CAP_NET_ADMIN or a persistent tap owned by this user)" : "");
+  }
+  return tun;
+}
+
 // Everything the destination's own command line names, opened now (with
 // the errors `vessel run` would give) so that the VM can be built from them
-// once locked down: the disks, the console log, /dev/net/tun for each tap.
-// The disks' locks are taken only when the VM is built: on one host, the
-// source holds them until it has sent its last page.
+// once locked down: the disks, the console log, each tap (attached now, as
+// root: --user has no CAP_NET_ADMIN). The disks' locks are taken and the
+// host port forwards bound only when the VM is built: on one host, the
+// source holds them until it has sent its last page; a forward below 1024
+// makes --user keep CAP_NET_BIND_SERVICE for that.
 void open_destination_files(const MachineConfig& machine) {
   for (const DiskConfig& disk : machine.disks) {
     preopen::keep(preopen::disk_key(disk.path, disk.read_only),
@@ -374,10 +397,12 @@ void open_destination_files(const MachineConfig& machine) {
     preopen::keep(preopen::log_key(machine.console_log), open_log_file(machine.console_log));
   }
   for (const std::string& spec : machine.nets) {
-    if (net::parse_net_options(spec).kind != net::NetOptions::Kind::kTap) continue;
-    UniqueFd tun(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-    if (!tun.valid()) fail("--net {}: cannot open /dev/net/tun: {}", spec, std::strerror(errno));
-    preopen::keep(preopen::kTunKey, std::move(tun));
+    const net::NetOptions options = net::parse_net_options(spec);
+    for (const net::HostForward& rule : options.hostfwd) {
+      if (rule.host_port != 0 && rule.host_port < 1024) sandbox::keep_net_bind_service();
+    }
+    if (options.kind != net::NetOptions::Kind::kTap) continue;
+    preopen::keep(preopen::tap_key(options.tap_name), attach_tap(options.tap_name));
   }
   keep_host_memory_files_open();
 }
