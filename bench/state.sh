@@ -7,10 +7,19 @@
 # vessel/QEMU ratios (< 1: vessel is faster or smaller). The migration both
 # compare is plain TCP (QEMU's default); vessel's guest then migrates on once
 # more over TLS 1.3 with a pre-shared key, and the TLS figures are printed
-# beside its plain TCP ones.
+# beside its plain TCP ones. --migrate-only runs just the plain TCP migration
+# (no snapshot, restore or TLS), for the downtime figures in many rounds.
+#
+# Both downtimes run from the guest's stop until the destination has loaded
+# the VM and told the source so: QEMU migrates with its return path on (as
+# vessel, whose source commits only once the destination confirmed); without
+# it QEMU's figure ends once its last byte is in the socket. vessel's parts
+# (last pages, state, destination) are printed too, and the downtimes of
+# every round (min-max beside the median).
 #
 # Usage: bench/state.sh [--rounds N] [--mem SIZE] [--workload idle|busy|both]
-#                       [--qemu-only] [--no-build] [--timeout SECONDS] [--verbose]
+#                       [--migrate-only] [--qemu-only] [--no-build]
+#                       [--timeout SECONDS] [--verbose]
 # Env:   KERNEL, INITRD (default: scripts/build-guest --print), BUILD_DIR
 #        (default build), VESSEL (default $BUILD_DIR/vessel), VESSEL_ARGS (extra
 #        `vessel run` arguments), QEMU (default qemu-system-riscv64), PYTHON
@@ -23,8 +32,8 @@ me=state
 # shellcheck source=bench/lib/linux-guest.sh
 . "$root/bench/lib/linux-guest.sh"
 
-rounds=1 mem=256M workloads=(idle busy) qemu_only=0 build=1 timeout_s=60 verbose=0
-usage() { sed -n '3,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+rounds=1 mem=256M workloads=(idle busy) qemu_only=0 build=1 timeout_s=60 verbose=0 migrate_only=0
+usage() { sed -n '3,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rounds|--runs) rounds=${2:?--rounds wants a value}; shift 2 ;;
@@ -37,6 +46,7 @@ while [[ $# -gt 0 ]]; do
       esac
       shift 2 ;;
     --qemu-only) qemu_only=1; shift ;;
+    --migrate-only) migrate_only=1; shift ;;
     --no-build) build=0; shift ;;
     --timeout) timeout_s=${2:?--timeout wants a value}; shift 2 ;;
     -v|--verbose) verbose=1; shift ;;
@@ -215,6 +225,7 @@ qemu_round() { # qemu_round WORKLOAD ROUND
 
   # snapshot: a (live) migration into a file, QEMU's default downtime limit;
   # then the source goes on
+  if [[ $migrate_only -eq 0 ]]; then
   rm -f "$snap"
   out=$(qmp migrate "$lg_tmp/q-src.sock" "$timeout_s" "exec:cat > $snap" 300) ||
     fail_run "qemu ($w): migrate to exec:cat > $snap failed: $out" "$log"
@@ -224,6 +235,7 @@ qemu_round() { # qemu_round WORKLOAD ROUND
   add "qemu:$w:snap_disk" "$(($(stat -c %b "$snap") * $(stat -c %B "$snap")))"
   [[ $verbose -eq 0 ]] || echo "$me: round $r qemu $w snapshot: $out, file $(stat -c %s "$snap") bytes" >&2
   qmp cont "$lg_tmp/q-src.sock" 10 || fail_run "qemu ($w): cont after the snapshot failed" "$log"
+  fi
 
   # live migration to a second QEMU over loopback
   port=$(free_port)
@@ -232,7 +244,9 @@ qemu_round() { # qemu_round WORKLOAD ROUND
   dst=$bg_pid
   qmp status "$lg_tmp/q-dst.sock" "$timeout_s" >/dev/null || fail_run "qemu ($w): the destination QEMU did not start" "$log"
   sleep 0.5  # the source runs on for a moment after the snapshot
-  out=$(qmp migrate "$lg_tmp/q-src.sock" "$timeout_s" "tcp:127.0.0.1:$port" 50) ||
+  # return-path: the source waits for the destination to have loaded and
+  # started the VM, as vessel's does, so both downtimes cover the same
+  out=$(qmp migrate "$lg_tmp/q-src.sock" "$timeout_s" "tcp:127.0.0.1:$port" 50 return-path) ||
     fail_run "qemu ($w): migration to tcp:127.0.0.1:$port failed: $out" "$out_dir/qemu-$w-source.log"
   eval "$out"
   add "qemu:$w:mig_total_ms" "$m_total"
@@ -244,10 +258,26 @@ qemu_round() { # qemu_round WORKLOAD ROUND
   resumed qemu "$w" "$log" "$dst" "$t_run" mig_marker_ms || true
   add "qemu:$w:dirty_mibs" "$(dirty_rate "$out_dir/qemu-$w-source.log")"
   qmp quit "$lg_tmp/q-src.sock" 10 || true
-  qmp quit "$lg_tmp/q-dst.sock" 10 || true
   stop_bg "$src"
+  # and on once more without the return path (QEMU's default): its downtime
+  # then ends once its last byte is in the socket, beside vessel's until then
+  port=$(free_port)
+  log=$out_dir/qemu-$w-dest2.log
+  start_bg "$log" "$qemu" "${base[@]}" -qmp "unix:$lg_tmp/q-dst2.sock,server=on,wait=off" -incoming "tcp:127.0.0.1:$port"
+  local dst2=$bg_pid
+  qmp status "$lg_tmp/q-dst2.sock" "$timeout_s" >/dev/null || fail_run "qemu ($w): the second destination QEMU did not start" "$log"
+  sleep 0.5
+  out=$(qmp migrate "$lg_tmp/q-dst.sock" "$timeout_s" "tcp:127.0.0.1:$port" 50) ||
+    fail_run "qemu ($w): migration on to tcp:127.0.0.1:$port failed: $out" "$out_dir/qemu-$w-dest.log"
+  eval "$out"
+  add "qemu:$w:mig_sent_ms" "$m_down"
+  [[ $verbose -eq 0 ]] || echo "$me: round $r qemu $w migrate on, no return path: $out" >&2
+  qmp quit "$lg_tmp/q-dst.sock" 10 || true
+  qmp quit "$lg_tmp/q-dst2.sock" 10 || true
   stop_bg "$dst"
+  stop_bg "$dst2"
 
+  [[ $migrate_only -eq 0 ]] || return 0
   # restore: a third QEMU reading the file
   log=$out_dir/qemu-$w-restore.log
   start_bg "$log" "$qemu" "${base[@]}" -qmp "unix:$lg_tmp/q-rst.sock,server=on,wait=off" -incoming "exec:cat $snap"
@@ -289,6 +319,21 @@ vessel_migrate() {
   add "vessel:$w:${key}_rounds" "${BASH_REMATCH[2]}"
   add "vessel:$w:${key}_bytes" "$(awk -v m="${BASH_REMATCH[3]}" 'BEGIN { printf "%.0f", m * 1048576 }')"
   add "vessel:$w:${key}_down_ms" "${BASH_REMATCH[4]}"
+  # where the downtime went: [stop T ms, ]N last pages P ms, state S ms,
+  # destination D ms (before the stop was counted, it had no part of its own)
+  re='\((stop ([0-9.]+) ms, )?([0-9]+) last pages ([0-9.]+) ms, state ([0-9.]+) ms, destination ([0-9.]+) ms\)'
+  if [[ $mline =~ $re ]]; then
+    add "vessel:$w:${key}_down_stop_ms" "${BASH_REMATCH[2]:-0}"
+    add "vessel:$w:${key}_last_pages" "${BASH_REMATCH[3]}"
+    add "vessel:$w:${key}_down_pages_ms" "${BASH_REMATCH[4]}"
+    add "vessel:$w:${key}_down_state_ms" "${BASH_REMATCH[5]}"
+    add "vessel:$w:${key}_down_dest_ms" "${BASH_REMATCH[6]}"
+    add "vessel:$w:${key}_sent_ms" "$(awk -v t="${BASH_REMATCH[2]:-0}" -v p="${BASH_REMATCH[4]}" -v s="${BASH_REMATCH[5]}" 'BEGIN { print t + p + s }')"
+  fi
+  # the destination's own figure for building the VM (part of "state" or
+  # "destination" above, whichever thread the host ran first)
+  re='the VM built from its state in ([0-9.]+) ms'
+  if [[ $(grep -hoE "$re" "$log" | tail -n 1) =~ $re ]]; then add "vessel:$w:${key}_build_ms" "${BASH_REMATCH[1]}"; fi
   [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w migrate ($key): $mline" >&2
   # the source exits 0, the destination runs the guest on
   s=0
@@ -314,6 +359,7 @@ vessel_round() { # vessel_round WORKLOAD ROUND
   settle "$log" "$w" "$src" vessel
 
   # snapshot (the source runs on)
+  if [[ $migrate_only -eq 0 ]]; then
   rm -rf "$snap"
   ctl_out=$(timeout "$timeout_s" "$vessel" ctl "$lg_tmp/v-src.sock" snapshot "$snap" 2>&1) ||
     fail_run "vessel ($w): 'vessel ctl SOCK snapshot $snap' failed: $ctl_out" "$log"
@@ -324,12 +370,18 @@ vessel_round() { # vessel_round WORKLOAD ROUND
   add "vessel:$w:snap_bytes" "$(du -sb --apparent-size "$snap" | cut -f1)"
   add "vessel:$w:snap_disk" "$(($(du -sk "$snap" | cut -f1) * 1024))"
   [[ $verbose -eq 0 ]] || echo "$me: round $r vessel $w snapshot: $ctl_out; $(du -sh --apparent-size "$snap" | cut -f1) apparent, $(du -sh "$snap" | cut -f1) on disk" >&2
+  fi
 
   # live migration to `vessel receive` over loopback, plain TCP (as QEMU's)
   vessel_migrate "$w" "$r" "$src" "$lg_tmp/v-src.sock" "$out_dir/vessel-$w-source.log" \
     "$out_dir/vessel-$w-dest.log" "$lg_tmp/v-dst.sock" mig --insecure
   dst=$bg_pid
   add "vessel:$w:dirty_mibs" "$(dirty_rate "$out_dir/vessel-$w-source.log")"
+  if [[ $migrate_only -eq 1 ]]; then
+    timeout 10 "$vessel" ctl "$lg_tmp/v-dst.sock" quit >/dev/null 2>&1 || true
+    stop_bg "$dst"
+    return 0
+  fi
   # and on from there over TLS (pre-shared key), once the guest has run a
   # while on the destination (its translator warm again, as on the source)
   sleep 2
@@ -390,6 +442,13 @@ ms() {
   elif [[ -n ${stalled[$1:$2:$3]:-} ]]; then printf 'stalled (no line in 5 s)'
   else printf '%6s ms' '?'; fi
 }
+# spread VMM WORKLOAD KEY: " (min-max A-B of N)" when there are several rounds
+spread() {
+  local lo='' hi='' n=''
+  read -r lo hi n < <(tr ' ' '\n' <<<"${fig[$1:$2:$3]:-}" | grep . | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR > 1) print v[1], v[NR], NR }') || true
+  [[ -z $n ]] || printf ' (min-max %s-%s of %s)' "$(rnd "$lo")" "$(rnd "$hi")" "$n"
+}
 # part VMM WORKLOAD WHAT: that VMM's half of a line
 part() {
   local v=$1 w=$2
@@ -402,7 +461,7 @@ part() {
     marker) printf '%s %s' "$v" "$(ms "$v" "$w" restore_marker_ms)" ;;
     total) printf '%s %s (%s rounds, %s MiB sent)' "$v" "$(ms "$v" "$w" mig_total_ms)" \
              "$(printf %.0f "$(med "$v:$w:mig_rounds")")" "$(mib "$(med "$v:$w:mig_bytes")")" ;;
-    downtime) printf '%s %s' "$v" "$(ms "$v" "$w" mig_down_ms)" ;;
+    downtime) printf '%s %s%s' "$v" "$(ms "$v" "$w" mig_down_ms)" "$(spread "$v" "$w" mig_down_ms)" ;;
   esac
 }
 have_v=0
@@ -413,7 +472,9 @@ for w in "${workloads[@]}"; do
     printf '%s: busy guest rewrites its 64 MiB file at %s MiB/s under qemu%s\n' "$me" "$(rnd "$(med "qemu:$w:dirty_mibs")")" \
       "$([[ $have_v -eq 1 ]] && printf ', %s MiB/s under vessel' "$(rnd "$(med "vessel:$w:dirty_mibs")")")"
   fi
-  for what in snapshot running marker total downtime; do
+  whats=(snapshot running marker total downtime)
+  [[ $migrate_only -eq 0 ]] || whats=(total downtime)
+  for what in "${whats[@]}"; do
     case $what in
       snapshot) label=snapshot key=snap_ms ;;
       running) label='restore->running' key=restore_run_ms ;;
@@ -429,14 +490,27 @@ for w in "${workloads[@]}"; do
       else
         line+=" $(ratio "$(med "vessel:$w:$key")" "$(med "qemu:$w:$key")")"
       fi
-      [[ $what != downtime ]] || line+=" (limit 50 ms for both)"
+      [[ $what != downtime ]] || line+=" (limit 50 ms for both; stop until the destination confirmed)"
     else
       line+=$(part qemu "$w" "$what")
     fi
     echo "$line"
   done
+  # where vessel's downtime went (medians of each part), and the downtimes
+  # until the last byte was sent (vessel: last pages + state; QEMU: its
+  # second migration, without the return path)
+  if [[ $have_v -eq 1 && -z ${failed[vessel:$w]:-} && -n $(med "vessel:$w:mig_last_pages") ]]; then
+    printf '%s: %-4s %-17s vessel stop %s ms, %s last pages%s %s ms%s, state %s ms, destination %s ms (its build %s ms)\n' "$me" "$w" \
+      'downtime parts' "$(rnd "$(med "vessel:$w:mig_down_stop_ms")")" "$(printf %.0f "$(med "vessel:$w:mig_last_pages")")" \
+      "$(spread vessel "$w" mig_last_pages)" "$(rnd "$(med "vessel:$w:mig_down_pages_ms")")" "$(spread vessel "$w" mig_down_pages_ms)" \
+      "$(rnd "$(med "vessel:$w:mig_down_state_ms")")" "$(rnd "$(med "vessel:$w:mig_down_dest_ms")")" \
+      "$(rnd "$(med "vessel:$w:mig_build_ms")")"
+    printf '%s: %-4s %-17s vessel %s%s | qemu %s%s (no return path) | ratio %s\n' "$me" "$w" 'downtime last byte' \
+      "$(ms vessel "$w" mig_sent_ms)" "$(spread vessel "$w" mig_sent_ms)" "$(ms qemu "$w" mig_sent_ms)" \
+      "$(spread qemu "$w" mig_sent_ms)" "$(ratio "$(med "vessel:$w:mig_sent_ms")" "$(med "qemu:$w:mig_sent_ms")")"
+  fi
   # vessel's migration over TLS beside its plain TCP one
-  if [[ $have_v -eq 1 && -z ${failed[vessel:$w]:-} ]]; then
+  if [[ $have_v -eq 1 && -z ${failed[vessel:$w]:-} && $migrate_only -eq 0 ]]; then
     printf '%s: %-4s %-17s vessel TLS %s (%s rounds, %s MiB sent) | vessel plain TCP %s | ratio %s\n' "$me" "$w" \
       'migrate total TLS' "$(ms vessel "$w" tls_total_ms)" "$(printf %.0f "$(med "vessel:$w:tls_rounds")")" \
       "$(mib "$(med "vessel:$w:tls_bytes")")" "$(ms vessel "$w" mig_total_ms)" \

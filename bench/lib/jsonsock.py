@@ -16,9 +16,11 @@ QMP (QEMU):
   qmp-status                      prints query-status's status
   qmp-wait-running                polls query-status until "running", prints
                                   the time it saw it (seconds since the epoch)
-  qmp-migrate URI DOWNTIME_MS     migrates (max-bandwidth 100 GiB/s) and waits
-                                  for completion: m_total m_down m_rounds
-                                  m_bytes m_wall
+  qmp-migrate URI DOWNTIME_MS [CAPABILITY...]
+                                  migrates (max-bandwidth 100 GiB/s, the named
+                                  migration capabilities on) and waits for
+                                  completion: m_total m_down m_rounds m_bytes
+                                  m_wall
   qmp-balloon BYTES LIMIT         balloon to a guest size of BYTES, polls
                                   query-balloon until there (at most LIMIT s):
                                   b_secs b_actual b_before
@@ -152,6 +154,9 @@ def run(op, path, args, timeout):
         q = QMP(path, timeout)
         # QEMU's default bandwidth cap (32 MiB/s) would measure the cap.
         q.cmd('migrate-set-parameters', **{'max-bandwidth': 100 << 30, 'downtime-limit': downtime})
+        if args[2:]:
+            q.cmd('migrate-set-capabilities',
+                  capabilities=[{'capability': c, 'state': True} for c in args[2:]])
         t0 = time.time()
         q.cmd('migrate', uri=uri)
         while True:

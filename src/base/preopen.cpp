@@ -39,4 +39,8 @@ std::string log_key(const std::string& path) {
   return "log:" + path;
 }
 
+std::string tap_key(const std::string& name) {
+  return "tap:" + name;
+}
+
 }  // namespace vessel::preopen

@@ -22,6 +22,10 @@ void clear();
 // The keys the devices use.
 std::string disk_key(const std::string& path, bool read_only);
 std::string log_key(const std::string& path);
+// /dev/net/tun already attached to the tap interface NAME (TUNSETIFF needs
+// CAP_NET_ADMIN unless the tap is persistent and the user's: done before
+// --user drops it).
+std::string tap_key(const std::string& name);
 inline constexpr const char* kTunKey = "/dev/net/tun";
 
 }  // namespace vessel::preopen

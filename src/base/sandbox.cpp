@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
@@ -179,6 +180,8 @@ constexpr Names kClient = {"read",  "recvfrom", "recvmsg",    "sendto", "sendmsg
                            "close", "fstat",    "newfstatat", "lseek",  "getrandom"};
 
 Settings g_settings;
+// keep_net_bind_service(): lock_down() keeps that one capability for --user.
+bool g_keep_bind_service = false;
 int g_selftest_nr = -1;
 bool g_report_only = false;
 int g_report_fd = -1;
@@ -541,12 +544,28 @@ void lock_down() {
   }
   if (g_settings.user) {
     const User& u = *g_settings.user;
+    // Capabilities survive setuid only with KEEPCAPS; all but one go below.
+    if (g_keep_bind_service && u.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+      fail("--user {}: cannot keep CAP_NET_BIND_SERVICE: {}", u.name, errno_text(errno));
+    }
     if (::setgroups(0, nullptr) != 0 || ::setgid(u.gid) != 0 || ::setuid(u.uid) != 0) {
       fail("--user {}: cannot change to it: {}", u.name, errno_text(errno));
+    }
+    if (g_keep_bind_service && u.uid != 0) {
+      __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+      __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+      data[0].effective = data[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+      if (::syscall(SYS_capset, &header, data) != 0 || ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+        fail("--user {}: cannot keep CAP_NET_BIND_SERVICE: {}", u.name, errno_text(errno));
+      }
     }
     // There is no way back.
     if (u.uid != 0 && ::setuid(0) == 0) fail("--user {}: could change back to root", u.name);
   }
+}
+
+void keep_net_bind_service() {
+  g_keep_bind_service = true;
 }
 
 bool sanitizer_build() {

@@ -96,6 +96,12 @@ void enter_jail();
 // chroot into the jail, then drop to the user. Idempotent.
 void lock_down();
 
+// Before lock_down(): the user keeps CAP_NET_BIND_SERVICE (and no other
+// capability), for `vessel receive --user`, which binds its host port
+// forwards only once the VM arrives (after the source released them, on one
+// host) and may be told to forward a port below 1024.
+void keep_net_bind_service();
+
 // The calling thread keeps the system calls of `role` (nothing happens with
 // the sandbox off). If the filter cannot be loaded: throws Error on the VM
 // thread (and a receive or client one); on any other, says so in one line and

@@ -4,9 +4,12 @@
 Accepts one connection on 127.0.0.1:LISTEN_PORT, connects to HOST:PORT and
 forwards both ways until LIMIT bytes have gone from the client to the server,
 then closes both connections at once (a network failure mid-stream). With
-DELAY, it first holds the connection that many seconds (a slow network).
-Prints "listening" once it accepts connections.
+DELAY, it first holds the connection that many seconds (a slow network);
+with DELAY "until:FILE", until FILE exists (a link held exactly as long as a
+test needs it, however loaded the machine). Prints "listening" once it
+accepts connections and "accepted" once it has one.
 """
+import os
 import select
 import socket
 import sys
@@ -15,7 +18,7 @@ import time
 
 def main():
     listen_port, target, limit = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0
+    delay = sys.argv[4] if len(sys.argv) > 4 else "0"
     host, port = target.rsplit(":", 1)
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -25,7 +28,14 @@ def main():
     server.settimeout(60)
     client, _ = server.accept()
     upstream = socket.create_connection((host, int(port)), timeout=60)
-    time.sleep(delay)
+    print("accepted", flush=True)
+    if delay.startswith("until:"):
+        release = delay[len("until:"):]
+        deadline = time.monotonic() + 600
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    else:
+        time.sleep(float(delay))
     sent = 0
     # A side that closes is passed on as a close (FIN, after all it sent),
     # as a network would; only the cut resets both connections at once.

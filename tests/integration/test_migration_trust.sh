@@ -143,25 +143,31 @@ kill -0 $src 2>/dev/null || { cp "$WORK/src.out" "$WORK/out"; fail "the source d
 before=$(grep -c '^count=' "$WORK/src.out")
 wait_for_text "$WORK/src.out" "^count=$((before + 3))[^0-9]*$" 30
 
-# Two migrations at once: the first (held 3 s by a slow link) goes through,
-# the second is refused while it runs.
+# Two migrations at once: the first (its link held by the proxy until the
+# second has been tried) goes through, the second is refused while it runs.
+# The first holds the VM's one migration slot from before it connects, so
+# once the proxy has its connection the second must meet it: no sleep, and
+# no race with a slow machine (a fixed 3 s hold was not always long enough).
 port=$(free_port)
 receive_here dst "$port" --tls-psk "$WORK/a.psk" --console-log "$WORK/dst.console" \
   --api-socket "$WORK/dst.sock"
 first_dst=$dst
 proxy=$(free_port)
-python3 "$(dirname "$0")/cutting_proxy.py" "$proxy" "127.0.0.1:$port" 1000000000000 3 \
-  >"$WORK/proxy.out" 2>&1 &
+other=$(free_port)
+python3 "$(dirname "$0")/cutting_proxy.py" "$proxy" "127.0.0.1:$port" 1000000000000 \
+  "until:$WORK/release-first" >"$WORK/proxy.out" 2>&1 &
 pids+=($!)
 wait_for_text "$WORK/proxy.out" listening 30
 "$VESSEL" ctl "$sock" migrate "127.0.0.1:$proxy" --tls-psk "$WORK/a.psk" >"$WORK/ctl" 2>&1 &
 first=$!
-sleep 1
-other=$(free_port)
+pids+=($first)
+wait_for_text "$WORK/proxy.out" accepted 60
 if "$VESSEL" ctl "$sock" migrate "127.0.0.1:$other" --tls-psk "$WORK/a.psk" >"$WORK/ctl2" 2>&1; then
+  touch "$WORK/release-first"
   cp "$WORK/ctl2" "$WORK/out"
   fail "a second migration of the same VM was accepted while the first ran"
 fi
+touch "$WORK/release-first"
 grep -q 'a migration of this VM (to 127.0.0.1:'"$proxy"') is running' "$WORK/ctl2" ||
   { cat "$WORK/ctl2" "$WORK/ctl" >"$WORK/out"; fail "the second migration was not refused as concurrent"; }
 wait_exit $first

@@ -18,7 +18,10 @@ TapBackend::TapBackend(const std::string& name) : name_(name) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     fail("--net tap={}: an interface name is 1 to {} characters", name, IFNAMSIZ - 1);
   }
-  // `vessel receive` opened it before locking itself down (base/preopen.hpp).
+  // `vessel receive` opened and attached it before locking itself down
+  // (base/preopen.hpp).
+  fd_ = preopen::take(preopen::tap_key(name)).release();
+  if (fd_ >= 0) return;
   fd_ = preopen::take(preopen::kTunKey).release();
   if (fd_ < 0) fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) fail("--net tap={}: cannot open /dev/net/tun: {}", name, std::strerror(errno));
