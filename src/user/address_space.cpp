@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -300,8 +302,8 @@ int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared
   drop_past_eof(va, va + len);
   struct stat st {};
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    // Pages from the one after the file's last byte on (a file that grows
-    // later does not make them readable: a known difference from Linux).
+    // Pages from the one after the file's last byte on (should the file
+    // grow later, refresh_past_eof() makes them ordinary pages).
     const uint64_t file_pages_end = page_up(static_cast<uint64_t>(st.st_size));
     const uint64_t in_file = file_pages_end > offset ? file_pages_end - offset : 0;
     if (in_file < len) past_eof_[va + in_file] = va + len;
@@ -457,6 +459,36 @@ bool AddressSpace::overlaps_past_eof(uint64_t va, uint64_t end) const {
   return it != past_eof_.begin() && std::prev(it)->second > va;
 }
 
+bool AddressSpace::host_page_backed(uint64_t page) const {
+  uint8_t byte = 0;
+  iovec local{&byte, 1};
+  iovec remote{memory_->host_base() + page, 1};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+bool AddressSpace::refresh_past_eof(uint64_t va, uint64_t end) {
+  const std::lock_guard guard(mutex_);
+  if (!overlaps_past_eof(va, end)) return false;
+  // A file grows from its end: in each run past the end, the pages it
+  // reaches now come first.
+  std::vector<std::pair<uint64_t, uint64_t>> backed;
+  for (const auto& [start, stop] : past_eof_) {
+    const uint64_t lo = std::max(start, page_down(va)), hi = std::min(stop, page_up(end));
+    uint64_t p = lo;
+    while (p < hi && host_page_backed(p)) p += kPageSize;
+    if (p > lo) backed.emplace_back(lo, p);
+  }
+  for (const auto& [lo, hi] : backed) {
+    drop_past_eof(lo, hi);
+    // Region by region (a run may span mappings with other protections).
+    for (uint64_t p = lo; p < hi; p += kPageSize) {
+      const int prot = prot_at(p);
+      if (prot >= 0) set_ptes(p, kPageSize, static_cast<uint32_t>(prot));
+    }
+  }
+  return !backed.empty();
+}
+
 void AddressSpace::drop_past_eof(uint64_t va, uint64_t end) {
   if (past_eof_.empty()) return;
   auto it = past_eof_.lower_bound(va);
@@ -490,8 +522,10 @@ uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
   if (len == 0) return memory_->host_base() + va;
   const uint64_t end = va + len;
   // Linux's copy to or from a page past EOF fails (EFAULT); the host's
-  // access would be a SIGBUS in vessel.
-  if (overlaps_past_eof(va, end)) return nullptr;
+  // access would be a SIGBUS in vessel. Unless the file has grown.
+  if (overlaps_past_eof(va, end) && (!refresh_past_eof(va, end) || overlaps_past_eof(va, end))) {
+    return nullptr;
+  }
   auto it = regions_.upper_bound(va);
   if (it == regions_.begin()) return nullptr;
   --it;

@@ -107,6 +107,11 @@ class AddressSpace {
   // True if the page holding `va` belongs to a file mapping but lies past
   // the end of the file (see above).
   bool past_eof(uint64_t va) const;
+  // Pages of [va, end) taken to lie past the end of their file that the
+  // file reaches now (it grew: Linux then maps them) become ordinary
+  // pages again, each run of them from its first page up to the first
+  // that is still past the end. True if any did.
+  bool refresh_past_eof(uint64_t va, uint64_t end);
 
   // The host bytes behind [va, va + len) if every page is mapped with all of
   // `need` (kProtRead, kProtWrite); nullptr otherwise (the caller's EFAULT).
@@ -154,6 +159,10 @@ class AddressSpace {
   void drop_past_eof(uint64_t va, uint64_t end);
   void move_past_eof(uint64_t from, uint64_t len, uint64_t to);
   bool overlaps_past_eof(uint64_t va, uint64_t end) const;
+  // True if the host page behind `page` has something behind it now: the
+  // kernel's copy from it succeeds (where an access would be a SIGBUS, a
+  // copy fails with EFAULT).
+  bool host_page_backed(uint64_t page) const;
   // Drops decoded instructions of pages whose contents change under them.
   void forget_code(uint64_t va, uint64_t len);
   // After a host mmap at [va, va + len): a failed one leaves zero pages and

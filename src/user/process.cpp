@@ -117,6 +117,8 @@ void Thread::handle_trap(const rv::Hart::UserTrap& trap) {
     case cause::kInsnPageFault:
     case cause::kLoadPageFault:
     case cause::kStorePageFault:
+      // The file behind a page past its end grew: the access runs again.
+      if (space().refresh_past_eof(trap.tval, trap.tval + 1)) return;
       if (past_eof_access(trap)) {
         deliver_fault(*this, SIGBUS, kBusAdrerr, trap.tval);
         return;
