@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "user/host_faults.hpp"
 
 namespace vessel::user {
 
@@ -218,6 +220,38 @@ bool AddressSpace::host_write_fault(uint64_t va) {
   memory_->clear_page_flags(page, GuestMemory::kPageCode);
   memory_->bump_code_generation(page);
   return mprotect(memory_->host_base() + page, kPageSize, PROT_READ | PROT_WRITE) == 0;
+}
+
+void AddressSpace::host_bus_fault(uint64_t va) {
+  if (va >= kLimit) return;
+  // The table chain exists: a page the host mapped from a file was mapped
+  // by the guest (set_ptes made its chain, which is never taken down).
+  if (std::atomic_ref<uint64_t>(*pte_slot(kRoot, va >> 30)).load() == 0 ||
+      std::atomic_ref<uint64_t>(*pte_slot(l1_table(va), (va >> 21) & 511)).load() == 0) {
+    return;
+  }
+  std::atomic_ref<uint64_t>(*pte_slot(l0_table(va), (va >> 12) & 511))
+      .store(0, std::memory_order_release);
+  // Other harts may hold the page in their TLBs.
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+bool AddressSpace::settle_file_page(uint64_t va) {
+  const std::lock_guard guard(mutex_);
+  const uint64_t page = page_down(va);
+  const int prot = prot_at(page);
+  if (prot < 0) return false;
+  if (host_page_backed(page)) {
+    drop_past_eof(page, page + kPageSize);
+    set_ptes(page, kPageSize, static_cast<uint32_t>(prot));
+    return true;
+  }
+  if (!past_eof(page)) {
+    // The file shrank under the mapping (a host SIGBUS found it).
+    past_eof_[page] = page + kPageSize;
+    set_ptes(page, kPageSize, static_cast<uint32_t>(prot));
+  }
+  return false;
 }
 
 void AddressSpace::forget_code(uint64_t va, uint64_t len) {
@@ -542,16 +576,22 @@ uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
 
 bool AddressSpace::read(uint64_t va, void* out, uint64_t len) {
   const uint8_t* src = host(va, len, kProtRead);
-  if (src == nullptr) return false;
-  if (len != 0) std::memcpy(out, src, len);
-  return true;
+  return src != nullptr && copy(out, src, len);
 }
 
 bool AddressSpace::write(uint64_t va, const void* in, uint64_t len) {
   uint8_t* dst = host(va, len, kProtWrite);
-  if (dst == nullptr) return false;
-  if (len != 0) std::memcpy(dst, in, len);
-  return true;
+  return dst != nullptr && copy(dst, in, len);
+}
+
+bool AddressSpace::copy(void* dst, const void* src, uint64_t len) {
+  // Checked, but the page may go under the copy: another process truncates
+  // the file behind it, another guest thread takes away access (mprotect).
+  // Then EFAULT, as Linux's copy gives.
+  HostFault fault;
+  if (len == 0 || copy_guarded(dst, src, len, fault)) return true;
+  if (fault.sig == SIGBUS) settle_file_page(fault.va);
+  return false;
 }
 
 int AddressSpace::read_string(uint64_t va, uint64_t max, std::string& out) {
@@ -559,8 +599,9 @@ int AddressSpace::read_string(uint64_t va, uint64_t max, std::string& out) {
   // Page by page: a string may end just before an unmapped page.
   while (true) {
     const uint64_t chunk = kPageSize - (va & (kPageSize - 1));
-    const uint8_t* p = host(va, chunk, kProtRead);
-    if (p == nullptr) return EFAULT;
+    const uint8_t* host_bytes = host(va, chunk, kProtRead);
+    uint8_t p[kPageSize];
+    if (host_bytes == nullptr || !copy(p, host_bytes, chunk)) return EFAULT;
     const void* nul = std::memchr(p, 0, chunk);
     const uint64_t n = nul != nullptr ? static_cast<const uint8_t*>(nul) - p : chunk;
     if (out.size() + n >= max) return ENAMETOOLONG;
