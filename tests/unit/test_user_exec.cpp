@@ -276,6 +276,8 @@ TEST(UserAddressSpace, CopiesFailWhenTheFileShrinksUnderAMapping) {
   EXPECT_FALSE(space.read_value(kA + 4096 + 8, v));
   EXPECT_TRUE(space.past_eof(kA + 4096));
   EXPECT_FALSE(space.write_value(kA + 4096, v));
+  // A string that runs from the good page into the cut one.
+  EXPECT_TRUE(space.write_value(kA + 4096 - 2, uint16_t{0x6261}));
   std::string s;
   EXPECT_EQ(space.read_string(kA + 4096 - 2, 100, s), EFAULT);
   EXPECT_TRUE(space.write_value(kA, v));  // the page the file still reaches
