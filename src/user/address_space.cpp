@@ -2,8 +2,11 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "user/host_faults.hpp"
 
 namespace vessel::user {
 
@@ -218,6 +222,38 @@ bool AddressSpace::host_write_fault(uint64_t va) {
   return mprotect(memory_->host_base() + page, kPageSize, PROT_READ | PROT_WRITE) == 0;
 }
 
+void AddressSpace::host_bus_fault(uint64_t va) {
+  if (va >= kLimit) return;
+  // The table chain exists: a page the host mapped from a file was mapped
+  // by the guest (set_ptes made its chain, which is never taken down).
+  if (std::atomic_ref<uint64_t>(*pte_slot(kRoot, va >> 30)).load() == 0 ||
+      std::atomic_ref<uint64_t>(*pte_slot(l1_table(va), (va >> 21) & 511)).load() == 0) {
+    return;
+  }
+  std::atomic_ref<uint64_t>(*pte_slot(l0_table(va), (va >> 12) & 511))
+      .store(0, std::memory_order_release);
+  // Other harts may hold the page in their TLBs.
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+bool AddressSpace::settle_file_page(uint64_t va) {
+  const std::lock_guard guard(mutex_);
+  const uint64_t page = page_down(va);
+  const int prot = prot_at(page);
+  if (prot < 0) return false;
+  if (host_page_backed(page)) {
+    drop_past_eof(page, page + kPageSize);
+    set_ptes(page, kPageSize, static_cast<uint32_t>(prot));
+    return true;
+  }
+  if (!past_eof(page)) {
+    // The file shrank under the mapping (a host SIGBUS found it).
+    past_eof_[page] = page + kPageSize;
+    set_ptes(page, kPageSize, static_cast<uint32_t>(prot));
+  }
+  return false;
+}
+
 void AddressSpace::forget_code(uint64_t va, uint64_t len) {
   memory_->notify_code_write(va, len);
 }
@@ -300,8 +336,8 @@ int AddressSpace::map_file(uint64_t va, uint64_t len, uint32_t prot, bool shared
   drop_past_eof(va, va + len);
   struct stat st {};
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    // Pages from the one after the file's last byte on (a file that grows
-    // later does not make them readable: a known difference from Linux).
+    // Pages from the one after the file's last byte on (should the file
+    // grow later, refresh_past_eof() makes them ordinary pages).
     const uint64_t file_pages_end = page_up(static_cast<uint64_t>(st.st_size));
     const uint64_t in_file = file_pages_end > offset ? file_pages_end - offset : 0;
     if (in_file < len) past_eof_[va + in_file] = va + len;
@@ -457,6 +493,36 @@ bool AddressSpace::overlaps_past_eof(uint64_t va, uint64_t end) const {
   return it != past_eof_.begin() && std::prev(it)->second > va;
 }
 
+bool AddressSpace::host_page_backed(uint64_t page) const {
+  uint8_t byte = 0;
+  iovec local{&byte, 1};
+  iovec remote{memory_->host_base() + page, 1};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+bool AddressSpace::refresh_past_eof(uint64_t va, uint64_t end) {
+  const std::lock_guard guard(mutex_);
+  if (!overlaps_past_eof(va, end)) return false;
+  // A file grows from its end: in each run past the end, the pages it
+  // reaches now come first.
+  std::vector<std::pair<uint64_t, uint64_t>> backed;
+  for (const auto& [start, stop] : past_eof_) {
+    const uint64_t lo = std::max(start, page_down(va)), hi = std::min(stop, page_up(end));
+    uint64_t p = lo;
+    while (p < hi && host_page_backed(p)) p += kPageSize;
+    if (p > lo) backed.emplace_back(lo, p);
+  }
+  for (const auto& [lo, hi] : backed) {
+    drop_past_eof(lo, hi);
+    // Region by region (a run may span mappings with other protections).
+    for (uint64_t p = lo; p < hi; p += kPageSize) {
+      const int prot = prot_at(p);
+      if (prot >= 0) set_ptes(p, kPageSize, static_cast<uint32_t>(prot));
+    }
+  }
+  return !backed.empty();
+}
+
 void AddressSpace::drop_past_eof(uint64_t va, uint64_t end) {
   if (past_eof_.empty()) return;
   auto it = past_eof_.lower_bound(va);
@@ -490,8 +556,10 @@ uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
   if (len == 0) return memory_->host_base() + va;
   const uint64_t end = va + len;
   // Linux's copy to or from a page past EOF fails (EFAULT); the host's
-  // access would be a SIGBUS in vessel.
-  if (overlaps_past_eof(va, end)) return nullptr;
+  // access would be a SIGBUS in vessel. Unless the file has grown.
+  if (overlaps_past_eof(va, end) && (!refresh_past_eof(va, end) || overlaps_past_eof(va, end))) {
+    return nullptr;
+  }
   auto it = regions_.upper_bound(va);
   if (it == regions_.begin()) return nullptr;
   --it;
@@ -508,16 +576,22 @@ uint8_t* AddressSpace::host(uint64_t va, uint64_t len, uint32_t need) {
 
 bool AddressSpace::read(uint64_t va, void* out, uint64_t len) {
   const uint8_t* src = host(va, len, kProtRead);
-  if (src == nullptr) return false;
-  if (len != 0) std::memcpy(out, src, len);
-  return true;
+  return src != nullptr && copy(out, src, len);
 }
 
 bool AddressSpace::write(uint64_t va, const void* in, uint64_t len) {
   uint8_t* dst = host(va, len, kProtWrite);
-  if (dst == nullptr) return false;
-  if (len != 0) std::memcpy(dst, in, len);
-  return true;
+  return dst != nullptr && copy(dst, in, len);
+}
+
+bool AddressSpace::copy(void* dst, const void* src, uint64_t len) {
+  // Checked, but the page may go under the copy: another process truncates
+  // the file behind it, another guest thread takes away access (mprotect).
+  // Then EFAULT, as Linux's copy gives.
+  HostFault fault;
+  if (len == 0 || copy_guarded(dst, src, len, fault)) return true;
+  if (fault.sig == SIGBUS) settle_file_page(fault.va);
+  return false;
 }
 
 int AddressSpace::read_string(uint64_t va, uint64_t max, std::string& out) {
@@ -525,8 +599,9 @@ int AddressSpace::read_string(uint64_t va, uint64_t max, std::string& out) {
   // Page by page: a string may end just before an unmapped page.
   while (true) {
     const uint64_t chunk = kPageSize - (va & (kPageSize - 1));
-    const uint8_t* p = host(va, chunk, kProtRead);
-    if (p == nullptr) return EFAULT;
+    const uint8_t* host_bytes = host(va, chunk, kProtRead);
+    uint8_t p[kPageSize];
+    if (host_bytes == nullptr || !copy(p, host_bytes, chunk)) return EFAULT;
     const void* nul = std::memchr(p, 0, chunk);
     const uint64_t n = nul != nullptr ? static_cast<const uint8_t*>(nul) - p : chunk;
     if (out.size() + n >= max) return ENAMETOOLONG;

@@ -67,6 +67,17 @@ class AddressSpace {
   // False for any other fault. Async-signal-safe: no mutex, no allocation;
   // only atomics, mprotect, and the protection lock below.
   bool host_write_fault(uint64_t va);
+  // The host fault handler's: a host SIGBUS at `va` (the file behind the
+  // page no longer reaches it). Clears the page's page-table entry, so a
+  // walk of the tables faults there; settle_file_page() decides what the
+  // page is. Async-signal-safe: atomics only.
+  void host_bus_fault(uint64_t va);
+  // A guest access to the page holding `va` faulted though its mapping
+  // allows it: the page is past the end of its file, or was until the file
+  // grew. True if the page has something behind it now (its entry is set
+  // again: the access may run again); false if it is past the end (it
+  // stays so until the file grows: the guest's SIGBUS).
+  bool settle_file_page(uint64_t va);
   // The satp value that selects these page tables (Sv39, ASID 0).
   uint64_t satp() const;
 
@@ -107,6 +118,11 @@ class AddressSpace {
   // True if the page holding `va` belongs to a file mapping but lies past
   // the end of the file (see above).
   bool past_eof(uint64_t va) const;
+  // Pages of [va, end) taken to lie past the end of their file that the
+  // file reaches now (it grew: Linux then maps them) become ordinary
+  // pages again, each run of them from its first page up to the first
+  // that is still past the end. True if any did.
+  bool refresh_past_eof(uint64_t va, uint64_t end);
 
   // The host bytes behind [va, va + len) if every page is mapped with all of
   // `need` (kProtRead, kProtWrite); nullptr otherwise (the caller's EFAULT).
@@ -154,6 +170,13 @@ class AddressSpace {
   void drop_past_eof(uint64_t va, uint64_t end);
   void move_past_eof(uint64_t from, uint64_t len, uint64_t to);
   bool overlaps_past_eof(uint64_t va, uint64_t end) const;
+  // True if the host page behind `page` has something behind it now: the
+  // kernel's copy from it succeeds (where an access would be a SIGBUS, a
+  // copy fails with EFAULT).
+  bool host_page_backed(uint64_t page) const;
+  // memcpy to or from guest memory that gives false (EFAULT) should the
+  // host fault on a guest page under it (host_faults.hpp).
+  bool copy(void* dst, const void* src, uint64_t len);
   // Drops decoded instructions of pages whose contents change under them.
   void forget_code(uint64_t va, uint64_t len);
   // After a host mmap at [va, va + len): a failed one leaves zero pages and

@@ -1,9 +1,11 @@
 #include "user/host_faults.hpp"
 
+#include <setjmp.h>
 #include <ucontext.h>
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 #include "engine/riscv/code_cache.hpp"
 #include "engine/riscv/jit/block_cache.hpp"
@@ -17,6 +19,11 @@ namespace {
 // and a fault at a fault site happens while this thread runs translated
 // code, so the cache and its site table do not change under the handler.
 thread_local const rv::CodeCache* t_fault_code = nullptr;
+
+// run_guarded's recovery point on this thread (nullptr: none) and what
+// the fault was.
+thread_local sigjmp_buf* t_recovery = nullptr;
+thread_local HostFault t_fault;
 
 std::atomic<bool> g_installed{false};
 std::atomic<AddressSpace*> g_space{nullptr};
@@ -41,6 +48,15 @@ void on_host_fault(int sig, siginfo_t* info, void* context) {
   }
   auto* uc = static_cast<ucontext_t*>(context);
   const auto rip = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  // The guest address of the fault, if it lies in the user range.
+  AddressSpace* space = g_space.load(std::memory_order_acquire);
+  const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  uint64_t va = AddressSpace::kLimit;
+  if (space != nullptr) {
+    const auto base = reinterpret_cast<uintptr_t>(space->memory().host_base());
+    if (addr >= base && addr - base < AddressSpace::kLimit) va = addr - base;
+  }
+  if (sig == SIGBUS && va < AddressSpace::kLimit) space->host_bus_fault(va);
   if (const rv::CodeCache* code = t_fault_code) {
     if (const rv::jit::BlockCache* jit = code->jit_if_used()) {
       if (const uint8_t* resume = jit->fault_resume(rip)) {
@@ -50,6 +66,13 @@ void on_host_fault(int sig, siginfo_t* info, void* context) {
     }
   }
   if (code_page_write(sig, info, uc)) return;  // the write runs again
+  if (va < AddressSpace::kLimit && t_recovery != nullptr) {
+    t_fault = HostFault{sig, va};
+    // The mask the thread had (the handler's blocks every signal), as
+    // returning would have restored it.
+    sigprocmask(SIG_SETMASK, &uc->uc_sigmask, nullptr);
+    siglongjmp(*t_recovery, 1);
+  }
   // Vessel's own fault: the default action when the instruction runs again.
   struct sigaction sa {};
   sa.sa_handler = SIG_DFL;
@@ -57,6 +80,37 @@ void on_host_fault(int sig, siginfo_t* info, void* context) {
 }
 
 }  // namespace
+
+bool run_guarded(void (*fn)(void*), void* arg, HostFault& fault) {
+  sigjmp_buf here;
+  sigjmp_buf* const outer = t_recovery;
+  if (sigsetjmp(here, 0) != 0) {
+    t_recovery = outer;
+    fault = t_fault;
+    return false;
+  }
+  t_recovery = &here;
+  // Neither store may move past fn's accesses (nor be dropped as dead).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  fn(arg);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t_recovery = outer;
+  return true;
+}
+
+bool copy_guarded(void* dst, const void* src, size_t len, HostFault& fault) {
+  struct Copy {
+    void* dst;
+    const void* src;
+    size_t len;
+  } copy{dst, src, len};
+  return run_guarded(
+      [](void* c) {
+        const auto* p = static_cast<Copy*>(c);
+        std::memcpy(p->dst, p->src, p->len);
+      },
+      &copy, fault);
+}
 
 void install_host_fault_handler() {
   if (g_installed.exchange(true)) return;

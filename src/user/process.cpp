@@ -87,7 +87,17 @@ void Thread::run() {
   uint64_t generation = space().generation();
   while (!exiting_) {
     StopReason stop = StopReason::kBudget;
-    hart_.run(kSlice, stop);
+    struct Run {
+      rv::Hart& hart;
+      StopReason& stop;
+    } run{hart_, stop};
+    HostFault fault;
+    if (!run_guarded(
+            [](void* r) { static_cast<Run*>(r)->hart.run(kSlice, static_cast<Run*>(r)->stop); },
+            &run, fault)) {
+      host_fault(fault);
+      continue;
+    }
     rv::Hart::UserTrap trap;
     if (hart_.take_user_trap(trap)) handle_trap(trap);
     if (code_.over_limit()) {
@@ -117,8 +127,12 @@ void Thread::handle_trap(const rv::Hart::UserTrap& trap) {
     case cause::kInsnPageFault:
     case cause::kLoadPageFault:
     case cause::kStorePageFault:
-      if (past_eof_access(trap)) {
-        deliver_fault(*this, SIGBUS, kBusAdrerr, trap.tval);
+      if (allowed_by_mapping(trap)) {
+        // Only a page past the end of its file faults so. If the file
+        // reaches it now (it grew), the access runs again.
+        if (!space().settle_file_page(trap.tval)) {
+          deliver_fault(*this, SIGBUS, kBusAdrerr, trap.tval);
+        }
         return;
       }
       [[fallthrough]];
@@ -132,17 +146,37 @@ void Thread::handle_trap(const rv::Hart::UserTrap& trap) {
   }
 }
 
-bool Thread::past_eof_access(const rv::Hart::UserTrap& trap) {
+bool Thread::allowed_by_mapping(const rv::Hart::UserTrap& trap) {
   // A page past the end of its file faults whatever the access (it has no
   // page-table entry); Linux checks the mapping's protection first, so an
   // access the protection forbids is still SIGSEGV.
   const int prot = space().prot_at(trap.tval);
-  if (prot < 0 || !space().past_eof(trap.tval)) return false;
+  if (prot < 0) return false;
   switch (trap.cause) {
     case rv::cause::kInsnPageFault: return (prot & kProtExec) != 0;
     case rv::cause::kLoadPageFault: return (prot & (kProtRead | kProtWrite)) != 0;
     default: return (prot & kProtWrite) != 0;
   }
+}
+
+void Thread::host_fault(const HostFault& fault) {
+  // The engine's C++ (the interpreter, a translated access's slow path,
+  // an atomic) faulted on a guest page that went from under it: another
+  // process truncated the file behind it, or another guest thread took
+  // away access after the engine's check. The guest's fault then, as
+  // Linux gives it for an access at that instant, at the pc the hart last
+  // recorded: exact in the interpreter at a page's first instruction, else
+  // an earlier instruction of the same run of code (a handler that
+  // siglongjmps out, as SIGBUS handlers do, is unaffected; one that
+  // returns runs those instructions again).
+  hart_.flush_translations();
+  if (fault.sig == SIGBUS) {
+    space().settle_file_page(fault.va);  // past the end from now on, until the file grows
+    deliver_fault(*this, SIGBUS, kBusAdrerr, fault.va);
+    return;
+  }
+  deliver_fault(*this, SIGSEGV, space().prot_at(fault.va) < 0 ? kSegvMaperr : kSegvAccerr,
+                fault.va);
 }
 
 void Thread::syscall() {
@@ -182,9 +216,10 @@ Process::Process(const ExecOptions& options)
     fail("{}: {}", options_.program, errno_text(errno));
   }
   exe_path_ = resolved;
+  // Host faults on guest pages become the guest's (host_faults.hpp).
+  install_host_fault_handler();
   if (options_.engine == Engine::kJit && direct_memory_wanted()) {
-    // The translator addresses guest memory directly (host_faults.hpp).
-    install_host_fault_handler();
+    // The translator addresses guest memory directly.
     space_->mirror_protections();
   }
 
@@ -209,8 +244,8 @@ Process::Process(const ExecOptions& options)
   });
   if (space_->mirrors_protections()) {
     space_->memory().set_code_mark_hook([space](uint64_t page) { space->code_marked(page); });
-    set_fault_address_space(space);
   }
+  set_fault_address_space(space);
   main_->hart().enter_user(loaded.entry, space_->satp());
   main_->reg(2) = loaded.sp;  // sp; a0 (the rtld_fini pointer) is 0
   sigset_t mask;

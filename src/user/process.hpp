@@ -23,6 +23,7 @@
 #include "engine/vcpu.hpp"
 #include "platform/guest_clock.hpp"
 #include "user/address_space.hpp"
+#include "user/host_faults.hpp"
 #include "user/signals.hpp"
 
 namespace vessel::user {
@@ -73,9 +74,11 @@ class Thread {
 
  private:
   void handle_trap(const rv::Hart::UserTrap& trap);
-  // A page fault at a page past the end of its file that the mapping's
-  // protection allows: SIGBUS for the guest (address_space.hpp).
-  bool past_eof_access(const rv::Hart::UserTrap& trap);
+  // A page fault the mapping's protection allows: the page lies past the
+  // end of its file (address_space.hpp).
+  bool allowed_by_mapping(const rv::Hart::UserTrap& trap);
+  // A host fault on a guest page under the engine's C++ (run_guarded).
+  void host_fault(const HostFault& fault);
   void syscall();
 
   Process& process_;

@@ -146,8 +146,7 @@ int64_t sys_readlinkat(Thread& t, const SyscallArgs& a) {
     // The guest program, not vessel.
     const std::string& exe = t.process().exe_path();
     const size_t n = std::min<size_t>(exe.size(), static_cast<size_t>(size));
-    std::memcpy(buf, exe.data(), n);
-    return static_cast<int64_t>(n);
+    return t.space().write(a.a[2], exe.data(), n) ? static_cast<int64_t>(n) : -EFAULT;
   }
   const std::string path = t.process().host_path(raw);
   return host_result(

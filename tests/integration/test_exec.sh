@@ -19,7 +19,7 @@ command -v riscv64-linux-gnu-gcc >/dev/null || fail "riscv64-linux-gnu-gcc missi
 [ -e /usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1 ] ||
   fail "the riscv64 sysroot is missing (libc6-riscv64-cross, scripts/setup)"
 
-PROGRAMS="hello files memory procs signals net timeefault crash threads smc vfork sigbus smcrace"
+PROGRAMS="hello files memory procs signals net timeefault crash threads smc vfork sigbus smcrace filegrow truncate"
 for p in $PROGRAMS; do
   gcc -O1 -pthread -o "$WORK/$p.native" "$SRC/$p.c" || fail "native build of $p"
   riscv64-linux-gnu-gcc -O1 -pthread -static -o "$WORK/$p.static" "$SRC/$p.c" ||
@@ -67,6 +67,8 @@ compare smc
 compare vfork
 compare sigbus "$WORK/scratch/sigbus"
 compare smcrace
+compare filegrow "$WORK/scratch/filegrow"
+compare truncate "$WORK/scratch/truncate"
 
 # A real program: the default guest's busybox (static riscv64), when the
 # guest is built: its shell runs a pipeline of its own applets (execve of a

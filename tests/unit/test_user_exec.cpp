@@ -2,6 +2,7 @@
 // bad files, the address space (mappings, protections, EFAULT checks), the
 // riscv64 struct stat, the initial stack and auxiliary vector, and a hart in
 // user mode whose traps come back to the caller (both engines).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "temp_dir.hpp"
 #include "user/address_space.hpp"
 #include "user/elf.hpp"
+#include "user/host_faults.hpp"
 #include "user/loader.hpp"
 #include "user/riscv_abi.hpp"
 #include "user/strace.hpp"
@@ -252,6 +254,40 @@ TEST(UserAddressSpace, ReadsStringsUpToTheirEnd) {
   space.poke(kA, long_name, sizeof long_name);
   EXPECT_EQ(space.read_string(kA, 16, s), ENAMETOOLONG);
   EXPECT_EQ(space.read_string(kA, 64, s), 0);
+}
+
+TEST(UserAddressSpace, CopiesFailWhenTheFileShrinksUnderAMapping) {
+  // vessel's own copies (a system call's struct, a path) from and to a
+  // page whose file was cut under it: EFAULT, not a host SIGBUS; the page
+  // then counts as past the end, until the file grows back.
+  AddressSpace space;
+  install_host_fault_handler();
+  set_fault_address_space(&space);
+  test::TempDir dir;
+  const std::string path = dir.path() + "/file";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 2 * 4096), 0);
+  constexpr uint64_t kA = 0x200000;
+  ASSERT_EQ(space.map_file(kA, 2 * 4096, kProtRead | kProtWrite, true, fd, 0), 0);
+  uint64_t v = 7;
+  EXPECT_TRUE(space.write_value(kA + 4096, v));
+  ASSERT_EQ(ftruncate(fd, 4096), 0);
+  EXPECT_FALSE(space.read_value(kA + 4096 + 8, v));
+  EXPECT_TRUE(space.past_eof(kA + 4096));
+  EXPECT_FALSE(space.write_value(kA + 4096, v));
+  // A string that runs from the good page into the cut one.
+  EXPECT_TRUE(space.write_value(kA + 4096 - 2, uint16_t{0x6261}));
+  std::string s;
+  EXPECT_EQ(space.read_string(kA + 4096 - 2, 100, s), EFAULT);
+  EXPECT_TRUE(space.write_value(kA, v));  // the page the file still reaches
+  ASSERT_EQ(ftruncate(fd, 2 * 4096), 0);
+  EXPECT_TRUE(space.read_value(kA + 4096, v));
+  EXPECT_EQ(v, 0u);  // the file's new bytes
+  EXPECT_FALSE(space.past_eof(kA + 4096));
+  close(fd);
+  set_fault_address_space(nullptr);
+  uninstall_host_fault_handler();
 }
 
 TEST(UserAddressSpace, FindsRoomTopDown) {
