@@ -13,6 +13,10 @@
 // rounds, statistics, pause; page-sharing scans) runs between
 // stop_world() and resume_world(): every hart thread parks at the end of its
 // slice, or stays asleep.
+// `vessel ctl record start` ends the hart threads from a mailbox task
+// (end_hart_threads(), with the world stopped) and run() goes on with the
+// round-robin scheduler, which a recording needs; `record stop` makes run()
+// start them again (machine_run.cpp).
 #include <signal.h>
 
 #include <algorithm>
@@ -34,8 +38,9 @@ constexpr int64_t kScanEveryMs = 10;
 constexpr uint64_t kMaxSleepNs = 100'000'000;
 }  // namespace
 
-void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
+bool Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
   threads_running_ = true;
+  threads_exit_ = false;
   stop_world_ = paused_;  // a VM restored paused starts with its harts parked
   for (unsigned i = 0; i < harts_.size(); ++i) {
     hart_threads_.emplace_back([this, i] { hart_thread(i); });
@@ -66,6 +71,9 @@ void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
       // (Resumed here, a hart could run a slice before it saw the end, and
       // the destination would repeat what it did.)
       if (exiting()) break;
+      // A task ended the hart threads (`record start`): run() goes on with
+      // the round-robin scheduler.
+      if (hart_threads_.empty()) return true;
       resume_world();
     }
     const uint64_t now_ns = GuestClock::host_ns();
@@ -89,16 +97,26 @@ void Machine::run_threaded(uint64_t start_ns, uint64_t timeout_ns) {
       finish(1);
     }
   }
+  end_hart_threads();
+  return false;
+}
+
+void Machine::end_hart_threads() {
+  if (hart_threads_.empty()) return;
   {
     std::lock_guard lock(park_mutex_);
     threads_exit_ = true;
   }
-  // Parked harts see threads_exit_ before they could run again.
+  // Parked harts see threads_exit_ before they could run again; one about
+  // to sleep in idle_hart() may wait for the device lock the stopped world
+  // holds, so that is let go too.
   resume_world();
   for (auto& p : pins_) p->doorbell.ring();
   for (auto& t : hart_threads_) t.join();
   hart_threads_.clear();
   threads_running_ = false;
+  // run_threaded() may start them again (`record stop`).
+  threads_exit_ = false;
   retired_ += threaded_retired_.exchange(0);
 }
 

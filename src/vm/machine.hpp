@@ -140,9 +140,9 @@ class Machine {
   // `vessel ctl record start` on a running VM: from here on guest time comes
   // from the instruction count (without a jump) and slices end exactly, as
   // with --deterministic; the configuration says so, so the snapshot the
-  // recording starts from restores that way. Throws Error (nothing changed)
-  // if the VM runs a host thread per hart: it cannot switch to round-robin
-  // while it runs.
+  // recording starts from restores that way. A VM that runs a host thread
+  // per hart (in a mailbox task, so every hart is parked) ends them first:
+  // the round-robin scheduler takes over until end_deterministic().
   void begin_deterministic();
   // `record stop`: back to host time (still without a jump), as it was.
   void end_deterministic();
@@ -166,6 +166,7 @@ class Machine {
   // A debugger (the gdb stub) that runs the harts from now on: before run(),
   // and it means the round-robin scheduler (all-stop, like --deterministic).
   void set_debugger(DebugHooks* debugger) { debugger_ = debugger; }
+  bool debugged() const { return debugger_ != nullptr; }
   // Guest time continues from `ticks` (a debugger held the VM meanwhile).
   void set_guest_time(uint64_t ticks) { clock_.set_now(ticks); }
   virtio::Balloon* balloon() const { return balloon_; }
@@ -248,12 +249,18 @@ class Machine {
   // none), with the device lock held.
   uint64_t next_wakeup_ticks(unsigned i) const;
   bool exiting() const { return exit_requested_.load(std::memory_order_acquire); }
-  void run_round_robin(uint64_t start_ns, uint64_t timeout_ns);
+  bool run_round_robin(uint64_t start_ns, uint64_t timeout_ns);
   // Signals, --timeout and --max-instructions; true if the run must end.
   bool check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_ns);
 
   // ---- a host thread per hart (hart_threads.cpp) ----
-  void run_threaded(uint64_t start_ns, uint64_t timeout_ns);
+  // The two schedulers return false when the run ends, true when the other
+  // one is to take over: a mailbox task ended the hart threads
+  // (end_hart_threads()), or hart_threads() became true again.
+  bool run_threaded(uint64_t start_ns, uint64_t timeout_ns);
+  // VM thread, with the world stopped or at the end of the run: the hart
+  // threads leave and are joined; their instructions count in retired_.
+  void end_hart_threads();
   void hart_thread(unsigned i);
   void idle_hart(unsigned i);
   void after_slice();

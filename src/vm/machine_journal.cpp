@@ -71,12 +71,10 @@ void Machine::journal_boundary() {
 }
 
 void Machine::begin_deterministic() {
-  if (threads_running_) {
-    fail(
-        "this VM runs a host thread per hart, which cannot be recorded; start it with "
-        "--deterministic or --cpus 1");
-  }
   if (config_.deterministic) return;
+  // Every hart is parked (this runs in a mailbox task): they leave for good,
+  // and their count goes into retired_ before the clock starts reading it.
+  if (threads_running_) end_hart_threads();
   config_.deterministic = true;
   clock_.set_mode(GuestClock::Mode::kDeterministic);
   for (auto& h : harts_) h->set_exact_budget(true);
@@ -89,6 +87,8 @@ void Machine::end_deterministic() {
   config_.deterministic = false;
   clock_.set_mode(GuestClock::Mode::kHost);
   for (auto& h : harts_) h->set_exact_budget(false);
+  // run_round_robin() returns at its next round if hart_threads() is true
+  // again, and run() starts them.
 }
 
 size_t Machine::deliver_console_input(std::span<const uint8_t> bytes) {

@@ -149,10 +149,11 @@ RunResult Machine::run() {
   started_ns_ = start_ns;
   const uint64_t timeout_ns =
       config_.timeout_seconds > 0 ? static_cast<uint64_t>(config_.timeout_seconds * 1e9) : 0;
-  if (hart_threads()) {
-    run_threaded(start_ns, timeout_ns);
-  } else {
-    run_round_robin(start_ns, timeout_ns);
+  // A recording started and stopped on a running VM switches between the
+  // two schedulers (begin_deterministic, end_deterministic): each returns
+  // true when the other one is to take over.
+  while (hart_threads() ? run_threaded(start_ns, timeout_ns)
+                        : run_round_robin(start_ns, timeout_ns)) {
   }
   console_->flush();
   mailbox_.close();
@@ -197,10 +198,13 @@ bool Machine::check_limits(uint64_t now_ns, uint64_t start_ns, uint64_t timeout_
 }
 
 // Every hart on this thread, in turn.
-void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
+bool Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
   uint64_t last_poll_ns = start_ns;
   while (!exiting()) {
     mailbox_.run_pending();
+    // `record stop` on a VM that ran a host thread per hart before `record
+    // start`: run() starts them again.
+    if (hart_threads()) return true;
     if (paused_) {
       // Only the mailbox (resume, snapshot, quit) and signals matter now.
       mailbox_.wait(100);
@@ -278,6 +282,7 @@ void Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       wait_for_interrupt();
     }
   }
+  return false;
 }
 
 void Machine::flush_write_translations_everywhere() {

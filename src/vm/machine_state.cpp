@@ -189,6 +189,9 @@ nlohmann::json Machine::stats() const {
   j["uptime_seconds"] =
       started_ns_ == 0 ? 0.0 : static_cast<double>(GuestClock::host_ns() - started_ns_) / 1e9;
   j["paused"] = paused_;
+  // A recording started on a VM with a thread per hart runs it round-robin
+  // until `record stop` (hart_threads.cpp).
+  j["scheduler"] = threads_running_ ? "threads" : "round-robin";
   j["memory_bytes"] = memory_->size();
   const EngineStats e = engine_stats();
   j["engine"] = {{"name", std::string(engine_name(config_.engine))},

@@ -30,15 +30,22 @@ void start_recording(Machine& vm, Journal& journal, const std::string& dir) {
 
 nlohmann::json start_recording_live(Machine& vm, const std::string& dir) {
   Journal* journal = vm.journal();
+  if (vm.debugged()) {
+    // gdb may write guest memory and registers, inputs no log holds.
+    fail(
+        "a VM under the gdb stub (--gdb) cannot be recorded; record with `vessel run --record "
+        "DIR` and debug the replay with `vessel replay DIR --gdb PORT`");
+  }
   if (journal == nullptr || journal->replaying()) {
     fail("this VM cannot be recorded: only `vessel run --api-socket` can start a recording");
   }
   if (journal->recording()) fail("this VM is being recorded already; `record stop` first");
   if (vm.paused()) fail("the VM is paused; resume it first");
-  vm.begin_deterministic();  // throws, changing nothing, for a VM with a thread per hart
+  check_record_dir(dir);
+  // A VM with a host thread per hart goes over to the round-robin scheduler.
+  vm.begin_deterministic();
   const uint64_t start = vm.instructions();
   try {
-    check_record_dir(dir);
     const Directory d = Directory::open(dir, /*create=*/false);
     take_snapshot(vm, d.path_of("start"));
     UniqueFd fd = open_log_file(d, "log.bin");

@@ -30,8 +30,9 @@ void start_recording(Machine& vm, Journal& journal, const std::string& dir);
 // rounds): DIR is created (0700) or must be empty; the VM switches to
 // instruction-count time (Machine::begin_deterministic), DIR/start gets a
 // snapshot of it as it is now and DIR/log.bin the inputs from here on, as
-// --record writes them. Throws Error (one line) if the VM cannot be
-// recorded or already is.
+// --record writes them. A VM with a host thread per hart ends them and
+// runs round-robin while recorded. Throws Error (one line) if the VM cannot
+// be recorded (no journal, or under the gdb stub) or already is.
 nlohmann::json start_recording_live(Machine& vm, const std::string& dir);
 // `vessel ctl record stop`: the log ends at the VM's next stop;
 // `on_stopped` runs then (on the VM thread). Throws Error if the VM is not

@@ -5,9 +5,10 @@
 # `vessel replay DIR` then prints exactly the bytes the guest printed while
 # recorded (the two lines, not the first nor the last) and reports a match,
 # on both engines. While recording, a second `record start` and a migration
-# are refused with one line; so are `record stop` when not recording,
-# `record start` into a directory that is not empty, and `record start` on a
-# VM whose harts run on host threads.
+# are refused with one line; so are `record stop` when not recording and
+# `record start` into a directory that is not empty. A --cpus 2 VM with a
+# host thread per hart is recorded the same way (it runs round-robin while
+# recorded); a VM under the gdb stub is refused.
 #
 # Then a killed recording: `kill -9` mid-run; the replay goes up to where
 # the log was cut, printing a prefix of what the guest printed, says where
@@ -99,18 +100,78 @@ for engine in jit interp; do
   done
 done
 
-# Several harts on host threads cannot switch to the round-robin scheduler
-# while they run: refused, and nothing is written.
-sock=$WORK/smp.sock
+# Several harts on host threads (--cpus 2, no --deterministic): `record
+# start` parks them, the VM runs round-robin while recorded and on a thread
+# per hart again after `record stop` (`ctl stats` says which). Two busy
+# loops beside the reader keep both harts running guest code. The replay, on
+# both engines, prints the same console bytes and ends with the same state
+# hash each time.
+SMP_WORKLOAD='(while :; do :; done) & (while :; do :; done) & '"$WORKLOAD"
+scheduler() {  # scheduler: what `ctl stats` says the VM runs on
+  ctl stats
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["vms"][0]["scheduler"])' <"$WORK/ctl.out"
+}
 name=smp
-timeout -k 10 120 "$VESSEL" run --cpus 2 --api-socket "$sock" -- sh -c 'echo READY; sleep 60' \
-  </dev/null >"$WORK/smp.out" 2>&1 &
+sock=$WORK/smp.sock
+rec=$WORK/rec-smp
+mkfifo "$WORK/$name.in"
+set +e
+timeout -k 10 240 "$VESSEL" run --cpus 2 --api-socket "$sock" --rng -- sh -c "$SMP_WORKLOAD" \
+  <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
 vm=$!
-wait_for_text "$WORK/smp.out" READY 120
-refused "runs a host thread per hart, which cannot be recorded" record start "$WORK/smp-rec"
-[ ! -e "$WORK/smp-rec" ] || fail "the refused recording left $WORK/smp-rec behind"
-ctl quit
+set -e
+exec 3>"$WORK/$name.in"
+wait_for_text "$WORK/$name.out" READY 120
+type_line before-recording
+[ "$(scheduler)" = threads ] || fail "--cpus 2 does not run a thread per hart: $(cat "$WORK/ctl.out")"
+ctl record start "$rec"
+[ "$(scheduler)" = round-robin ] || fail "the recorded VM does not run round-robin"
+type_line recorded-one
+type_line recorded-two
+ctl record stop
+[ "$(scheduler)" = threads ] || fail "after record stop the VM does not run a thread per hart"
+type_line after-recording
+echo quit >&3
+exec 3>&-
 wait_exit $vm
+cat "$WORK/$name.out" "$WORK/$name.err" >"$WORK/out"
+expect_status 0
+expect_output WORKLOAD-DONE
+for replay_engine in jit interp; do
+  "$VESSEL" replay "$rec" --engine $replay_engine </dev/null >"$WORK/smp-replay-$replay_engine.console" \
+    2>"$WORK/smp-replay-$replay_engine.err" || {
+    cat "$WORK/smp-replay-$replay_engine.console" "$WORK/smp-replay-$replay_engine.err" >"$WORK/out"
+    fail "the --cpus 2 recording did not replay on $replay_engine"
+  }
+  cp "$WORK/smp-replay-$replay_engine.err" "$WORK/out"
+  expect_output "replay matches the recording"
+  grep -q "typed: recorded-two" "$WORK/smp-replay-$replay_engine.console" ||
+    fail "the $replay_engine replay lacks a recorded line"
+  grep -q "typed: before-recording\|typed: after-recording" "$WORK/smp-replay-$replay_engine.console" &&
+    fail "the $replay_engine replay printed a line typed outside the recording"
+  grep -o "state hash: [0-9a-f]*" "$WORK/smp-replay-$replay_engine.err" >"$WORK/smp-hash-$replay_engine"
+  [ -s "$WORK/smp-hash-$replay_engine" ] || fail "the $replay_engine replay printed no state hash"
+done
+cmp -s "$WORK/smp-replay-jit.console" "$WORK/smp-replay-interp.console" ||
+  fail "the two replays of the --cpus 2 recording printed different bytes"
+cmp -s "$WORK/smp-hash-jit" "$WORK/smp-hash-interp" ||
+  fail "the two replays of the --cpus 2 recording end with different state hashes"
+echo "--cpus 2 recording: $(grep -o 'replay matches.*' "$WORK/smp-replay-jit.err")"
+
+# Under the gdb stub, gdb may write memory and registers, inputs no log
+# holds: `record start` is refused with one line; the stub still answers.
+start_gdb_target run --cpus 2 --api-socket "$WORK/gdb.sock" --gdb 0 -- sh -c 'sleep 2; echo gdb-guest-done'
+sock=$WORK/gdb.sock
+refused "under the gdb stub (--gdb) cannot be recorded" record start "$WORK/gdb-rec"
+[ ! -e "$WORK/gdb-rec" ] || fail "the refused recording left $WORK/gdb-rec behind"
+timeout -k 5 60 gdb-multiarch -batch -nx -ex 'set architecture riscv:rv64' \
+  -ex "target remote 127.0.0.1:$PORT" -ex 'info registers pc' -ex 'detach' </dev/null \
+  >"$WORK/gdb.out" 2>&1 || true
+grep -q "^pc " "$WORK/gdb.out" || { cp "$WORK/gdb.out" "$WORK/out"; fail "the stub did not answer after the refusal"; }
+wait_exit $VPID
+cp "$WORK/vessel.out" "$WORK/out"
+expect_status 0
+expect_output gdb-guest-done
 
 # A killed recording replays up to the cut.
 COUNT='i=0; while true; do j=0; while [ $j -lt 3000 ]; do j=$((j + 1)); done; echo count-$i; i=$((i + 1)); done'
