@@ -124,7 +124,16 @@ def vessel_figures(r):
     sh = [v['sharing'] for v in vms if 'sharing' in v]
     if sh:
         out.update(shared_now=sum(s['shared_now'] for s in sh), zero=sum(s['zero_pages_released'] for s in sh),
-                   scanned=sum(s['pages_scanned'] for s in sh), passes=min(s['passes'] for s in sh))
+                   scanned=sum(s['pages_scanned'] for s in sh), passes=min(s['passes'] for s in sh),
+                   broken=sum(s.get('huge_regions_broken', 0) for s in sh))
+    # Memory given back, counted as ESX does: pages shared away plus zero
+    # pages released (vessel's `saved`; older vessels lack it and only
+    # count the zero pages released ever).
+    saved = r.get('saved')
+    if saved is not None:
+        out.update(saved_total=saved['pages'], zero_now=saved['zero_pages'])
+    elif store is not None:
+        out.update(saved_total=store['pages_saved'] + out.get('zero', 0), zero_now=out.get('zero', 0))
     b = [v['balloon'] for v in vms if 'balloon' in v]
     if b:
         out.update(actual=b[0]['actual_bytes'], target=b[0]['target_bytes'], reported=b[0]['reported_bytes'])

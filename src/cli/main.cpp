@@ -172,6 +172,12 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--share-rate", config.sharing_rate,
                   "Pages per second the page-sharing scanner looks at")
       ->capture_default_str();
+  cmd->add_option("--share-break", config.sharing_break_percent,
+                  "Percent of a 2 MiB host huge page's guest pages that must be zero or "
+                  "sharable before the scanner breaks it into 4 KiB pages to give them back "
+                  "(0: any one; lower gives back more memory, higher keeps the guest faster)")
+      ->check(CLI::Range(0u, 100u))
+      ->capture_default_str();
   cmd->add_option("--api-socket", o.api_socket,
                   "Listen for `vessel ctl` requests on this unix socket");
   o.engine.add_to(cmd);
@@ -263,6 +269,7 @@ void refuse_ignored_options(const RunOptions& o, const CLI::App& cmd) {
     }
   }
   if (given("--share-rate") && !c.page_sharing) fail("--share-rate needs --share-pages");
+  if (given("--share-break") && !c.page_sharing) fail("--share-break needs --share-pages");
 }
 
 // Checks the options and fills in the default guest.

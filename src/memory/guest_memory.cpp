@@ -75,8 +75,36 @@ GuestMemory::GuestMemory(uint64_t base, uint64_t size, int fd) : base_(base), si
   dirty_.assign((pages() + 63) / 64, 0);
 }
 
-void GuestMemory::use_huge_pages() {
-  if (!file_backed_) madvise(host_, size_, MADV_HUGEPAGE);  // advice: failure changes nothing
+void GuestMemory::use_huge_pages(bool gives_back) {
+  if (file_backed_) return;
+  madvise(host_, size_, MADV_HUGEPAGE);  // advice: failure changes nothing
+  // A second call (the Machine's, after a restore or migration made the
+  // memory) keeps what the first one's regions left.
+  if (gives_back && small_only_.empty()) small_only_.assign(((size_ - 1) >> kHugeShift) + 1, 0);
+  huge_gives_back_ = huge_gives_back_ || gives_back;
+}
+
+void GuestMemory::leave_huge_pages(uint64_t gpa, uint64_t len) {
+  if (!huge_gives_back_ || len == 0) return;
+  const uint64_t offset = gpa - base_;
+  std::lock_guard lock(small_only_mutex_);
+  // One madvise per run of regions not yet left: it only changes the
+  // mapping's flags (no TLB shootdown; the huge page itself is split by
+  // the MADV_DONTNEED or remap that follows), and each region is left once.
+  const uint64_t last = (offset + len - 1) >> kHugeShift;
+  for (uint64_t region = offset >> kHugeShift; region <= last;) {
+    if (small_only_[region] != 0) {
+      ++region;
+      continue;
+    }
+    const uint64_t first = region;
+    while (region <= last && small_only_[region] == 0) {
+      std::atomic_ref<uint8_t>(small_only_[region++]).store(1, std::memory_order_relaxed);
+    }
+    const uint64_t start = first << kHugeShift;
+    const uint64_t end = std::min(region << kHugeShift, size_);
+    madvise(host_ + start, end - start, MADV_NOHUGEPAGE);  // advice, as above
+  }
 }
 
 GuestMemory::~GuestMemory() {
@@ -165,6 +193,7 @@ bool GuestMemory::discard(uint64_t gpa, uint64_t len) {
   }
   notify_code_write(gpa, len);
   const uint64_t offset = gpa - base_;
+  leave_huge_pages(gpa, len);
   if (file_backed_) {
     // MADV_DONTNEED on a private file mapping would bring back the file's
     // contents; a fresh anonymous mapping reads as zero.
@@ -223,6 +252,7 @@ bool GuestMemory::is_zero_page(uint64_t gpa) const {
 void GuestMemory::release_zero_pages(uint64_t gpa, uint64_t count) {
   const uint64_t offset = gpa - base_;
   const uint64_t len = count << kPageShift;
+  leave_huge_pages(gpa, len);
   if (file_backed_) {
     map_zero(offset, len);
   } else if (madvise(host_ + offset, len, MADV_DONTNEED) != 0) {

@@ -200,14 +200,27 @@ class GuestMemory {
 
   // Backs RAM with transparent huge pages where the host allows (as QEMU
   // does): a boot then takes a fault per 2 MiB instead of per 4 KiB (the
-  // default guest's boot: 11.4k faults -> 7.0k, 15% less time). Not for VMs
-  // that give memory back (the balloon, page sharing): the host's khugepaged
-  // would fill the holes they leave to collapse huge pages again. (Tried:
-  // huge pages for those too, each 2 MiB region leaving them once pages in
-  // it were given back. linux-cpu ran 10-15% faster with sharing on, but
-  // eight idle guests' memory grew by a fifth, and sharing saved 42% of it,
-  // not 56-93%.)
-  void use_huge_pages();
+  // default guest's boot: 11.4k faults -> 7.0k, 15% less time), and the
+  // host's TLB covers far more guest memory (linux-cpu ran 10-15% faster
+  // with page sharing on and huge pages than without them). `gives_back`:
+  // the VM gives memory back (the balloon, page sharing). Then each 2 MiB
+  // region leaves huge pages (MADV_NOHUGEPAGE) before pages in it are given
+  // back, since the host's khugepaged would otherwise fill the holes to
+  // collapse a huge page again; the rest of RAM keeps them. The page scanner
+  // asks first whether breaking a region pays (PageScanner::set_break_percent).
+  void use_huge_pages(bool gives_back);
+  static constexpr uint64_t kHugeShift = 21;  // the host's transparent huge pages: 2 MiB
+  static constexpr uint64_t kHugePages = uint64_t{1} << (kHugeShift - kPageShift);
+  // Whether the 2 MiB region holding gpa still may be a huge page that giving
+  // pages back would break: use_huge_pages(true) was called and the region
+  // has not left huge pages. False for every other VM.
+  bool keeps_huge_pages(uint64_t gpa) const {
+    return huge_gives_back_ && std::atomic_ref<uint8_t>(small_only_[(gpa - base_) >> kHugeShift])
+                                       .load(std::memory_order_relaxed) == 0;
+  }
+  // Makes the regions holding [gpa, gpa + len) leave huge pages for good
+  // (see use_huge_pages); discard() and release_zero_pages() call it.
+  void leave_huge_pages(uint64_t gpa, uint64_t len);
 
   uint8_t* host_base() const { return host_; }
   bool file_backed() const { return file_backed_; }
@@ -230,6 +243,11 @@ class GuestMemory {
   uint64_t size_;
   uint8_t* host_ = nullptr;
   bool file_backed_ = false;
+  bool huge_gives_back_ = false;  // use_huge_pages(true)
+  // Per 2 MiB region: left huge pages. Read and written through atomic_ref
+  // (mutable: keeps_huge_pages reads it so).
+  mutable std::vector<uint8_t> small_only_;
+  std::mutex small_only_mutex_;  // the balloon (a device) and the scanner both leave
   // Per-page arrays in zero pages the host fills in on first touch: a large,
   // sparsely used guest (`vessel exec` reserves a whole address space) does
   // not pay for them up front.

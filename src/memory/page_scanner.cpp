@@ -41,7 +41,9 @@ PageScanner::PageScanner(GuestMemory& memory, PageStore& store, HashFn hash)
       id_(store.add_scanner()),
       zero_hash_(hash_of_zero_page(hash)),
       prev_hash_(memory.pages(), 0),
-      state_(memory.pages(), kNoState) {
+      state_(memory.pages(), kNoState),
+      givable_(((memory.pages() - 1) >> 9) + 1, 0) {
+  static_assert(GuestMemory::kHugePages == 512);
   memory_.set_unshare_hook([this](uint64_t gpa, bool copy) { on_unshare(gpa, copy); });
 }
 
@@ -100,6 +102,9 @@ void PageScanner::scan(uint64_t count) {
     // Reading the clock every 64 pages costs little against 64 page hashes.
     if ((n & 63) == 63 && monotonic_ns() - start > kStepBudgetNs) break;
     visit(cursor_);
+    if ((cursor_ + 1) % GuestMemory::kHugePages == 0 || cursor_ + 1 == state_.size()) {
+      end_region(cursor_ / GuestMemory::kHugePages);
+    }
     if (++cursor_ == state_.size()) {
       cursor_ = 0;
       ++stats_.passes;
@@ -125,7 +130,7 @@ void PageScanner::release_zero(uint64_t page) {
     zero_run_first_ = page;
     zero_run_count_ = 1;
   }
-  state_[page] = kZeroReleased;
+  set_state(page, kZeroReleased);
   ++stats_.zero_pages_released;
 }
 
@@ -146,19 +151,24 @@ void PageScanner::visit(uint64_t page) {
   if (!backed(page)) {  // reads as zero and holds no host memory: nothing to do
     if (state_[page] == kHinted) store_.drop_hint(id_, gpa, prev_hash_[page]);
     prev_hash_[page] = zero_hash_;
-    state_[page] = kZeroReleased;
+    // A page released before is still given back.
+    if (state_[page] != kZeroReleased) set_state(page, kUnbacked);
     return;
   }
   const uint8_t* content = memory_.host_ptr(gpa, kPageSize);
   const uint64_t hash = hash_(content);
   const uint64_t prev = prev_hash_[page];
   prev_hash_[page] = hash;
-  uint32_t& state = state_[page];
+  const uint32_t state = state_[page];
   // Only a page that kept its contents for a whole pass is a candidate:
   // sharing a page the guest is writing would only buy copy-on-write faults.
   if (hash != prev) {
     if (state == kHinted) store_.drop_hint(id_, gpa, prev);
-    state = kNoState;
+    set_state(page, kNoState);
+    return;
+  }
+  if (memory_.keeps_huge_pages(gpa)) {
+    weigh(page, hash);
     return;
   }
   if (hash == zero_hash_) {
@@ -172,7 +182,7 @@ void PageScanner::visit(uint64_t page) {
   }
   const PageStore::Offer offer = store_.offer(id_, gpa, hash, content);
   switch (offer.kind) {
-    case PageStore::OfferKind::kHinted: state = kHinted; return;
+    case PageStore::OfferKind::kHinted: set_state(page, kHinted); return;
     case PageStore::OfferKind::kStored: share(page, offer.slots[0]); return;
     case PageStore::OfferKind::kCandidates: {
       // Equal hashes are a hint, never a proof: share only byte-equal pages.
@@ -190,12 +200,41 @@ void PageScanner::visit(uint64_t page) {
       if (match != kNoState) {
         share(page, match);
       } else {
-        state = kNoState;
+        set_state(page, kNoState);
       }
       return;
     }
     case PageStore::OfferKind::kRefused: return;
   }
+}
+
+void PageScanner::weigh(uint64_t page, uint64_t hash) {
+  const uint64_t gpa = gpa_of(page);
+  bool givable = false;
+  if (hash == zero_hash_ && memory_.is_zero_page(gpa)) {
+    givable = true;
+  } else {
+    bool hinted = false;
+    givable = store_.probe(id_, gpa, hash, hinted);
+    if (hinted) {
+      set_state(page, kHinted);
+    } else if (state_[page] == kHinted) {
+      set_state(page, kNoState);  // the hint became a slot (another VM stored its twin)
+    }
+  }
+  if (givable) ++givable_[page / GuestMemory::kHugePages];
+}
+
+void PageScanner::end_region(uint64_t region) {
+  const uint64_t count = givable_[region];
+  givable_[region] = 0;
+  const uint64_t first = region * GuestMemory::kHugePages;
+  const uint64_t gpa = gpa_of(first);
+  if (count == 0 || !memory_.keeps_huge_pages(gpa)) return;
+  const uint64_t pages = std::min<uint64_t>(GuestMemory::kHugePages, state_.size() - first);
+  if (count * 100 < uint64_t{break_percent_} * pages) return;
+  memory_.leave_huge_pages(gpa, pages << GuestMemory::kPageShift);
+  ++stats_.huge_regions_broken;
 }
 
 void PageScanner::answer_requests() {
@@ -206,6 +245,9 @@ void PageScanner::answer_requests() {
         0) {
       continue;
     }
+    // Its region keeps its huge page: the next pass weighs the page (the
+    // store now holds its twin, so it counts) and may break the region.
+    if (memory_.keeps_huge_pages(request.gpa)) continue;
     if (!store_.acquire(request.slot, request.hash)) continue;
     // The page may have changed since it left its hint: compare it now.
     if (store_.matches(request.slot, memory_.host_ptr(request.gpa, kPageSize))) {
@@ -224,7 +266,7 @@ void PageScanner::share(uint64_t page, PageStore::Slot slot) {
     store_.release(slot);
     throw;
   }
-  state_[page] = slot;
+  set_state(page, slot);
   ++stats_.pages_shared;
   ++stats_.shared_now;
 }
@@ -244,7 +286,7 @@ void PageScanner::on_unshare(uint64_t gpa, bool copy) {
     ++stats_.shared_discards;
   }
   const uint32_t state = state_[page];
-  state_[page] = kNoState;
+  set_state(page, kNoState);
   if (is_slot(state)) {
     store_.release(state);
     --stats_.shared_now;
@@ -260,7 +302,7 @@ void PageScanner::unshare_all() {
     const uint64_t gpa = gpa_of(page);
     std::memcpy(content, memory_.host_ptr(gpa, kPageSize), kPageSize);
     memory_.map_private_page(gpa, content);
-    state_[page] = kNoState;
+    set_state(page, kNoState);
     held.push_back(state);
   }
   store_.release(held);
@@ -270,6 +312,7 @@ void PageScanner::unshare_all() {
 PageScannerStats PageScanner::stats() const {
   PageScannerStats s = stats_;
   s.rate = rate_;
+  s.break_percent = break_percent_;
   s.enabled = enabled_;
   return s;
 }

@@ -16,13 +16,17 @@ namespace vessel {
 
 struct PageScannerStats {
   uint64_t pages_scanned = 0;        // pages visited (hashed, or never backed: zero)
-  uint64_t zero_pages_released = 0;  // all-zero pages given back to the host
+  uint64_t zero_pages_released = 0;  // all-zero pages given back to the host, ever
+  uint64_t zero_now = 0;             // of those, still given back (not written since,
+                                     // as far as the scanner has seen)
+  uint64_t huge_regions_broken = 0;  // 2 MiB regions it made leave host huge pages
   uint64_t pages_shared = 0;         // pages this VM mapped onto the store, ever
   uint64_t shared_now = 0;           // this VM's pages mapped onto the store now
   uint64_t cow_breaks = 0;           // shared pages given a private copy on write
   uint64_t shared_discards = 0;      // shared pages discarded (balloon)
   uint64_t passes = 0;               // complete walks over the VM's memory
   uint64_t rate = 0;                 // pages per second
+  unsigned break_percent = 0;        // set_break_percent
   bool enabled = false;
 };
 
@@ -52,6 +56,21 @@ class PageScanner {
   bool enabled() const { return enabled_; }
   void set_rate(uint64_t pages_per_second);
 
+  // When the scanner breaks a host huge page (ESX does the same with large
+  // pages). Giving back even one 4 KiB page of a 2 MiB region that is a
+  // host huge page splits it for good (GuestMemory::use_huge_pages), and the
+  // guest then takes host TLB misses and faults there: a CPU-bound guest
+  // with sharing on ran 39% slower on small pages alone. So in a region
+  // that still keeps its huge page, the scanner only hashes: it counts the
+  // pages it could give back (all zero, or sharable: PageStore::probe), and
+  // at the end of the region breaks it only if they are at least `percent`
+  // of its 512 pages. The region's pages are then shared or released from
+  // the next pass on (they have been seen unchanged for a pass by then).
+  // 0: break a region for any single page (most memory given back, least
+  // speed); 100: only regions whose every page could go; above 100: never.
+  void set_break_percent(unsigned percent) { break_percent_ = percent; }
+  static constexpr unsigned kDefaultBreakPercent = 50;
+
   // Runs on the VM's thread between time slices, never while a device has
   // host I/O into guest memory in flight: answers check requests from other
   // scanners, then scans the pages due since the last call.
@@ -67,7 +86,20 @@ class PageScanner {
   static constexpr uint32_t kNoState = UINT32_MAX;
   static constexpr uint32_t kHinted = UINT32_MAX - 1;        // this page is a store hint
   static constexpr uint32_t kZeroReleased = UINT32_MAX - 2;  // freed as a zero page
-  static bool is_slot(uint32_t state) { return state < kZeroReleased; }
+  static constexpr uint32_t kUnbacked = UINT32_MAX - 3;      // no host memory when visited
+  static bool is_slot(uint32_t state) { return state < kUnbacked; }
+  // Every change of state_ goes here: it keeps stats_.zero_now.
+  void set_state(uint64_t page, uint32_t state) {
+    uint32_t& old = state_[page];
+    if (old == kZeroReleased) --stats_.zero_now;
+    if (state == kZeroReleased) ++stats_.zero_now;
+    old = state;
+  }
+  // A page of a region that keeps its huge page (set_break_percent):
+  // counts it if it could be given back.
+  void weigh(uint64_t page, uint64_t hash);
+  // At the last page of a region: breaks it if that pays.
+  void end_region(uint64_t region);
 
   void answer_requests();
   void scan(uint64_t count);
@@ -106,7 +138,11 @@ class PageScanner {
   // that changes must withdraw its hint, which the store keys by the full
   // hash).
   std::vector<uint64_t> prev_hash_;
-  std::vector<uint32_t> state_;  // a store slot, or kNoState / kHinted / kZeroReleased
+  std::vector<uint32_t> state_;  // a store slot, or kNoState / kHinted / kZeroReleased / kUnbacked
+  unsigned break_percent_ = kDefaultBreakPercent;
+  // Per 2 MiB region, while it keeps its huge page: the pages counted by
+  // weigh() in this pass.
+  std::vector<uint16_t> givable_;
   PageScannerStats stats_;
 };
 

@@ -134,6 +134,27 @@ PageStore::Offer PageStore::offer(ScannerId scanner, uint64_t gpa, uint64_t hash
   return result;
 }
 
+bool PageStore::probe(ScannerId scanner, uint64_t gpa, uint64_t hash, bool& hinted) {
+  hinted = false;
+  std::lock_guard lock(mutex_);
+  if (references_ >= reference_limit_) return false;  // no page could be shared now
+  if (by_hash_.count(hash) != 0) return true;
+  auto hint = hints_.find(hash);
+  if (hint == hints_.end()) {
+    if (hints_.size() < hint_limit_) {
+      hints_.emplace(hash, Hint{scanner, gpa});
+      hinted = true;
+    }
+    return false;
+  }
+  if (hint->second.scanner == scanner && hint->second.gpa == gpa) {
+    hinted = true;
+    return hint->second.wanted;
+  }
+  hint->second.wanted = true;
+  return true;
+}
+
 void PageStore::drop_hint(ScannerId scanner, uint64_t gpa, uint64_t hash) {
   std::lock_guard lock(mutex_);
   auto hint = hints_.find(hash);

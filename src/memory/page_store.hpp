@@ -80,6 +80,15 @@ class PageStore {
 
   // A page of `scanner`'s VM that kept the hash `hash` for a whole pass.
   Offer offer(ScannerId scanner, uint64_t gpa, uint64_t hash, const uint8_t* page);
+  // For a page that `scanner` does not share yet because its 2 MiB region
+  // still keeps a host huge page (PageScanner::set_break_percent): whether
+  // sharing it would pay, i.e. a slot holds a page with this hash, or
+  // another page left a hint with it (that hint then remembers it was
+  // wanted, so its own page counts too). Otherwise leaves a hint for this
+  // page as offer() does, so the same page in another VM finds it. Takes no
+  // reference and stores nothing. `hinted`: the hint for `hash` is this
+  // page's (the scanner must drop it if the page changes).
+  bool probe(ScannerId scanner, uint64_t gpa, uint64_t hash, bool& hinted);
   // Drops the hint for `hash` if it is still this scanner's page at gpa (the
   // page changed).
   void drop_hint(ScannerId scanner, uint64_t gpa, uint64_t hash);
@@ -113,6 +122,7 @@ class PageStore {
   struct Hint {
     ScannerId scanner;
     uint64_t gpa;
+    bool wanted = false;  // another page probed this hash (probe())
   };
   static constexpr Slot kNoSlot = UINT32_MAX;
 

@@ -45,7 +45,7 @@ Machine::Machine(const MachineConfig& config, std::unique_ptr<GuestMemory> memor
 
 // The parts every machine has, booted or restored.
 void Machine::build() {
-  if (!config_.balloon && !config_.page_sharing) memory_->use_huge_pages();
+  memory_->use_huge_pages(config_.balloon || config_.page_sharing);
   if (!config_.console_log.empty()) {
     console_ = std::make_unique<Console>(config_.console_log);
   } else {

@@ -22,7 +22,8 @@ nlohmann::json config_to_json(const MachineConfig& c) {
           {"virtio_console", c.virtio_console},
           {"balloon", c.balloon},
           {"page_sharing", c.page_sharing},
-          {"sharing_rate", c.sharing_rate}};
+          {"sharing_rate", c.sharing_rate},
+          {"sharing_break_percent", c.sharing_break_percent}};
 }
 
 namespace {
@@ -65,6 +66,11 @@ MachineConfig config_from_json(const nlohmann::json& j) {
   c.balloon = get<bool>(j, "balloon");
   c.page_sharing = get<bool>(j, "page_sharing");
   c.sharing_rate = get<uint64_t>(j, "sharing_rate");
+  // Absent from the snapshots and migrations of older vessels: the default.
+  if (j.contains("sharing_break_percent")) {
+    c.sharing_break_percent = get<unsigned>(j, "sharing_break_percent");
+    if (c.sharing_break_percent > 100) fail("VM configuration: sharing_break_percent above 100");
+  }
   return c;
 }
 

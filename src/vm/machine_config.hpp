@@ -34,6 +34,7 @@ struct MachineConfig {
   bool balloon = false;           // virtio-balloon (with free page reporting)
   bool page_sharing = false;      // content-based page sharing (memory/page_scanner)
   uint64_t sharing_rate = 20000;  // pages scanned per second when sharing
+  unsigned sharing_break_percent = 50;  // PageScanner::set_break_percent
   // Where the console goes: empty for the terminal; otherwise a file that
   // receives the output (vessel host: one log per VM), with no input.
   std::string console_log;

@@ -140,6 +140,7 @@ RunResult Machine::run() {
     if (page_store_ == nullptr) fail("page sharing needs a page store");
     scanner_ = std::make_unique<PageScanner>(*memory_, *page_store_);
     scanner_->set_rate(config_.sharing_rate);
+    scanner_->set_break_percent(config_.sharing_break_percent);
     scanner_->set_enabled(true);
   }
   install_signal_handlers();

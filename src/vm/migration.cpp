@@ -489,7 +489,7 @@ std::unique_ptr<Machine> receive_vm(const ReceiveOptions& options) {
     // Huge pages now, where the Machine will ask for them anyway (build()):
     // the pages arriving then fault in 2 MiB at a time, not 4 KiB (a fault
     // costs several microseconds in a nested VM, a page's copy one).
-    if (!config.balloon && !config.page_sharing) memory->use_huge_pages();
+    memory->use_huge_pages(config.balloon || config.page_sharing);
     out.send_ready();
     for (;;) {
       const MigrationReceiver::Kind kind = in.next(memory.get());

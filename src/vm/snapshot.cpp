@@ -150,7 +150,7 @@ std::unique_ptr<Machine> restore_snapshot(const RestoreOptions& options) {
   try {
     if (options.copy_memory) {
       memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size);
-      memory->use_huge_pages();
+      memory->use_huge_pages(config.balloon || config.page_sharing);
       load_memory_file(fd, options.dir + "/memory.bin", *memory);
     } else {
       memory = std::make_unique<GuestMemory>(virt::kDramBase, config.mem_size, fd);

@@ -42,6 +42,9 @@ check "--bios needs a file name" run --bios ""
 check "--initrd needs a file name" run --kernel "$KERNEL" --initrd ""
 check "--api-socket needs a path" run --api-socket ""
 check "--share-rate needs --share-pages" run --share-rate 1000
+check "--share-break needs --share-pages" run --share-break 10
+check "share-break" run --share-pages --share-break 101
+check "share-break" host --vms 2 --share-pages --share-break abc
 check "--jit-cache tunes the translator" run --engine interp --jit-cache 64M
 check "--jit-warmup tunes the translator" run --engine interp --jit-warmup 1
 check "--jit-warmup tunes the translator" restore /nonexistent-snapshot --engine interp --jit-warmup 1

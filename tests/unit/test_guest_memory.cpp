@@ -38,13 +38,47 @@ TEST(GuestMemory, RamStartsOnAHugePageAndIsAdvisedToUseThem) {
     GuestMemory memory(kBase, size);
     const uint8_t* host = memory.host_base();
     EXPECT_EQ(reinterpret_cast<uintptr_t>(host) % kHugePage, 0u) << size;
-    memory.use_huge_pages();
+    memory.use_huge_pages(/*gives_back=*/false);
     EXPECT_NE(vm_flags_at(host).find(" hg "), std::string::npos) << size;
     EXPECT_NE(vm_flags_at(host + size - 1).find(" hg "), std::string::npos) << size;
     // All of it is there and nothing past it is guest RAM's.
     ASSERT_TRUE(memory.write(kBase + size - 8, std::span<const uint8_t>(host, 8)));
     EXPECT_EQ(vm_flags_at(host + size).find(" hg "), std::string::npos) << "past the end";
   }
+}
+
+TEST(GuestMemory, GivingPagesBackLeavesHugePagesInThoseRegionsOnly) {
+  // khugepaged would fill a hole in a huge-page region to collapse it again,
+  // undoing what the balloon or the scanner gave back; every other region
+  // keeps its huge pages (the guest's speed).
+  GuestMemory memory(kBase, 4 * kHugePage);
+  memory.use_huge_pages(/*gives_back=*/true);
+  const uint8_t* host = memory.host_base();
+  for (uint64_t r = 0; r < 4; ++r) {
+    EXPECT_NE(vm_flags_at(host + r * kHugePage).find(" hg "), std::string::npos) << "region " << r;
+    EXPECT_TRUE(memory.keeps_huge_pages(kBase + r * kHugePage)) << "region " << r;
+  }
+  memory.release_zero_pages(kBase + kHugePage + 4096, 2);           // the scanner's zero pages
+  ASSERT_TRUE(memory.discard(kBase + 3 * kHugePage + 8192, 4096));  // the balloon's
+  for (uint64_t r = 0; r < 4; ++r) {
+    const std::string flags = vm_flags_at(host + r * kHugePage + 4096);
+    const bool gave_back = r == 1 || r == 3;
+    EXPECT_EQ(flags.find(" nh ") != std::string::npos, gave_back) << "region " << r << ":" << flags;
+    EXPECT_EQ(flags.find(" hg ") != std::string::npos, !gave_back)
+        << "region " << r << ":" << flags;
+    EXPECT_EQ(memory.keeps_huge_pages(kBase + r * kHugePage + kHugePage - 1), !gave_back)
+        << "region " << r;
+  }
+  // A second call (the Machine's after a restore) keeps what was left.
+  memory.use_huge_pages(/*gives_back=*/true);
+  EXPECT_FALSE(memory.keeps_huge_pages(kBase + kHugePage));
+  // A VM that gives nothing back keeps huge pages wherever it discards, and
+  // its scanner (it has none) would never be asked to hold back.
+  GuestMemory plain(kBase, 2 * kHugePage);
+  plain.use_huge_pages(/*gives_back=*/false);
+  ASSERT_TRUE(plain.discard(kBase + 4096, 4096));
+  EXPECT_NE(vm_flags_at(plain.host_base() + 4096).find(" hg "), std::string::npos);
+  EXPECT_FALSE(plain.keeps_huge_pages(kBase));
 }
 
 }  // namespace

@@ -653,6 +653,117 @@ TEST(PageSharingScanner, OneStepFlushesWritePointersOnceForAllThePagesItShares) 
   EXPECT_LE(a_flushes, 2u) << "one per step that shared pages, not one per page";
 }
 
+// ---- host huge pages (PageScanner::set_break_percent) ----------------------
+
+constexpr uint64_t kRegionPages = GuestMemory::kHugePages;
+constexpr uint64_t kRegion = kRegionPages * kPage;
+
+TEST(PageSharingHugePages, ARegionBreaksOnlyWhenEnoughOfItCanBeGivenBack) {
+  // Region 0: 100 of 512 pages zero (below the default 50%); region 1: 400.
+  // Only region 1 leaves its huge page and gives its zero pages back;
+  // region 0 keeps every page, the guest's speed there.
+  PageStore store;
+  GuestMemory memory(kBase, 2 * kRegion);
+  memory.use_huge_pages(/*gives_back=*/true);
+  const Page zero{};
+  Page content;
+  for (uint64_t page = 0; page < 2 * kRegionPages; ++page) {
+    const bool is_zero = page < kRegionPages ? page < 100 : page - kRegionPages < 400;
+    fill_random(content.data(), 1000 + page);  // distinct: nothing to share
+    write_page(memory, page, is_zero ? zero.data() : content.data());
+  }
+  PageScanner scanner(memory, store);
+  EXPECT_EQ(scanner.stats().break_percent, PageScanner::kDefaultBreakPercent);
+  uint64_t now = 1;
+  settle({&scanner}, now, 4);
+  EXPECT_TRUE(memory.keeps_huge_pages(kBase)) << "20% givable: kept";
+  EXPECT_FALSE(memory.keeps_huge_pages(kBase + kRegion)) << "78% givable: broken";
+  EXPECT_EQ(scanner.stats().huge_regions_broken, 1u);
+  EXPECT_EQ(resident_pages(memory, 0, kRegionPages), kRegionPages);
+  EXPECT_EQ(resident_pages(memory, kRegionPages, kRegionPages), kRegionPages - 400);
+  EXPECT_EQ(scanner.stats().zero_pages_released, 400u);
+  EXPECT_EQ(scanner.stats().zero_now, 400u);
+  EXPECT_EQ(store.stats().pages_stored, 0u);
+  EXPECT_EQ(page_checksum(memory, 100), [&] {
+    fill_random(content.data(), 1000 + 100);
+    return checksum(content.data());
+  }());
+
+  // A lower threshold breaks region 0 too.
+  scanner.set_break_percent(10);
+  settle({&scanner}, now, scanner.stats().passes + 2);
+  EXPECT_FALSE(memory.keeps_huge_pages(kBase));
+  EXPECT_EQ(resident_pages(memory, 0, kRegionPages), kRegionPages - 100);
+  EXPECT_EQ(scanner.stats().zero_now, 500u);
+}
+
+TEST(PageSharingHugePages, PagesSharableWithAnotherVmCountAndAreSharedOnceBroken) {
+  // Two VMs with the same 512 distinct pages: each region is wholly
+  // sharable. Both break (the hinted VM too: its hint was wanted), and every
+  // page ends up shared.
+  for (const unsigned percent : {100u, 101u}) {
+    PageStore store;
+    GuestMemory a(kBase, kRegion);
+    GuestMemory b(kBase, kRegion);
+    a.use_huge_pages(/*gives_back=*/true);
+    b.use_huge_pages(/*gives_back=*/true);
+    Page content;
+    for (uint64_t page = 0; page < kRegionPages; ++page) {
+      fill_random(content.data(), 5000 + page);
+      write_page(a, page, content.data());
+      write_page(b, page, content.data());
+    }
+    PageScanner sa(a, store);
+    PageScanner sb(b, store);
+    sa.set_break_percent(percent);
+    sb.set_break_percent(percent);
+    uint64_t now = 1;
+    settle({&sa, &sb}, now, 8);
+    if (percent > 100) {
+      // Never breaks: nothing shared, both keep their huge pages.
+      EXPECT_TRUE(a.keeps_huge_pages(kBase));
+      EXPECT_TRUE(b.keeps_huge_pages(kBase));
+      EXPECT_EQ(store.stats().references, 0u);
+      EXPECT_EQ(resident_pages(a, 0, kRegionPages), kRegionPages);
+      continue;
+    }
+    EXPECT_FALSE(a.keeps_huge_pages(kBase));
+    EXPECT_FALSE(b.keeps_huge_pages(kBase));
+    EXPECT_EQ(sa.stats().shared_now, kRegionPages);
+    EXPECT_EQ(sb.stats().shared_now, kRegionPages);
+    EXPECT_EQ(store.stats().pages_stored, kRegionPages);
+    EXPECT_EQ(store.stats().pages_saved, kRegionPages);
+    fill_random(content.data(), 5000 + 7);
+    EXPECT_EQ(page_checksum(a, 7), checksum(content.data()));
+    EXPECT_EQ(page_checksum(b, 7), checksum(content.data()));
+  }
+}
+
+TEST(PageSharingScanner, ZeroPagesCountAsSavedOnlyWhileGivenBack) {
+  // saved = shared away + zero pages released and not written since: a
+  // released page the guest writes again is memory again.
+  PageStore store;
+  GuestMemory memory(kBase, kSmallSize);
+  const Page zero{};
+  for (uint64_t page = 0; page < kSmallPages; ++page) write_page(memory, page, zero.data());
+  PageScanner scanner(memory, store);
+  uint64_t now = 1;
+  settle({&scanner}, now, 3);
+  EXPECT_EQ(scanner.stats().zero_now, kSmallPages);
+  Page content;
+  fill_random(content.data(), 6);
+  write_page(memory, 3, content.data());
+  write_page(memory, 4, content.data());
+  settle({&scanner}, now, scanner.stats().passes + 1);
+  EXPECT_EQ(scanner.stats().zero_now, kSmallPages - 2);
+  EXPECT_EQ(scanner.stats().zero_pages_released, kSmallPages) << "the counter of every release";
+  // Never-backed pages were never memory: they are not counted.
+  GuestMemory untouched(kBase, kSmallSize);
+  PageScanner idle(untouched, store);
+  settle({&idle}, now, 3);
+  EXPECT_EQ(idle.stats().zero_now, 0u);
+}
+
 TEST(PageSharingScanner, MeasureScanOf64MiB) {
   constexpr uint64_t kBig = 64 << 20;
   PageStore store;
