@@ -43,13 +43,14 @@ $(TSAN_BUILD)/build.ninja:
 # The threaded tests under ThreadSanitizer: the unit tests, the SMP litmus
 # tests with the translator (the interpreter, instrumented, runs them too
 # slowly for their 60 s deadline), and the boot tests whose harts run on
-# host threads (through snapshot, restore and migration) or whose VMs share
-# one process. Races on guest memory are the guest's business and not
-# instrumented (memory/guest_ram.hpp); any report fails the run, also one
+# host threads (through snapshot, restore and migration, and from threads to
+# one and back for `ctl record start/stop`) or whose VMs share one process.
+# Races on guest memory are the guest's business and not instrumented
+# (memory/guest_ram.hpp); any report fails the run, also one
 # from a process whose exit status no test checks: every report lands in
 # $(TSAN_BUILD)/tsan-reports and is printed. `make test` runs it last (about
 # 10 minutes of build and 13 of tests on this 2-core host under load).
-TSAN_TESTS := ^(unit\..*|smp\.jit\..*|smp\.interp\.selftest\.2|integration\.(smp|smp_lifecycle|host))$$
+TSAN_TESTS := ^(unit\..*|smp\.jit\..*|smp\.interp\.selftest\.2|integration\.(smp|smp_lifecycle|host|record_ctl))$$
 TSAN_REPORTS = $(CURDIR)/$(TSAN_BUILD)/tsan-reports
 tsan: setup guest $(TSAN_BUILD)/build.ninja
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target vessel unit_tests smp_programs

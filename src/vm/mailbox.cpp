@@ -54,6 +54,13 @@ void Mailbox::run_all() {
     {
       std::lock_guard lock(mutex_);
       t->done = true;
+      // The caller, which waits for `done` under this lock, now holds the
+      // last reference: the task and its exception die on the caller's
+      // thread after it has read them, never here while it still does.
+      // (Dropped later on this thread, ThreadSanitizer reported a race on
+      // the exception's message, whose count lives in uninstrumented
+      // libstdc++.)
+      t.reset();
     }
     done_cv_.notify_all();
   }
