@@ -15,19 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static sigjmp_buf back;
-
-static void on_fault(int sig, siginfo_t* info, void* uc) {
-  (void)info;
-  (void)uc;
-  printf("  %s\n", sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
-  siglongjmp(back, 1);
-}
-
-static void try_read(const char* what, volatile uint8_t* at) {
-  printf("%s\n", what);
-  if (sigsetjmp(back, 1) == 0) printf("  read %d\n", *at);
-}
+#include "fault_probe.h"
 
 // Sums bytes of [p, p + len) in a loop hot enough to be translated.
 static long hot_sum(volatile uint8_t* p, int len) {
@@ -40,12 +28,7 @@ static long hot_sum(volatile uint8_t* p, int len) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGBUS, &sa, NULL);
-  sigaction(SIGSEGV, &sa, NULL);
+  catch_memory_faults();
 
   const int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return 1;

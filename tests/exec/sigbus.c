@@ -15,33 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static sigjmp_buf back;
-static volatile uint8_t* expected_addr;
-
-static void on_fault(int sig, siginfo_t* info, void* uc) {
-  (void)uc;
-  printf("  %s code %d at the address: %d\n", sig == SIGBUS ? "SIGBUS" : "SIGSEGV", info->si_code,
-         (volatile uint8_t*)info->si_addr == expected_addr);
-  siglongjmp(back, 1);
-}
-
-static void try_read(const char* what, volatile uint8_t* at) {
-  printf("%s\n", what);
-  expected_addr = at;
-  if (sigsetjmp(back, 1) == 0) {
-    const uint8_t v = *at;
-    printf("  read %d, no signal\n", v);
-  }
-}
-
-static void try_write(const char* what, volatile uint8_t* at) {
-  printf("%s\n", what);
-  expected_addr = at;
-  if (sigsetjmp(back, 1) == 0) {
-    *at = 7;
-    printf("  wrote, no signal\n");
-  }
-}
+#include "fault_probe.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
@@ -51,28 +25,22 @@ int main(int argc, char** argv) {
   memset(data, 'x', sizeof data);
   if (write(fd, data, sizeof data) != (ssize_t)sizeof data) return 1;
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGBUS, &sa, NULL);
-  sigaction(SIGSEGV, &sa, NULL);
+  catch_memory_faults();
 
   // One page of file, two pages of mapping.
   volatile uint8_t* p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return 1;
   printf("last byte of the file: %c, past it in its page: %d\n", p[99], p[200]);
   for (int i = 0; i < 3; ++i) try_read("read of the page past EOF", p + 4096 + 8 + i * 1000);
-  try_write("write to it, read-only mapping", p + 4096 + 16);
+  try_write("write to it, read-only mapping", p + 4096 + 16, 7);
   int pipefd[2];
   if (pipe(pipefd) != 0) return 1;
   errno = 0;
   const ssize_t n = write(pipefd[1], (const void*)(p + 4096), 10);
   printf("write(2) from the page past EOF: %zd, EFAULT: %d\n", n, errno == EFAULT);
   // A loop over the page: the translator's hot path, not just the first access.
-  expected_addr = p + 4096;
   static volatile long sum = 0;  // kept across the siglongjmp
-  if (sigsetjmp(back, 1) == 0) {
+  if (PROBE_AT(p + 4096)) {
     for (int i = 0; i < 100000; ++i) sum += p[i % 8192 < 4096 ? i % 4096 : 4096];
     printf("loop ended without a signal\n");
   }
@@ -84,7 +52,7 @@ int main(int argc, char** argv) {
   if (q == MAP_FAILED) return 1;
   q[50] = 'y';
   printf("private copy: %c\n", q[50]);
-  try_write("write past EOF, private writable mapping", q + 4096 + 100);
+  try_write("write past EOF, private writable mapping", q + 4096 + 100, 7);
   try_read("read past EOF, private writable mapping", q + 8191);
   munmap((void*)q, 8192);
 

@@ -25,32 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault_probe.h"
+
 enum { kPages = 8, kPage = 4096 };
-static sigjmp_buf back;
-static volatile uint8_t* expected_addr;
-
-static void on_fault(int sig, siginfo_t* info, void* uc) {
-  (void)uc;
-  printf("  %s code %d at the address: %d\n", sig == SIGBUS ? "SIGBUS" : "SIGSEGV", info->si_code,
-         (volatile uint8_t*)info->si_addr == expected_addr);
-  siglongjmp(back, 1);
-}
-
-static void try_read(const char* what, volatile uint8_t* at) {
-  printf("%s\n", what);
-  expected_addr = at;
-  if (sigsetjmp(back, 1) == 0) printf("  read %d, no signal\n", *at);
-}
-
-static void try_write(const char* what, volatile uint8_t* at) {
-  printf("%s\n", what);
-  expected_addr = at;
-  if (sigsetjmp(back, 1) == 0) {
-    *at = 9;
-    printf("  wrote, no signal\n");
-  }
-}
-
 static long sum_page(volatile uint8_t* p) {
   long sum = 0;
   for (int round = 0; round < 20; ++round) {
@@ -73,12 +50,7 @@ static void* flipper(void* arg) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGBUS, &sa, NULL);
-  sigaction(SIGSEGV, &sa, NULL);
+  catch_memory_faults();
 
   const int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (fd < 0 || ftruncate(fd, kPages * kPage) != 0) return 1;
@@ -105,10 +77,9 @@ int main(int argc, char** argv) {
   r = write(pipefd[1], (const void*)(p + 3 * kPage), 10);
   printf("write(2) from page 3: %ld %s\n", r, strerror(errno));
   try_read("read of page 4", p + 4 * kPage + 100);
-  try_write("write to page 5", p + 5 * kPage + 200);
+  try_write("write to page 5", p + 5 * kPage + 200, 9);
   printf("hot loop over page 6\n");
-  expected_addr = p + 6 * kPage;
-  if (sigsetjmp(back, 1) == 0) printf("  sum %ld, no signal\n", sum_page(p + 6 * kPage));
+  if (PROBE_AT(p + 6 * kPage)) printf("  sum %ld, no signal\n", sum_page(p + 6 * kPage));
   try_read("read of page 4 again", p + 4 * kPage + 300);
   try_read("read of page 0, still in the file", p + 10);
 
