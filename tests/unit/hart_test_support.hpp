@@ -245,8 +245,15 @@ constexpr uint32_t sfence_vma(uint32_t rs1, uint32_t rs2) {
 constexpr uint32_t fadd_d(uint32_t rd, uint32_t rs1, uint32_t rs2) {
   return (0x01u << 25) | (rs2 << 20) | (rs1 << 15) | (7u << 12) | (rd << 7) | 0x53;
 }
+constexpr uint32_t fmul_d(uint32_t rd, uint32_t rs1, uint32_t rs2) {
+  return (0x09u << 25) | (rs2 << 20) | (rs1 << 15) | (7u << 12) | (rd << 7) | 0x53;
+}
 constexpr uint32_t fld(uint32_t rd, uint32_t rs1, int32_t imm) {
   return I(imm, rs1, 3, rd, 0x07);
+}
+constexpr uint32_t fsd(uint32_t rs2, uint32_t rs1, int32_t imm) {
+  const auto u = static_cast<uint32_t>(imm);
+  return ((u >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (3u << 12) | ((u & 31) << 7) | 0x27;
 }
 constexpr uint32_t kEcall = 0x00000073, kEbreak = 0x00100073, kMret = 0x30200073,
                    kSret = 0x10200073, kWfi = 0x10500073, kFenceI = 0x0000100f, kNop = 0x00000013;

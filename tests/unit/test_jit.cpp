@@ -11,13 +11,16 @@
 // first time it reaches it (CodeCache::set_jit_warmup(1)), except for some
 // seeds that keep the interpreter running cold code for a while.
 //
-// To look at one failing seed: VESSEL_JIT_SEED=N runs only it, and
+// VESSEL_JIT_SEED_COUNT=N runs N seeds per mode instead of the default (a
+// longer hunt after a change to the translator). To look at one failing
+// seed: VESSEL_JIT_SEED=N runs only it, and
 // VESSEL_JIT_DUMP=FILE writes its RAM image (load it at 0x80000000, e.g.
 // riscv64-unknown-elf-objdump -D -b binary -m riscv:rv64 --adjust-vma=0x80000000).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -1223,6 +1226,7 @@ TEST(JitGenerator, EncodingsDecodeAsIntended) {
 // end with both engines equal after every slice.
 void run_seeds(uint64_t first, uint64_t count, Priv priv) {
   const uint64_t only = env_u64("VESSEL_JIT_SEED", ~uint64_t{0});
+  count = env_u64("VESSEL_JIT_SEED_COUNT", count);
   for (uint64_t seed = first; seed < first + count; ++seed) {
     if (only != ~uint64_t{0} && seed != only) continue;
     Program p;
@@ -1631,6 +1635,75 @@ TEST(JitLockstep, ForwardBranchesInsideABlock) {
 
 TEST(JitLockstep, ForwardBranchesInsideABlockWithFsOff) {
   forward_branches_in_a_block(true);
+}
+
+// A matrix-multiply row as compilers emit it (fld, fmul.d and fadd.d with
+// the dynamic rounding mode, fsd), in an inner loop a later branch of the
+// block goes back to: the translator keeps the f registers in SSE registers
+// across the loop and checks FS and frm once on entry. With frm = RUP the
+// block is the interpreter's, which rounds up.
+void matmul_row(uint32_t frm) {
+  using namespace as;
+  constexpr int kN = 24, kRows = 3;
+  Program p = directed({
+      addi(s1, zero, kRows),  // kCode
+      fld(3, gp, 0),          // + 4: f3 = a, the row's factor
+      addi(t0, s0, 0),        // + 8: t0 = b
+      addi(t1, s0, 8 * kN),   // +12: t1 = c
+      addi(t2, zero, kN),     // +16
+      fld(1, t0, 0),          // +20: the inner loop
+      fld(2, t1, 0),          // +24
+      fmul_d(1, 3, 1),        // +28
+      fadd_d(2, 2, 1),        // +32
+      fsd(2, t1, 0),          // +36
+      addi(t0, t0, 8),        // +40
+      addi(t1, t1, 8),        // +44
+      addi(t2, t2, -1),       // +48
+      bne(t2, zero, -32),     // +52: to +20
+      fadd_d(3, 3, 3),        // +56: a doubles each row
+      addi(s1, s1, -1),       // +60
+      bne(s1, zero, -56),     // +64: to +8
+  });
+  p.frm = frm;
+  const double a = 1.0 / 3.0;
+  p.put64(kConsts, std::bit_cast<uint64_t>(a));
+  std::vector<double> b(kN), c(kN, 0.0);
+  for (int j = 0; j < kN; ++j) {
+    b[j] = 1.0 + j / 7.0;
+    p.put64(kDataPtr + 8 * j, std::bit_cast<uint64_t>(b[j]));
+    p.put64(kDataPtr + 8 * (kN + j), 0);
+  }
+  for (uint64_t slice : {1, 3, 7, 50, 10000}) {
+    const LockstepResult r = lockstep(p, slice, 20000, slice);
+    ASSERT_TRUE(r.error.empty()) << "frm " << frm << ", slices of " << slice << ": " << r.error;
+  }
+  auto jit = make_machine(p, Engine::kJit);
+  jit->run(20000);
+  ASSERT_EQ(jit->hart.pc, p.end_pc);
+  // Round to nearest: the host's own arithmetic, in the same order.
+  double f3 = a;
+  for (int row = 0; row < kRows; ++row, f3 += f3) {
+    for (int j = 0; j < kN; ++j) c[j] += f3 * b[j];
+  }
+  int above = 0;
+  for (int j = 0; j < kN; ++j) {
+    const double got = std::bit_cast<double>(jit->read64(kDataPtr + 8 * (kN + j)));
+    if (frm == 0) {
+      EXPECT_EQ(got, c[j]) << j;
+    } else {
+      EXPECT_GE(got, c[j]) << j;  // every step rounded up
+      above += got > c[j] ? 1 : 0;
+    }
+  }
+  if (frm != 0) EXPECT_GT(above, 0);
+}
+
+TEST(JitLockstep, FloatingPointLoopInSseRegisters) {
+  matmul_row(0);
+}
+
+TEST(JitLockstep, FloatingPointLoopRoundingUp) {
+  matmul_row(3);  // RUP
 }
 
 // ---- A program that keeps making new code ----

@@ -26,12 +26,12 @@ BlockCache::~BlockCache() {
   if (perf_map_ != nullptr) std::fclose(perf_map_);
 }
 
-// The entry, exit and jump-cache lookup routines, at the start of the buffer
+// The entry and exit routines and the jump-cache miss, at the start of the buffer
 // (kept across flushes).
 void BlockCache::emit_trampolines() {
   using namespace Xbyak::util;
   Xbyak::CodeGenerator g(buffer_.room(), buffer_.cursor());
-  Xbyak::Label exit, lookup, miss;
+  Xbyak::Label exit, miss;
 
   // uint32_t enter(HartState* state /* rdi */, const void* code /* rsi */)
   const uint8_t* enter = g.getCurr();
@@ -65,19 +65,8 @@ void BlockCache::emit_trampolines() {
   g.pop(rbx);
   g.ret();
 
-  // rax = the target pc (already in state.pc): jump to its block if this
-  // context's jump cache has it, else return to the dispatcher.
+  // A block's jump-cache lookup missed (Emitter::jump_through_cache).
   g.align(16);
-  g.L(lookup);
-  g.mov(rcx, g.qword[rbp + kOffFetchTlb]);
-  g.mov(edx, eax);
-  g.shr(edx, 1);
-  g.and_(edx, kJumpCacheEntries - 1);
-  g.shl(edx, 4);
-  g.add(rcx, rdx);
-  g.cmp(rax, g.qword[rcx + kOffTlbJump]);
-  g.jne(miss);
-  g.jmp(g.qword[rcx + kOffTlbJump + 8]);
   g.L(miss);
   g.mov(eax, kExitLookup);
   g.jmp(exit);
@@ -85,7 +74,7 @@ void BlockCache::emit_trampolines() {
 
   enter_ = reinterpret_cast<uint32_t (*)(HartState*, const void*)>(const_cast<uint8_t*>(enter));
   exit_ = exit.getAddress();
-  lookup_ = lookup.getAddress();
+  lookup_miss_ = miss.getAddress();
   buffer_.commit(g.getSize());
   trampoline_bytes_ = buffer_.used();
 }

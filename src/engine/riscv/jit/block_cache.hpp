@@ -64,10 +64,11 @@ class BlockCache {
   // Runs generated code at `code` for the hart whose state is `state` until
   // it leaves through an exit; returns the Exit.
   uint32_t enter(HartState* state, const void* code) const { return enter_(state, code); }
-  // Addresses generated code jumps to: the common exit (eax holds the Exit)
-  // and the jump-cache lookup (rax holds the target pc, already in state.pc).
+  // Addresses generated code jumps to: the common exit (eax holds the Exit),
+  // and where a block's own jump-cache lookup goes when it misses (eax
+  // unset): back to the dispatcher with kExitLookup.
   const uint8_t* exit_code() const { return exit_; }
-  const uint8_t* lookup_code() const { return lookup_; }
+  const uint8_t* lookup_miss_code() const { return lookup_miss_; }
 
   const Block* find(uint64_t gpa, uint64_t va) const;
   // The map of blocks is bounded apart from the code buffer: a guest can make
@@ -159,7 +160,7 @@ class BlockCache {
   size_t trampoline_bytes_ = 0;
   uint32_t (*enter_)(HartState*, const void*) = nullptr;
   const uint8_t* exit_ = nullptr;
-  const uint8_t* lookup_ = nullptr;
+  const uint8_t* lookup_miss_ = nullptr;
   std::unordered_map<Key, Block, KeyHash> blocks_;
   std::unordered_map<uint64_t, std::vector<Key>> pages_;  // page gpa -> its blocks
   std::vector<Slot> slots_ = std::vector<Slot>(kSlots);

@@ -15,7 +15,7 @@ void Emitter::atomic(const DecodedInsn& d) {
   const int32_t array = lr ? kOffTlbRead : kOffTlbWrite;
   // The slow path writes back what was dirty before this instruction (the
   // fast path's rd is not in its register there).
-  const uint32_t mask = dirty_;
+  const uint64_t mask = dirty_;
   const Reg64 va = get(d.rs1, rax);
   Label& miss = label();
   // Direct user memory: a host fault at an access below resumes here, with

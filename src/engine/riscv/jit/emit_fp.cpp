@@ -5,19 +5,36 @@
 
 namespace vessel::rv::jit {
 
-void Emitter::check_fs() {
-  if (fs_checked_) return;
-  fs_checked_ = true;
-  Label& off = label();
+void Emitter::check_fp_state() {
+  bool fp = false, dynamic_rounding = false;
+  for (const Insn& i : insns_) {
+    switch (i.d.op) {
+      case Op::FLW:
+      case Op::FLD:
+      case Op::FSW:
+      case Op::FSD: fp = true; break;
+      case Op::FP:
+        fp = true;
+        dynamic_rounding = dynamic_rounding || (i.d.imm & 7) == 7;
+        break;
+      default: break;
+    }
+  }
+  if (!fp) return;
+  // Nothing is charged or written yet: the interpreter starts at the block's
+  // first instruction.
+  Label& other = label();
   g_.test(g_.dword[rbp + kOffMstatus], static_cast<uint32_t>(mstatus::kFs));
-  g_.jz(off, Xbyak::CodeGenerator::T_NEAR);
-  const uint32_t mask = dirty_;
-  const size_t k = k_;
-  cold([this, &off, mask, k] {
-    g_.L(off);
-    writeback(mask);
-    k_ = k;
-    exit_here(kExitInterpret);
+  g_.jz(other, Xbyak::CodeGenerator::T_NEAR);
+  if (dynamic_rounding) {
+    g_.cmp(g_.dword[rbp + kOffFrm], 0);
+    g_.jne(other, Xbyak::CodeGenerator::T_NEAR);
+  }
+  cold([this, &other] {
+    g_.L(other);
+    set_pc(va_);
+    g_.mov(eax, kExitInterpret);
+    g_.jmp(cache_.exit_code(), Xbyak::CodeGenerator::T_NEAR);
   });
 }
 
@@ -49,38 +66,40 @@ void Emitter::fp_call(const DecodedInsn& d) {
 
 bool Emitter::fp_inline(const DecodedInsn& d) {
   const auto op = static_cast<FpOp>(d.aux);
-  const int32_t f1 = off_f(d.rs1), f2 = off_f(d.rs2), fd = off_f(d.rd < 32 ? d.rd : 0);
   switch (op) {
     case FpOp::FMV_X_D:
-      g_.mov(rax, g_.qword[rbp + f1]);
+      fget(rax, d.rs1);
       put(d.rd, rax);
       return true;
     case FpOp::FMV_X_W:
-      g_.movsxd(rax, g_.dword[rbp + f1]);
+      fget(rax, d.rs1);
+      g_.movsxd(rax, eax);
       put(d.rd, rax);
       return true;
-    case FpOp::FMV_D_X: {
-      const Reg64 a = get(d.rs1, rax);
-      g_.mov(g_.qword[rbp + fd], a);
-      return true;
-    }
+    case FpOp::FMV_D_X: fput(d.rd, get(d.rs1, rax)); return true;
     case FpOp::FMV_W_X: {
       const Reg64 a = get(d.rs1, rax);
       g_.mov(eax, a.cvt32());
       g_.mov(rcx, 0xffffffff00000000ull);
       g_.or_(rax, rcx);
-      g_.mov(g_.qword[rbp + fd], rax);
+      fput(d.rd, rax);
       return true;
     }
     case FpOp::FSGNJ_D:
     case FpOp::FSGNJN_D:
     case FpOp::FSGNJX_D:
-      g_.mov(rax, g_.qword[rbp + f1]);
       if (op == FpOp::FSGNJ_D && d.rs1 == d.rs2) {  // fmv.d
-        g_.mov(g_.qword[rbp + fd], rax);
+        if (fcached(d.rd)) {
+          fget(fhost(d.rd), d.rs1);
+          dirty_ |= fbit(d.rd);
+        } else {
+          fget(rax, d.rs1);
+          fput(d.rd, rax);
+        }
         return true;
       }
-      g_.mov(rcx, g_.qword[rbp + f2]);
+      fget(rax, d.rs1);
+      fget(rcx, d.rs2);
       if (op == FpOp::FSGNJN_D) g_.not_(rcx);
       g_.shr(rcx, 63);
       g_.shl(rcx, 63);
@@ -90,15 +109,15 @@ bool Emitter::fp_inline(const DecodedInsn& d) {
         g_.btr(rax, 63);
         g_.or_(rax, rcx);
       }
-      g_.mov(g_.qword[rbp + fd], rax);
+      fput(d.rd, rax);
       return true;
     case FpOp::FEQ_D:
       // x86's quiet compare (ucomisd) raises invalid for a signalling NaN
       // only, its signalling one (comisd, below) for any NaN: exactly when
       // RISC-V raises NV for FEQ and FLT/FLE. The flag stays in MXCSR until
       // the block returns (abi.hpp). Unordered (ZF PF CF all set) is false.
-      g_.movsd(xmm0, g_.qword[rbp + f1]);
-      g_.ucomisd(xmm0, g_.qword[rbp + f2]);
+      fget(xmm0, d.rs1);
+      g_.ucomisd(xmm0, fsrc(d.rs2));
       g_.sete(al);
       g_.setnp(cl);
       g_.and_(al, cl);
@@ -109,8 +128,8 @@ bool Emitter::fp_inline(const DecodedInsn& d) {
     case FpOp::FLE_D:
       // a < b as b > a ("above": CF and ZF clear), a <= b as b >= a (CF
       // clear); unordered sets CF, so both are false then.
-      g_.movsd(xmm0, g_.qword[rbp + f2]);
-      g_.comisd(xmm0, g_.qword[rbp + f1]);
+      fget(xmm0, d.rs2);
+      g_.comisd(xmm0, fsrc(d.rs1));
       if (op == FpOp::FLT_D) {
         g_.seta(al);
       } else {
@@ -140,37 +159,44 @@ bool Emitter::fp_inline(const DecodedInsn& d) {
     default: return false;
   }
   const bool sqrt = op == FpOp::FSQRT_D || op == FpOp::FSQRT_S;
+  const unsigned src2 = sqrt ? d.rs1 : d.rs2;
   Label& slow = label();
   Label& done = label();
-  if (rm == 7) {
-    g_.cmp(g_.dword[rbp + kOffFrm], 0);
-    g_.jne(slow, G::T_NEAR);
-  }
   if (single) {  // both inputs NaN-boxed
-    g_.cmp(g_.dword[rbp + f1 + 4], -1);
-    g_.jne(slow, G::T_NEAR);
-    if (!sqrt) {
-      g_.cmp(g_.dword[rbp + f2 + 4], -1);
+    const auto check_boxed = [&](unsigned r) {
+      if (fcached(r)) {
+        g_.movq(rax, fhost(r));
+        g_.shr(rax, 32);
+        g_.cmp(eax, -1);
+      } else {
+        g_.cmp(g_.dword[rbp + off_f(r) + 4], -1);
+      }
       g_.jne(slow, G::T_NEAR);
-    }
-    g_.movss(xmm0, g_.dword[rbp + f1]);
-    (g_.*arith)(xmm0, sqrt ? g_.dword[rbp + f1] : g_.dword[rbp + f2]);
+    };
+    check_boxed(d.rs1);
+    if (src2 != d.rs1) check_boxed(src2);
+  }
+  // xmm0 = f[rs1] OP f[rs2] (rd's register may be an input: a NaN result
+  // goes to Runtime::fp, which needs the inputs).
+  fget(xmm0, d.rs1);
+  (g_.*arith)(xmm0, fsrc(src2));
+  if (single) {
     g_.ucomiss(xmm0, xmm0);
   } else {
-    g_.movsd(xmm0, g_.qword[rbp + f1]);
-    (g_.*arith)(xmm0, sqrt ? g_.qword[rbp + f1] : g_.qword[rbp + f2]);
     g_.ucomisd(xmm0, xmm0);
   }
-  g_.jp(slow, G::T_NEAR);  // a NaN: RISC-V's NaN rules are Runtime::fp's
+  g_.jp(slow, G::T_NEAR);        // a NaN: RISC-V's NaN rules are Runtime::fp's
+  const uint64_t mask = dirty_;  // the slow path's, where f[rd] is not written yet
   if (single) {
-    g_.movss(g_.dword[rbp + fd], xmm0);
-    g_.mov(g_.dword[rbp + fd + 4], -1);
+    g_.movd(eax, xmm0);
+    g_.mov(rcx, 0xffffffff00000000ull);
+    g_.or_(rax, rcx);
+    fput(d.rd, rax);
   } else {
-    g_.movsd(g_.qword[rbp + fd], xmm0);
+    fput(d.rd, xmm0);
   }
   // The exception flags stay in MXCSR until the block returns (abi.hpp).
   g_.L(done);
-  const uint32_t mask = dirty_;
   const DecodedInsn copy = d;
   const size_t k = k_;
   cold([this, &slow, &done, mask, copy, k] {

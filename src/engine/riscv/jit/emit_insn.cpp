@@ -226,7 +226,7 @@ bool Emitter::emit_insn(const Insn& i) {
       put(d.rd, rcx);
       writeback();
       g_.mov(g_.qword[rbp + kOffPc], rax);
-      g_.jmp(cache_.lookup_code(), G::T_NEAR);
+      jump_through_cache();
       return true;
     }
     case Op::BEQ: return branch(i, &G::je, &G::jne);
@@ -347,27 +347,19 @@ bool Emitter::emit_insn(const Insn& i) {
 
     case Op::FLW:
     case Op::FLD: {
-      check_fs();
       const bool single = d.op == Op::FLW;
       load(d, single ? 4 : 8, false);
       if (single) {
         g_.mov(rcx, 0xffffffff00000000ull);
         g_.or_(rax, rcx);
       }
-      g_.mov(g_.qword[rbp + off_f(d.rd)], rax);
+      fput(d.rd, rax);
       set_fs_dirty();
       return false;
     }
-    case Op::FSW:
-      check_fs();
-      store(d, 4, true);
-      return false;
-    case Op::FSD:
-      check_fs();
-      store(d, 8, true);
-      return false;
+    case Op::FSW: store(d, 4, true); return false;
+    case Op::FSD: store(d, 8, true); return false;
     case Op::FP:
-      check_fs();
       if (!fp_inline(d)) {
         writeback();  // the helper reads x[rs1] for conversions from integers
         fp_call(d);
@@ -473,12 +465,21 @@ bool Emitter::emit_insn(const Insn& i) {
     case Op::RORIW: shift_imm(d, true, &G::ror); return false;
     case Op::ORC_B:
       unary(d, [&] {
-        // Bytes equal to zero compare to 0xff; the complement is orc.b.
-        g_.movq(xmm0, rax);
-        g_.pxor(xmm1, xmm1);
-        g_.pcmpeqb(xmm0, xmm1);
-        g_.movq(rax, xmm0);
-        g_.not_(rax);
+        // In general registers (xmm1..15 hold f registers): t = the top bit
+        // of every nonzero byte, ((x & 0x7f..) + 0x7f..) | x, masked; each
+        // such bit times 0xff, (t >> 7) * 256 - (t >> 7), is orc.b.
+        g_.mov(rcx, 0x7f7f7f7f7f7f7f7full);
+        g_.mov(rdx, rax);
+        g_.and_(rdx, rcx);
+        g_.add(rdx, rcx);
+        g_.or_(rdx, rax);
+        g_.not_(rcx);
+        g_.and_(rdx, rcx);
+        g_.mov(rax, rdx);
+        g_.shr(rax, 7);
+        g_.add(rdx, rdx);
+        g_.sub(rdx, rax);
+        g_.mov(rax, rdx);
       });
       return false;
     case Op::REV8: unary(d, [&] { g_.bswap(rax); }); return false;

@@ -86,7 +86,7 @@ Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64&
     tlb_load(va, size, sign, dst, miss, done);
   }
   g_.L(done);
-  const uint32_t mask = dirty_;
+  const uint64_t mask = dirty_;
   const size_t k = k_;
   const uint64_t kind = size | (sign ? Runtime::kSigned : 0);
   cold([this, &miss, &done, mask, k, kind, va, dst] {
@@ -119,7 +119,7 @@ void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
   }
   Reg64 v = rdx;
   if (fp) {
-    g_.mov(rdx, g_.qword[rbp + off_f(d.rs2)]);
+    fget(rdx, d.rs2);
   } else {
     v = get(d.rs2, rdx);
   }
@@ -134,7 +134,7 @@ void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
     case 4: g_.mov(g_.dword[va + base], v.cvt32()); break;
     default: g_.mov(g_.qword[va + base], v); break;
   }
-  const uint32_t mask = dirty_;
+  const uint64_t mask = dirty_;
   const size_t k = k_;
   const uint8_t rs2 = d.rs2;
   const uint64_t next = insns_[k_].va + d.len;

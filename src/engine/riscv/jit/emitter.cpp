@@ -5,10 +5,12 @@ namespace vessel::rv::jit {
 
 void Emitter::emit() {
   allocate_registers();
+  allocate_fp_registers();
   find_chained_loads();
   const auto n = static_cast<uint32_t>(insns_.size());
   for (const Insn& i : insns_) {
     if (writes_x(i.d) && cached(i.d.rd)) written_ |= 1u << i.d.rd;
+    if (writes_f(i.d) && fcached(i.d.rd)) written_ |= fbit(i.d.rd);
     if (is_conditional_branch(i.d.op) && i.va + static_cast<int64_t>(i.d.imm) == va_) loops_ = true;
   }
   find_inner_targets();
@@ -16,16 +18,24 @@ void Emitter::emit() {
   // Load the cached registers the block may read before it writes them
   // (all of them if it loops: the loop's next round reads them too).
   uint32_t written_first = 0, read_first = 0;
+  uint32_t fwritten_first = 0, fread_first = 0;
   for (const Insn& i : insns_) {
     read_first |= x_reads(i.d) & ~written_first;
     if (writes_x(i.d) && i.d.rd < 32) written_first |= 1u << i.d.rd;
+    fread_first |= f_reads(i.d) & ~fwritten_first;
+    if (writes_f(i.d)) fwritten_first |= 1u << i.d.rd;
   }
   for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
     const unsigned r = guest_of_[i];
     if (r != 0 && (load_all_ || ((read_first >> r) & 1) != 0))
       g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
   }
+  for (unsigned r = 0; r < 32; ++r) {
+    if (fcached(r) && (load_all_ || ((fread_first >> r) & 1) != 0))
+      g_.movsd(fhost(r), g_.qword[rbp + off_f(r)]);
+  }
   load_base_reg();
+  check_fp_state();
   // A branch back to the block's start comes here with the guest registers
   // still in host registers; any of those the block writes may then be
   // newer than HartState at any exit.
@@ -102,20 +112,20 @@ void Emitter::merge_inner_state() {
   InnerTarget& t = inner_[k_];
   if (t.backward) {
     // Whatever the block wrote may be newer than HartState here, and
-    // nothing is known of sign extensions or FS (as at the start).
+    // nothing is known of sign extensions (as at the start).
     dirty_ |= written_;
     sext32_ = 1;
-    fs_checked_ = false;
-    fs_dirty_ = false;
   } else if (t.reached) {
     // The dirty registers of either path: with every cached register
     // loaded on entry (load_all_), writing back one the other path left
     // alone writes the value it holds.
     dirty_ |= t.dirty;
     sext32_ &= t.sext32;
-    fs_checked_ = fs_checked_ && t.fs_checked;
-    fs_dirty_ = fs_dirty_ && t.fs_dirty;
   }
+  // FS once set dirty stays so for the whole block, so what the paths that
+  // arrive from above did holds here; a branch back from below went
+  // through here first, with that behind it too.
+  if (t.reached) fs_dirty_ = fs_dirty_ && t.fs_dirty;
   g_.L(t.label);
 }
 
@@ -180,7 +190,6 @@ void Emitter::find_chained_loads() {
 }
 
 void Emitter::allocate_registers() {
-  constexpr unsigned kLoopWeight = 16;
   size_t loop_end = 0;  // instructions [0, loop_end) are a loop's body
   for (size_t k = 0; k < insns_.size(); ++k) {
     const Insn& i = insns_[k];
@@ -190,7 +199,8 @@ void Emitter::allocate_registers() {
   loop_end_ = loop_end;
   // Inner loops (a branch back to a later instruction of the block) weigh
   // as much.
-  std::vector<bool> in_loop(insns_.size(), false);
+  std::vector<bool>& in_loop = in_loop_;
+  in_loop.assign(insns_.size(), false);
   for (size_t k = 0; k < insns_.size(); ++k) {
     const Insn& i = insns_[k];
     if (!is_conditional_branch(i.d.op)) continue;
@@ -202,21 +212,9 @@ void Emitter::allocate_registers() {
       }
     }
   }
-  std::array<unsigned, 32> uses{};
-  for (size_t k = 0; k < insns_.size(); ++k) {
-    const DecodedInsn& d = insns_[k].d;
-    const unsigned w = k < loop_end || in_loop[k] ? kLoopWeight : 1;
-    const uint32_t reads = x_reads(d);
-    for (unsigned r = 1; r < 32; ++r) {
-      if ((reads >> r) & 1) uses[r] += w;
-    }
-    if (writes_x(d) && d.rd < 32) uses[d.rd] += w;
-  }
-  uses[0] = 0;
-  std::array<uint8_t, 32> order{};
-  for (uint8_t r = 0; r < 32; ++r) order[r] = r;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint8_t a, uint8_t b) { return uses[a] > uses[b]; });
+  const std::array<uint8_t, 32> order =
+      by_weighted_uses(x_reads, [](const DecodedInsn& d) { return writes_x(d) && d.rd < 32; });
+  const std::array<unsigned, 32>& uses = weighted_uses_;  // x0's is 0: x_reads, writes_x
   host_of_.fill(-1);
   guest_of_.fill(0);
   for (unsigned i = 0; i < kCacheRegs.size() && uses[order[i]] != 0; ++i) {
@@ -231,12 +229,78 @@ void Emitter::note_sext32(const DecodedInsn& d) {
   sext32_ = result_is_sext32(d, sext32_) ? sext32_ | bit : sext32_ & ~bit;
 }
 
+template <typename Reads, typename Writes>
+std::array<uint8_t, 32> Emitter::by_weighted_uses(Reads reads_of, Writes writes_rd) {
+  constexpr unsigned kLoopWeight = 16;
+  std::array<unsigned, 32>& uses = weighted_uses_;
+  uses.fill(0);
+  for (size_t k = 0; k < insns_.size(); ++k) {
+    const DecodedInsn& d = insns_[k].d;
+    const unsigned w = k < loop_end_ || in_loop_[k] ? kLoopWeight : 1;
+    const uint32_t reads = reads_of(d);
+    for (unsigned r = 0; r < 32; ++r) {
+      if ((reads >> r) & 1) uses[r] += w;
+    }
+    if (writes_rd(d)) uses[d.rd] += w;
+  }
+  std::array<uint8_t, 32> order{};
+  for (uint8_t r = 0; r < 32; ++r) order[r] = r;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint8_t a, uint8_t b) { return uses[a] > uses[b]; });
+  return order;
+}
+
+void Emitter::allocate_fp_registers() {
+  const std::array<uint8_t, 32> order = by_weighted_uses(f_reads, writes_f);
+  const std::array<unsigned, 32>& uses = weighted_uses_;
+  fhost_of_.fill(-1);
+  for (unsigned i = 0; i < kFpCacheRegs.size() && uses[order[i]] != 0; ++i)
+    fhost_of_[order[i]] = static_cast<int8_t>(i);
+}
+
 void Emitter::reload_after_call(unsigned also) {
   load_base_reg();
   for (unsigned i = 0; i < kCacheRegs.size(); ++i) {
     const unsigned r = guest_of_[i];
     if (r != 0 && (i >= kCalleeSaved || r == also)) g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
   }
+  for (unsigned r = 0; r < 32; ++r) {
+    if (fcached(r)) g_.movsd(fhost(r), g_.qword[rbp + off_f(r)]);
+  }
+}
+
+void Emitter::fget(const Xmm& dst, unsigned r) {
+  if (!fcached(r)) {
+    g_.movsd(dst, g_.qword[rbp + off_f(r)]);
+  } else if (fhost(r).getIdx() != dst.getIdx()) {
+    g_.movapd(dst, fhost(r));
+  }
+}
+
+void Emitter::fget(const Reg64& dst, unsigned r) {
+  if (fcached(r)) {
+    g_.movq(dst, fhost(r));
+  } else {
+    g_.mov(dst, g_.qword[rbp + off_f(r)]);
+  }
+}
+
+void Emitter::fput(unsigned rd, const Xmm& v) {
+  if (!fcached(rd)) {
+    g_.movsd(g_.qword[rbp + off_f(rd)], v);
+    return;
+  }
+  if (fhost(rd).getIdx() != v.getIdx()) g_.movapd(fhost(rd), v);
+  dirty_ |= fbit(rd);
+}
+
+void Emitter::fput(unsigned rd, const Reg64& v) {
+  if (!fcached(rd)) {
+    g_.mov(g_.qword[rbp + off_f(rd)], v);
+    return;
+  }
+  g_.movq(fhost(rd), v);
+  dirty_ |= fbit(rd);
 }
 
 void Emitter::set_pc(uint64_t pc) {
@@ -267,7 +331,27 @@ void Emitter::exit_to(uint64_t target) {
     }
   }
   set_pc(target);
-  g_.jmp(cache_.lookup_code(), Xbyak::CodeGenerator::T_NEAR);
+  jump_through_cache(target);
+}
+
+void Emitter::jump_through_cache() {
+  g_.mov(rcx, g_.qword[rbp + kOffFetchTlb]);
+  g_.mov(edx, eax);
+  g_.shr(edx, 1);
+  g_.and_(edx, kJumpCacheEntries - 1);
+  g_.shl(edx, 4);
+  g_.cmp(rax, g_.qword[rcx + rdx + kOffTlbJump]);
+  g_.jne(static_cast<const void*>(cache_.lookup_miss_code()));
+  g_.jmp(g_.qword[rcx + rdx + kOffTlbJump + 8]);
+}
+
+void Emitter::jump_through_cache(uint64_t target) {
+  const int32_t entry = kOffTlbJump + static_cast<int32_t>(sizeof(JumpCacheEntry)) *
+                                          static_cast<int32_t>((target >> 1) % kJumpCacheEntries);
+  g_.mov(rcx, g_.qword[rbp + kOffFetchTlb]);
+  g_.cmp(rax, g_.qword[rcx + entry]);  // rax = target (set_pc)
+  g_.jne(static_cast<const void*>(cache_.lookup_miss_code()));
+  g_.jmp(g_.qword[rcx + entry + 8]);
 }
 
 void Emitter::exit_here(uint32_t exit) {
@@ -292,7 +376,7 @@ void Emitter::check_second_half(const Insn& i) {
   g_.movzx(edx, g_.word[rdx]);  // (xbyak refuses a 16-bit immediate above 0x7fff)
   g_.cmp(edx, i.high);
   g_.jne(stale, Xbyak::CodeGenerator::T_NEAR);
-  const uint32_t mask = dirty_;
+  const uint64_t mask = dirty_;
   const auto refund = static_cast<uint32_t>(insns_.size() - k_);
   // Not in the fetch TLB: the interpreter runs it (and fills the entry).
   // Other bits there: this translation is out of date.
@@ -357,7 +441,7 @@ bool Emitter::branch(const Insn& i, Jcc jcc, Jcc not_jcc) {
       g_.jge(t.label, G::T_NEAR);
       g_.jmp(short_budget, G::T_NEAR);
       g_.L(stay);
-      const uint32_t mask = dirty_;
+      const uint64_t mask = dirty_;
       const auto give_back = static_cast<uint32_t>(insns_.size() - j);
       cold([this, &short_budget, mask, give_back, target] {
         g_.L(short_budget);
@@ -375,7 +459,6 @@ bool Emitter::branch(const Insn& i, Jcc jcc, Jcc not_jcc) {
     t.reached = true;
     t.dirty |= dirty_;
     t.sext32 &= sext32_;
-    t.fs_checked = t.fs_checked && fs_checked_;
     t.fs_dirty = t.fs_dirty && fs_dirty_;
     // Taken: the skipped instructions' charge back (lea: the flags stay),
     // then on at the target.
@@ -389,7 +472,7 @@ bool Emitter::branch(const Insn& i, Jcc jcc, Jcc not_jcc) {
   if (!last) {
     Label& taken = label();
     (g_.*jcc)(taken, G::T_NEAR);
-    const uint32_t mask = dirty_;
+    const uint64_t mask = dirty_;
     cold([this, &taken, mask, skipped, target] {
       g_.L(taken);
       writeback(mask);

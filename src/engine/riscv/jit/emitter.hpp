@@ -23,6 +23,7 @@ namespace vessel::rv::jit {
 using Xbyak::Label;
 using Xbyak::Reg32;
 using Xbyak::Reg64;
+using Xbyak::Xmm;
 // The emitter names host registers as assembly does (rax, rbp, ...).
 using namespace Xbyak::util;
 
@@ -34,6 +35,14 @@ inline constexpr unsigned kCalleeSaved = 4;
 // with direct user memory (BlockCache::set_direct_memory) the host base of
 // guest memory instead.
 inline const Reg64 kTlbReg = r11;
+// SSE registers that hold guest f registers (xmm0 is the scratch one). All
+// are caller-saved: every helper call reloads them.
+inline const std::array<Xmm, 15> kFpCacheRegs = {
+    xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15};
+// Dirty masks (Emitter::dirty_) hold x[r] at bit r and f[r] at bit 32 + r.
+inline constexpr uint64_t fbit(unsigned r) {
+  return uint64_t{1} << (32 + r);
+}
 
 struct Insn {
   DecodedInsn d;
@@ -65,6 +74,13 @@ class Emitter {
   // ---- guest registers ----
   // Uses inside a loop back to the block's start count kLoopWeight times.
   void allocate_registers();
+  // The same for f registers, in SSE registers.
+  void allocate_fp_registers();
+  // Register numbers by their uses in the block (weighted_uses_ holds the
+  // counts), most used first; reads_of(d) is a mask of the registers d
+  // reads, writes_rd(d) whether it writes rd.
+  template <typename Reads, typename Writes>
+  std::array<uint8_t, 32> by_weighted_uses(Reads reads_of, Writes writes_rd);
   void find_chained_loads();
 
   bool cached(unsigned r) const { return r < 32 && host_of_[r] >= 0; }
@@ -90,9 +106,13 @@ class Emitter {
       g_.mov(g_.qword[rbp + off_x(rd)], v);
     }
   }
-  void writeback(uint32_t mask) {
+  // Writes back the registers in `mask` (x and f, fbit); flags untouched.
+  void writeback(uint64_t mask) {
     for (unsigned r = 1; r < 32; ++r) {
       if ((mask >> r) & 1) g_.mov(g_.qword[rbp + off_x(r)], host(r));
+    }
+    for (unsigned r = 0; r < 32; ++r) {
+      if ((mask & fbit(r)) != 0) g_.movsd(g_.qword[rbp + off_f(r)], fhost(r));
     }
   }
   void writeback() {
@@ -102,17 +122,42 @@ class Emitter {
   // Whether x[r] holds the sign extension of its low 32 bits at the
   // instruction being emitted (result_is_sext32). Nothing is known at the
   // block's start, where a loop's next round also arrives.
+  // ---- guest f registers (all 64 bits: a single is NaN-boxed) ----
+  bool fcached(unsigned r) const { return r < 32 && fhost_of_[r] >= 0; }
+  const Xmm& fhost(unsigned r) const { return kFpCacheRegs[fhost_of_[r]]; }
+  // dst = f[r] (an SSE register: the whole 64 bits; a general one: the bits).
+  void fget(const Xmm& dst, unsigned r);
+  void fget(const Reg64& dst, unsigned r);
+  // f[rd] = v.
+  void fput(unsigned rd, const Xmm& v);
+  void fput(unsigned rd, const Reg64& v);
+  // The operand an SSE instruction reads f[r] from: its register or HartState.
+  const Xbyak::Operand& fsrc(unsigned r) {
+    if (fcached(r)) return fhost(r);
+    fmem_ = g_.qword[rbp + off_f(r)];
+    return fmem_;
+  }
+
   bool known_sext32(unsigned r) const { return r < 32 && ((sext32_ >> r) & 1) != 0; }
   void note_sext32(const DecodedInsn& d);
 
-  // After a helper call: the caller-saved host registers are gone, and the
-  // helper may have written x[also].
+  // After a helper call: the caller-saved host registers (and every SSE
+  // register) are gone, and the helper may have written x[also] (or any f
+  // register: the cached ones are all reloaded).
   void reload_after_call(unsigned also = 0);
 
   // ---- leaving the block ----
   void set_pc(uint64_t pc);
   // Guest registers are written back already.
   void exit_to(uint64_t target);
+  // rax = the target pc, already in state.pc: on to its block through this
+  // context's jump cache, or back to the dispatcher. Each jump has its own
+  // copy of the lookup, so that the host predicts each one's target apart
+  // (one shared indirect jump for every return and call through a pointer
+  // mispredicts whenever they alternate).
+  void jump_through_cache();
+  // The same for a target known now: the jump-cache entry is a constant.
+  void jump_through_cache(uint64_t target);
   // Cold exit for the instruction being emitted: it did not retire (nor did
   // the rest of the block). The caller wrote the registers back.
   void exit_here(uint32_t exit);
@@ -145,10 +190,13 @@ class Emitter {
     g_.call(rax);
   }
 
-  // FS must be on for F/D instructions: checked once per block (nothing in a
-  // block turns it off); off sends the instruction to the interpreter, which
-  // raises the exception.
-  void check_fs();
+  // F/D instructions need FS on, and inline arithmetic with the dynamic
+  // rounding mode needs frm to round to nearest. Both hold still while a
+  // block runs (a CSR write that could change them ends the block; the FP
+  // CSRs are the interpreter's), so a block with such instructions checks
+  // them once on entry, outside its loops; otherwise the interpreter runs
+  // it (and raises the exception, or rounds as frm says).
+  void check_fp_state();
   void set_fs_dirty();
 
   // Calls Runtime::fp for `d` (guest registers written back already); an
@@ -310,9 +358,9 @@ class Emitter {
     bool reached = false;   // some forward branch to it has been emitted
     size_t index = 0;
     Label label;
-    uint32_t dirty = 0;  // union over the forward branches to it
+    uint64_t dirty = 0;  // union over the forward branches to it
     uint32_t sext32 = ~0u;
-    bool fs_checked = true, fs_dirty = true;
+    bool fs_dirty = true;
   };
 
   Xbyak::CodeGenerator& g_;
@@ -323,10 +371,12 @@ class Emitter {
   size_t k_ = 0;
   std::array<int8_t, 32> host_of_{};  // guest register -> index in kCacheRegs, or -1
   std::array<uint8_t, kCacheRegs.size()>
-      guest_of_{};       // kCacheRegs index -> guest register (0: none)
-  uint32_t dirty_ = 0;   // guest registers whose host copy is newer
+      guest_of_{};                     // kCacheRegs index -> guest register (0: none)
+  std::array<int8_t, 32> fhost_of_{};  // guest f register -> index in kFpCacheRegs, or -1
+  Xbyak::Address fmem_{0};             // fsrc's HartState operand
+  uint64_t dirty_ = 0;   // guest registers (x, and f at fbit) whose host copy is newer
   uint32_t sext32_ = 1;  // see known_sext32 (x0 holds 0)
-  bool fs_checked_ = false, fs_dirty_ = false;
+  bool fs_dirty_ = false;
   Label head_;                     // after the register loads: where the budget is taken
   Label body_;                     // after that
   Label no_budget_;                // leaves with pc at the start, the budget untouched
@@ -334,9 +384,11 @@ class Emitter {
   bool load_all_ = false;          // loops_, or a branch to another instruction of the block
   std::deque<InnerTarget> inner_;  // one per instruction (find_inner_targets)
   size_t loop_end_ = 0;            // instructions [0, loop_end_) are a loop's body
-  std::vector<bool> chained_;      // find_chained_loads
-  unsigned addend_slots_ = 0;      // slots given to loads so far
-  uint32_t written_ = 0;           // cached guest registers the block writes
+  std::array<unsigned, 32> weighted_uses_{};
+  std::vector<bool> in_loop_;  // instruction k is in an inner loop (allocate_registers)
+  std::vector<bool> chained_;  // find_chained_loads
+  unsigned addend_slots_ = 0;  // slots given to loads so far
+  uint64_t written_ = 0;       // cached guest registers (x, f at fbit) the block writes
   std::deque<Label> labels_;
   std::deque<std::function<void()>> cold_;
   std::vector<std::pair<const uint8_t*, Label*>> fault_sites_;

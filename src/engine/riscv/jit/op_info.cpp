@@ -30,6 +30,25 @@ bool writes_x(const DecodedInsn& d) {
   }
 }
 
+uint32_t f_reads(const DecodedInsn& d) {
+  const auto bit = [](unsigned r) { return r < 32 ? 1u << r : 0u; };
+  switch (d.op) {
+    case Op::FSW:
+    case Op::FSD: return bit(d.rs2);
+    case Op::FP: return bit(d.rs1) | bit(d.rs2) | bit(d.rs3);
+    default: return 0;
+  }
+}
+
+bool writes_f(const DecodedInsn& d) {
+  switch (d.op) {
+    case Op::FLW:
+    case Op::FLD: return d.rd < 32;
+    case Op::FP: return d.rd < 32 && !fp_writes_x(static_cast<FpOp>(d.aux));
+    default: return false;
+  }
+}
+
 // Which of x[rs1], x[rs2] `d` reads, as a mask of register numbers. The
 // fields also hold immediate bits in some formats, so this must not just
 // take both (it decides which registers a block keeps in host registers).

@@ -15,6 +15,12 @@ bool writes_x(const DecodedInsn& d);
 // The fields also hold immediate bits in some formats, so this must not just
 // take both: it decides which registers a block keeps in host registers.
 uint32_t x_reads(const DecodedInsn& d);
+// Which f registers `d` may read, and whether it writes f[rd]. Generous
+// where a field's meaning varies (an FP instruction's rs1..rs3 all count as
+// f registers it reads): they decide which f registers a block loads into
+// SSE registers and writes back, and an extra one only costs a move.
+uint32_t f_reads(const DecodedInsn& d);
+bool writes_f(const DecodedInsn& d);
 bool is_conditional_branch(Op op);
 // Whether x[rd] after `d` equals the sign extension of its low 32 bits, given
 // `known`, the registers known to hold such values before it (bit 0 is x0).
