@@ -348,6 +348,12 @@ bool Emitter::emit_insn(const Insn& i) {
     case Op::FLW:
     case Op::FLD: {
       const bool single = d.op == Op::FLW;
+      if (!single && fcached(d.rd)) {
+        load(d, 8, false, rax, &fhost(d.rd));
+        dirty_ |= fbit(d.rd);
+        set_fs_dirty();
+        return false;
+      }
       load(d, single ? 4 : 8, false);
       if (single) {
         g_.mov(rcx, 0xffffffff00000000ull);

@@ -71,7 +71,8 @@ void Emitter::tlb_load(const Reg64& va, unsigned size, bool sign, const Reg64& d
   }
 }
 
-Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst) {
+Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst,
+                    const Xmm* fdst) {
   const Reg64 va = address(d);
   Label& miss = label();
   Label& done = label();
@@ -81,15 +82,21 @@ Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64&
     // SAFETY (of the guest access): va < the limit, so the access stays in
     // the reservation (with its guard page); the host page's protection is
     // the guest's, and a host fault here resumes at `miss`.
-    load_host(dst, va, kTlbReg, size, sign);
+    if (fdst != nullptr) {
+      g_.movsd(*fdst, g_.qword[va + kTlbReg]);
+    } else {
+      load_host(dst, va, kTlbReg, size, sign);
+    }
   } else {
     tlb_load(va, size, sign, dst, miss, done);
   }
   g_.L(done);
+  const bool xmm_after_done = fdst != nullptr && !direct();  // every path to done has it in dst
+  if (xmm_after_done) g_.movq(*fdst, dst);
   const uint64_t mask = dirty_;
   const size_t k = k_;
   const uint64_t kind = size | (sign ? Runtime::kSigned : 0);
-  cold([this, &miss, &done, mask, k, kind, va, dst] {
+  cold([this, &miss, &done, mask, k, kind, va, dst, fdst, xmm_after_done] {
     g_.L(miss);
     writeback(mask);
     g_.mov(rsi, va);
@@ -99,7 +106,11 @@ Reg64 Emitter::load(const DecodedInsn& d, unsigned size, bool sign, const Reg64&
     g_.test(rdx, rdx);
     trap_unless_nonzero(k);
     reload_after_call();
-    if (dst.getIdx() != rax.getIdx()) g_.mov(dst, rax);
+    if (fdst != nullptr && !xmm_after_done) {
+      g_.movq(*fdst, rax);
+    } else if (dst.getIdx() != rax.getIdx()) {
+      g_.mov(dst, rax);
+    }
     g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   });
   return dst;
@@ -118,9 +129,10 @@ void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
     g_.mov(rcx, g_.qword[kTlbReg + rcx + kOffTlbWrite + 8]);
   }
   Reg64 v = rdx;
-  if (fp) {
+  const bool from_xmm = fp && fcached(d.rs2);  // FSW/FSD straight from its SSE register
+  if (fp && !from_xmm) {
     fget(rdx, d.rs2);
-  } else {
+  } else if (!fp) {
     v = get(d.rs2, rdx);
   }
   // SAFETY (of the guest access): write entries exist only for RAM pages
@@ -128,11 +140,16 @@ void Emitter::store(const DecodedInsn& d, unsigned size, bool fp) {
   // limit, the host page is writable only if the guest may write it and it
   // holds no code (else the store faults and resumes at `miss`).
   if (direct()) fault_site(miss);
-  switch (size) {
-    case 1: g_.mov(g_.byte[va + base], v.cvt8()); break;
-    case 2: g_.mov(g_.word[va + base], v.cvt16()); break;
-    case 4: g_.mov(g_.dword[va + base], v.cvt32()); break;
-    default: g_.mov(g_.qword[va + base], v); break;
+  if (from_xmm) {
+    size == 4 ? g_.movss(g_.dword[va + base], fhost(d.rs2))
+              : g_.movsd(g_.qword[va + base], fhost(d.rs2));
+  } else {
+    switch (size) {
+      case 1: g_.mov(g_.byte[va + base], v.cvt8()); break;
+      case 2: g_.mov(g_.word[va + base], v.cvt16()); break;
+      case 4: g_.mov(g_.dword[va + base], v.cvt32()); break;
+      default: g_.mov(g_.qword[va + base], v); break;
+    }
   }
   const uint64_t mask = dirty_;
   const size_t k = k_;

@@ -222,7 +222,10 @@ class Emitter {
   // takes its TLB addend from a stack slot holding the one it used last
   // time round, checked against the TLB entry: the host address then waits
   // only for the guest address, not for the entry's load.
-  Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax);
+  // With `fdst`, an 8-byte load goes to that SSE register instead (dst is
+  // then only scratch).
+  Reg64 load(const DecodedInsn& d, unsigned size, bool sign, const Reg64& dst = rax,
+             const Xmm* fdst = nullptr);
   // The load through the software TLB, jumping to `miss` if it misses.
   void tlb_load(const Reg64& va, unsigned size, bool sign, const Reg64& dst, Label& miss,
                 Label& done);
