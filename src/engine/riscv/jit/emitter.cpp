@@ -251,11 +251,17 @@ std::array<uint8_t, 32> Emitter::by_weighted_uses(Reads reads_of, Writes writes_
 }
 
 void Emitter::allocate_fp_registers() {
+  fhost_of_.fill(-1);
+  fcached_ = 0;
+  if (std::none_of(insns_.begin(), insns_.end(),
+                   [](const Insn& i) { return f_reads(i.d) != 0 || writes_f(i.d); }))
+    return;  // most blocks: no F/D at all
   const std::array<uint8_t, 32> order = by_weighted_uses(f_reads, writes_f);
   const std::array<unsigned, 32>& uses = weighted_uses_;
-  fhost_of_.fill(-1);
-  for (unsigned i = 0; i < kFpCacheRegs.size() && uses[order[i]] != 0; ++i)
+  for (unsigned i = 0; i < kFpCacheRegs.size() && uses[order[i]] != 0; ++i) {
     fhost_of_[order[i]] = static_cast<int8_t>(i);
+    fcached_ |= 1u << order[i];
+  }
 }
 
 void Emitter::reload_after_call(unsigned also) {
@@ -264,8 +270,9 @@ void Emitter::reload_after_call(unsigned also) {
     const unsigned r = guest_of_[i];
     if (r != 0 && (i >= kCalleeSaved || r == also)) g_.mov(kCacheRegs[i], g_.qword[rbp + off_x(r)]);
   }
-  for (unsigned r = 0; r < 32; ++r) {
-    if (fcached(r)) g_.movsd(fhost(r), g_.qword[rbp + off_f(r)]);
+  for (uint32_t m = fcached_; m != 0; m &= m - 1) {
+    const auto r = static_cast<unsigned>(std::countr_zero(m));
+    g_.movsd(fhost(r), g_.qword[rbp + off_f(r)]);
   }
 }
 

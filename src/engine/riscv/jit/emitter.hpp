@@ -8,6 +8,7 @@
 #include <xbyak/xbyak.h>
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -108,11 +109,13 @@ class Emitter {
   }
   // Writes back the registers in `mask` (x and f, fbit); flags untouched.
   void writeback(uint64_t mask) {
-    for (unsigned r = 1; r < 32; ++r) {
-      if ((mask >> r) & 1) g_.mov(g_.qword[rbp + off_x(r)], host(r));
-    }
-    for (unsigned r = 0; r < 32; ++r) {
-      if ((mask & fbit(r)) != 0) g_.movsd(g_.qword[rbp + off_f(r)], fhost(r));
+    for (uint64_t m = mask & ~uint64_t{1}; m != 0; m &= m - 1) {
+      const auto bit = static_cast<unsigned>(std::countr_zero(m));
+      if (bit < 32) {
+        g_.mov(g_.qword[rbp + off_x(bit)], host(bit));
+      } else {
+        g_.movsd(g_.qword[rbp + off_f(bit - 32)], fhost(bit - 32));
+      }
     }
   }
   void writeback() {
@@ -376,6 +379,7 @@ class Emitter {
   std::array<uint8_t, kCacheRegs.size()>
       guest_of_{};                     // kCacheRegs index -> guest register (0: none)
   std::array<int8_t, 32> fhost_of_{};  // guest f register -> index in kFpCacheRegs, or -1
+  uint32_t fcached_ = 0;               // the f registers with an SSE register
   Xbyak::Address fmem_{0};             // fsrc's HartState operand
   uint64_t dirty_ = 0;   // guest registers (x, and f at fbit) whose host copy is newer
   uint32_t sext32_ = 1;  // see known_sext32 (x0 holds 0)
