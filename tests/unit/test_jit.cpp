@@ -1405,6 +1405,39 @@ TEST(JitLockstep, AccessFaultsContinueThroughTheHandler) {
   EXPECT_EQ(jit->hart.x[as::a1], p.x[as::a1]);     // faulting loads wrote nothing
 }
 
+// Jumps within the page: the block goes on at the target (translator.cpp).
+// A loop whose test the compiler put after its body, entered by a jump to
+// the test; the body calls a small function of the same page; a jump past
+// code that never runs leaves the loop; the last jump, to itself, ends the
+// block.
+TEST(JitLockstep, JumpsWithinThePageContinueTheBlock) {
+  using namespace as;
+  Program p = directed({
+      addi(s1, zero, 10),    // kCode
+      jal(zero, 16),         // + 4: to the test at +20
+      addi(a0, a0, 3),       // + 8: the body
+      jal(ra, 20),           // +12: calls +32
+      addi(s1, s1, -1),      // +16
+      bne(s1, zero, -12),    // +20: the test, to +8
+      jal(zero, 16),         // +24: to +40
+      addi(a0, a0, 1000),    // +28: never runs
+      addi(a1, a1, 5),       // +32: the function
+      jalr(zero, ra, 0),     // +36
+      addi(a2, a0, 0),       // +40
+  });
+  for (uint64_t slice : {1, 2, 3, 5, 8, 13, 1000}) {
+    const LockstepResult r = lockstep(p, slice, 2000, slice);
+    ASSERT_TRUE(r.error.empty()) << "slices of " << slice << ": " << r.error;
+  }
+  auto jit = make_machine(p, Engine::kJit);
+  jit->run(2000);
+  ASSERT_EQ(jit->hart.pc, p.end_pc);
+  EXPECT_EQ(jit->hart.x[as::a0], 30u);
+  EXPECT_EQ(jit->hart.x[as::a1], 50u);
+  EXPECT_EQ(jit->hart.x[as::a2], 30u);
+  EXPECT_EQ(jit->hart.x[as::ra], kCode + 16);
+}
+
 // Every budget from 1 to past the block length, so that slices end at every
 // position inside blocks (and inside chained blocks of a loop).
 TEST(JitLockstep, BudgetsEndingInsideBlocks) {

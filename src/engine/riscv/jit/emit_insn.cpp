@@ -213,8 +213,11 @@ bool Emitter::emit_insn(const Insn& i) {
       return false;
     }
     case Op::JAL:
-      g_.mov(rax, i.va + d.len);
-      put(d.rd, rax);
+      if (d.rd != kZeroSink) {
+        g_.mov(rax, i.va + d.len);
+        put(d.rd, rax);
+      }
+      if (k_ + 1 < insns_.size()) return false;  // the block goes on at the target (translator.cpp)
       writeback();
       exit_to(i.va + static_cast<int64_t>(d.imm));
       return true;

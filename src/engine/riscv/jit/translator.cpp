@@ -1,5 +1,6 @@
 #include "engine/riscv/jit/translator.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -38,9 +39,21 @@ Translation translate_block(BlockCache& cache, uint64_t va, uint64_t gpa, const 
       interpret_after = true;
       break;
     }
-    insns.push_back(Insn{d, (va & ~uint64_t{0xfff}) | offset, crosses, high});
+    const uint64_t at = (va & ~uint64_t{0xfff}) | offset;
+    insns.push_back(Insn{d, at, crosses, high});
     offset += d.len;
-    if (crosses || d.op == Op::JAL || d.op == Op::JALR) break;
+    if (crosses || d.op == Op::JALR) break;
+    if (d.op == Op::JAL) {
+      // A jump within the page: the block goes on at its target, unless
+      // that is in the block already, so that code a compiler laid out
+      // apart (a loop's test after its body, the rest of an if, a small
+      // function called) runs without leaving the block.
+      const uint64_t target = at + static_cast<int64_t>(d.imm);
+      if ((d.flags & kInPageTarget) == 0 ||
+          std::any_of(insns.begin(), insns.end(), [&](const Insn& i) { return i.va == target; }))
+        break;
+      offset = static_cast<unsigned>(target & 0xfff);
+    }
   }
   if (insns.empty()) {
     out = Block{};
