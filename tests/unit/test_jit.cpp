@@ -1405,11 +1405,11 @@ TEST(JitLockstep, AccessFaultsContinueThroughTheHandler) {
   EXPECT_EQ(jit->hart.x[as::a1], p.x[as::a1]);     // faulting loads wrote nothing
 }
 
-// Jumps within the page: the block goes on at the target (translator.cpp).
-// A loop whose test the compiler put after its body, entered by a jump to
-// the test; the body calls a small function of the same page; a jump past
-// code that never runs leaves the loop; the last jump, to itself, ends the
-// block.
+// Plain jumps within the page: the block goes on at the target
+// (translator.cpp). A loop whose test the compiler put after its body,
+// entered by a jump to the test; the body calls a small function of the
+// same page (a call ends the block); a jump past code that never runs
+// leaves the loop; the last jump, to itself, ends the block.
 TEST(JitLockstep, JumpsWithinThePageContinueTheBlock) {
   using namespace as;
   Program p = directed({

@@ -3,8 +3,8 @@
 //
 // A block is straight-line code in one 4 KiB page: it starts where execution
 // arrives, goes on through conditional branches (side exits) and through
-// jumps to code of the page not yet in it (at the target), and ends after
-// any other jump, before the first
+// plain jumps to code of the page not yet in it (at the target), and ends
+// after any other jump or call, before the first
 // instruction it leaves to the interpreter (system instructions, CSRs,
 // atomics), after an instruction that crosses into the next page, at the
 // end of the page, or after kMaxBlockInsns instructions. Its code:
