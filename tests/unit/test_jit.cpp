@@ -1413,17 +1413,17 @@ TEST(JitLockstep, AccessFaultsContinueThroughTheHandler) {
 TEST(JitLockstep, JumpsWithinThePageContinueTheBlock) {
   using namespace as;
   Program p = directed({
-      addi(s1, zero, 10),    // kCode
-      jal(zero, 16),         // + 4: to the test at +20
-      addi(a0, a0, 3),       // + 8: the body
-      jal(ra, 20),           // +12: calls +32
-      addi(s1, s1, -1),      // +16
-      bne(s1, zero, -12),    // +20: the test, to +8
-      jal(zero, 16),         // +24: to +40
-      addi(a0, a0, 1000),    // +28: never runs
-      addi(a1, a1, 5),       // +32: the function
-      jalr(zero, ra, 0),     // +36
-      addi(a2, a0, 0),       // +40
+      addi(s1, zero, 10),  // kCode
+      jal(zero, 16),       // + 4: to the test at +20
+      addi(a0, a0, 3),     // + 8: the body
+      jal(ra, 20),         // +12: calls +32
+      addi(s1, s1, -1),    // +16
+      bne(s1, zero, -12),  // +20: the test, to +8
+      jal(zero, 16),       // +24: to +40
+      addi(a0, a0, 1000),  // +28: never runs
+      addi(a1, a1, 5),     // +32: the function
+      jalr(zero, ra, 0),   // +36
+      addi(a2, a0, 0),     // +40
   });
   for (uint64_t slice : {1, 2, 3, 5, 8, 13, 1000}) {
     const LockstepResult r = lockstep(p, slice, 2000, slice);
