@@ -199,15 +199,14 @@ void Emitter::allocate_registers() {
   loop_end_ = loop_end;
   // Inner loops (a branch back to a later instruction of the block) weigh
   // as much.
-  std::vector<bool>& in_loop = in_loop_;
-  in_loop.assign(insns_.size(), false);
+  in_loop_.assign(insns_.size(), false);
   for (size_t k = 0; k < insns_.size(); ++k) {
     const Insn& i = insns_[k];
     if (!is_conditional_branch(i.d.op)) continue;
     const uint64_t target = i.va + static_cast<int64_t>(i.d.imm);
     for (size_t j = 0; j <= k; ++j) {
       if (insns_[j].va == target) {
-        for (size_t m = j; m <= k; ++m) in_loop[m] = true;
+        for (size_t m = j; m <= k; ++m) in_loop_[m] = true;
         break;
       }
     }
