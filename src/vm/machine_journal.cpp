@@ -7,6 +7,7 @@
 #include "devices/virtio/blk.hpp"
 #include "vm/journal.hpp"
 #include "vm/machine.hpp"
+#include "vm/sbi_glue.hpp"
 
 namespace vessel {
 
@@ -78,6 +79,12 @@ void Machine::begin_deterministic() {
   config_.deterministic = true;
   clock_.set_mode(GuestClock::Mode::kDeterministic);
   for (auto& h : harts_) h->set_exact_budget(true);
+  // The timer pins as a restore of the recording's start state computes
+  // them (Clint and SbiFirmware load_state): hart threads raised only their
+  // own, after their slices, so a deadline that passed just before the
+  // switch may not show yet here, while the replay sees it at once.
+  clint_->update();
+  if (sbi_) sbi_->update_timers(clock_.now());
   switched_deterministic_ = true;
 }
 
