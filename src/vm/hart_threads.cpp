@@ -175,8 +175,7 @@ void Machine::hart_thread(unsigned i) {
 void Machine::after_slice() {
   auto lock = device_lock();
   service_htif();
-  clint_->update();
-  if (sbi_) sbi_->update_timers(clock_.now());
+  update_timer_pins();
   console_->flush();
 }
 
@@ -189,8 +188,7 @@ void Machine::idle_hart(unsigned i) {
   uint64_t sleep_ns = kMaxSleepNs;
   {
     auto lock = device_lock();
-    clint_->update();
-    if (sbi_) sbi_->update_timers(clock_.now());
+    update_timer_pins();
     // Only its own timers can wake it (each hart's thread drives its own
     // pins from its own deadline), and only those still to come: one that
     // has passed already raised its pin. Another hart's passed deadline,

@@ -242,6 +242,8 @@ class Machine {
   void journal_boundary();
   void service_htif();
   void service_devices(int64_t wait_ms);
+  // The CLINT's and the SBI timer's interrupt pins from guest time now.
+  void update_timer_pins();
   void service_console();
   void wait_for_interrupt();
   uint64_t next_wakeup_ticks() const;

@@ -7,7 +7,6 @@
 #include "devices/virtio/blk.hpp"
 #include "vm/journal.hpp"
 #include "vm/machine.hpp"
-#include "vm/sbi_glue.hpp"
 
 namespace vessel {
 
@@ -83,8 +82,7 @@ void Machine::begin_deterministic() {
   // them (Clint and SbiFirmware load_state): hart threads raised only their
   // own, after their slices, so a deadline that passed just before the
   // switch may not show yet here, while the replay sees it at once.
-  clint_->update();
-  if (sbi_) sbi_->update_timers(clock_.now());
+  update_timer_pins();
   switched_deterministic_ = true;
 }
 

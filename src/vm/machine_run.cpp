@@ -68,11 +68,14 @@ void Machine::service_htif() {
   }
 }
 
+void Machine::update_timer_pins() {
+  clint_->update();
+  if (sbi_) sbi_->update_timers(clock_.now());
+}
+
 void Machine::service_devices(int64_t wait_ms) {
   events_.run_once(wait_ms);
-  const uint64_t now = clock_.now();
-  clint_->update();
-  if (sbi_) sbi_->update_timers(now);
+  update_timer_pins();
   service_console();
   if (scanner_ && !io_busy()) scanner_->step(GuestClock::host_ns());
 }
@@ -267,8 +270,7 @@ bool Machine::run_round_robin(uint64_t start_ns, uint64_t timeout_ns) {
       service_devices(0);
       console_->flush();
     } else {
-      clint_->update();
-      if (sbi_) sbi_->update_timers(clock_.now());
+      update_timer_pins();
     }
     if (exiting() || check_limits(now_ns, start_ns, timeout_ns)) break;
     if (!ran) {
